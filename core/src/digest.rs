@@ -1,0 +1,203 @@
+//! Body digests: RFC 9530 `Content-Digest` parsing and streaming hashing of the body.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use sha2::{Digest as _, Sha256, Sha512};
+use subtle::ConstantTimeEq;
+
+use crate::error::{ErrorCode, Result, fail};
+use crate::sf::{self, Bare, Member};
+
+/// Hash algorithms accepted for body digests (the RFC 9530 "Active" ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestAlgorithm {
+    /// `sha-256`
+    Sha256,
+    /// `sha-512`
+    Sha512,
+}
+
+impl DigestAlgorithm {
+    /// The RFC 9530 registry key.
+    #[must_use]
+    pub const fn key(self) -> &'static str {
+        match self {
+            DigestAlgorithm::Sha256 => "sha-256",
+            DigestAlgorithm::Sha512 => "sha-512",
+        }
+    }
+
+    const fn len(self) -> usize {
+        match self {
+            DigestAlgorithm::Sha256 => 32,
+            DigestAlgorithm::Sha512 => 64,
+        }
+    }
+}
+
+/// A digest the signer committed to, to be compared with the streamed body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedDigest {
+    /// Algorithm.
+    pub algorithm: DigestAlgorithm,
+    /// Raw digest bytes.
+    pub value: Vec<u8>,
+}
+
+/// Parses a `Content-Digest` value and picks the digest to check: `sha-256` if present (the
+/// faster one on SHA-NI hardware), else `sha-512`. Checking one is enough: the signature covers
+/// the whole field, so an attacker would need a preimage of the chosen hash.
+///
+/// # Errors
+/// `ERR_MALFORMED_HEADER` for a bad field or a digest of the wrong length, `ERR_UNSUPPORTED_DIGEST`
+/// when neither active algorithm is present.
+pub fn parse_content_digest(value: &str) -> Result<ExpectedDigest> {
+    let dict = sf::parse_dictionary(value).map_err(|e| crate::Error::new(ErrorCode::MalformedHeader, format!("Content-Digest: {e}")))?;
+    let mut chosen: Option<ExpectedDigest> = None;
+    for (key, member) in &dict {
+        let algorithm = match *key {
+            "sha-256" => DigestAlgorithm::Sha256,
+            "sha-512" => DigestAlgorithm::Sha512,
+            _ => continue,
+        };
+        let Member::Item(item) = member else {
+            return fail(ErrorCode::MalformedHeader, "Content-Digest member is not a byte sequence");
+        };
+        let Bare::ByteSequence(bytes) = &item.bare else {
+            return fail(ErrorCode::MalformedHeader, "Content-Digest member is not a byte sequence");
+        };
+        if bytes.len() != algorithm.len() {
+            return fail(ErrorCode::MalformedHeader, format!("Content-Digest {} has the wrong length", algorithm.key()));
+        }
+        let better = match &chosen {
+            None => true,
+            Some(c) => c.algorithm == DigestAlgorithm::Sha512 && algorithm == DigestAlgorithm::Sha256,
+        };
+        if better {
+            chosen = Some(ExpectedDigest { algorithm, value: bytes.clone() });
+        }
+    }
+    chosen.ok_or_else(|| crate::Error::new(ErrorCode::UnsupportedDigest, "Content-Digest has neither sha-256 nor sha-512"))
+}
+
+/// `Content-Digest` field value for a body.
+#[must_use]
+pub fn content_digest_value(algorithm: DigestAlgorithm, body: &[u8]) -> String {
+    let mut h = BodyHasher::new(algorithm);
+    h.update(body);
+    format!("{}=:{}:", algorithm.key(), B64.encode(h.finalize()))
+}
+
+/// Streaming hash of a body.
+#[derive(Debug, Clone)]
+pub enum BodyHasher {
+    /// SHA-256 in progress.
+    Sha256(Sha256),
+    /// SHA-512 in progress.
+    Sha512(Sha512),
+}
+
+impl BodyHasher {
+    /// A fresh hasher.
+    #[must_use]
+    pub fn new(algorithm: DigestAlgorithm) -> Self {
+        match algorithm {
+            DigestAlgorithm::Sha256 => BodyHasher::Sha256(Sha256::new()),
+            DigestAlgorithm::Sha512 => BodyHasher::Sha512(Sha512::new()),
+        }
+    }
+
+    /// Feeds a chunk.
+    pub fn update(&mut self, chunk: &[u8]) {
+        match self {
+            BodyHasher::Sha256(h) => h.update(chunk),
+            BodyHasher::Sha512(h) => h.update(chunk),
+        }
+    }
+
+    /// The digest.
+    #[must_use]
+    pub fn finalize(self) -> Vec<u8> {
+        match self {
+            BodyHasher::Sha256(h) => h.finalize().to_vec(),
+            BodyHasher::Sha512(h) => h.finalize().to_vec(),
+        }
+    }
+
+    /// Constant-time comparison with the expected digest.
+    #[must_use]
+    pub fn matches(self, expected: &[u8]) -> bool {
+        let got = self.finalize();
+        got.len() == expected.len() && bool::from(got.ct_eq(expected))
+    }
+}
+
+/// Lowercase hex SHA-256 of a body (the simple scheme's body digest).
+#[must_use]
+pub fn sha256_hex(body: &[u8]) -> String {
+    to_hex(&Sha256::digest(body))
+}
+
+/// Lowercase hex.
+#[must_use]
+pub fn to_hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    s
+}
+
+/// Decodes hex (either case); `None` on odd length or other characters.
+#[must_use]
+pub fn from_hex(s: &str) -> Option<Vec<u8>> {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    }
+    let bytes = s.as_bytes();
+    if bytes.len() % 2 != 0 {
+        return None;
+    }
+    bytes.chunks_exact(2).map(|p| Some((nibble(p[0])? << 4) | nibble(p[1])?)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc9530_appendix_d_examples() {
+        let body = br#"{"hello": "world"}"#;
+        assert_eq!(content_digest_value(DigestAlgorithm::Sha256, body), "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:");
+        assert_eq!(
+            content_digest_value(DigestAlgorithm::Sha512, body),
+            "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:"
+        );
+    }
+
+    #[test]
+    fn picks_sha256_and_rejects_bad_values() {
+        let both = "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:, sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:";
+        assert_eq!(parse_content_digest(both).unwrap().algorithm, DigestAlgorithm::Sha256);
+        assert_eq!(parse_content_digest("md5=:AAAA:").unwrap_err().code(), ErrorCode::UnsupportedDigest);
+        assert_eq!(parse_content_digest("sha-256=:AAAA:").unwrap_err().code(), ErrorCode::MalformedHeader);
+        assert_eq!(parse_content_digest("sha-256=1").unwrap_err().code(), ErrorCode::MalformedHeader);
+        assert_eq!(parse_content_digest("sha-256").unwrap_err().code(), ErrorCode::MalformedHeader);
+    }
+
+    #[test]
+    fn hex_round_trip() {
+        assert_eq!(from_hex(&to_hex(&[0, 1, 0xab, 0xff])).unwrap(), vec![0, 1, 0xab, 0xff]);
+        assert_eq!(from_hex("ABcd").unwrap(), vec![0xab, 0xcd]);
+        assert!(from_hex("abc").is_none());
+        assert!(from_hex("zz").is_none());
+        assert_eq!(sha256_hex(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    }
+}

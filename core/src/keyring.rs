@@ -1,0 +1,453 @@
+//! Keys looked up by key id, replaceable at runtime.
+//!
+//! A [`Key`] keeps only the precomputed HMAC inner/outer hash states (built once from the secret,
+//! zeroized on drop by `sha2`'s `zeroize` feature); the raw secret is wiped right after. Lookups
+//! clone an `Arc` under a short read lock, so hashing never holds the lock and a key replaced or
+//! removed mid-request stays alive until that request is done.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use hmac::{Hmac, KeyInit, Mac};
+use parking_lot::RwLock;
+use sha2::{Sha256, Sha512};
+use zeroize::Zeroizing;
+
+use crate::error::{ErrorCode, Result, fail};
+
+/// Shortest secret accepted, in bytes (RFC 2104 recommends at least the hash output length).
+pub const MIN_SECRET_LEN: usize = 32;
+/// Longest key id accepted.
+pub const MAX_KEY_ID_LEN: usize = 128;
+
+/// HMAC algorithms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// HMAC with SHA-256 (`hmac-sha256`).
+    HmacSha256,
+    /// HMAC with SHA-512 (`hmac-sha512`).
+    HmacSha512,
+}
+
+impl Algorithm {
+    /// The registry name, e.g. `hmac-sha256`.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Algorithm::HmacSha256 => "hmac-sha256",
+            Algorithm::HmacSha512 => "hmac-sha512",
+        }
+    }
+
+    /// Parses a registry name.
+    ///
+    /// # Errors
+    /// `ERR_UNSUPPORTED_ALGORITHM` for any other name.
+    pub fn from_name(name: &str) -> Result<Algorithm> {
+        match name {
+            "hmac-sha256" => Ok(Algorithm::HmacSha256),
+            "hmac-sha512" => Ok(Algorithm::HmacSha512),
+            other => fail(
+                ErrorCode::UnsupportedAlgorithm,
+                format!("algorithm {:?} is not supported (hmac-sha256, hmac-sha512)", truncate(other)),
+            ),
+        }
+    }
+
+    /// MAC output length in bytes.
+    #[must_use]
+    pub const fn mac_len(self) -> usize {
+        match self {
+            Algorithm::HmacSha256 => 32,
+            Algorithm::HmacSha512 => 64,
+        }
+    }
+}
+
+/// What a caller supplies to add a key. The secret is wiped when this is dropped.
+pub struct KeySpec {
+    /// Key id as clients send it.
+    pub id: String,
+    /// Secret bytes (at least [`MIN_SECRET_LEN`]).
+    pub secret: Zeroizing<Vec<u8>>,
+    /// Algorithm the key is used with.
+    pub algorithm: Algorithm,
+    /// The principal this key belongs to: after verification, the only source of identity.
+    pub subject: Option<String>,
+    /// Unix seconds before which the key is not accepted.
+    pub not_before: Option<i64>,
+    /// Unix seconds from which the key is no longer accepted.
+    pub not_after: Option<i64>,
+}
+
+impl KeySpec {
+    /// A key with the given id, secret and algorithm, no subject and no validity bounds.
+    pub fn new(id: impl Into<String>, secret: impl Into<Vec<u8>>, algorithm: Algorithm) -> Self {
+        KeySpec {
+            id: id.into(),
+            secret: Zeroizing::new(secret.into()),
+            algorithm,
+            subject: None,
+            not_before: None,
+            not_after: None,
+        }
+    }
+
+    /// Sets the subject.
+    #[must_use]
+    pub fn with_subject(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+
+    /// Sets the validity bounds (Unix seconds).
+    #[must_use]
+    pub fn with_validity(mut self, not_before: Option<i64>, not_after: Option<i64>) -> Self {
+        self.not_before = not_before;
+        self.not_after = not_after;
+        self
+    }
+}
+
+impl fmt::Debug for KeySpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeySpec")
+            .field("id", &self.id)
+            .field("secret", &"[redacted]")
+            .field("algorithm", &self.algorithm)
+            .field("subject", &self.subject)
+            .field("not_before", &self.not_before)
+            .field("not_after", &self.not_after)
+            .finish()
+    }
+}
+
+#[derive(Clone)]
+enum MacState {
+    Sha256(Hmac<Sha256>),
+    Sha512(Hmac<Sha512>),
+}
+
+/// A MAC in progress, started from a key's precomputed state.
+#[derive(Clone)]
+pub struct MacInProgress(MacState);
+
+impl MacInProgress {
+    /// Feeds bytes into the MAC.
+    pub fn update(&mut self, data: &[u8]) {
+        match &mut self.0 {
+            MacState::Sha256(m) => m.update(data),
+            MacState::Sha512(m) => m.update(data),
+        }
+    }
+
+    /// Compares the MAC with `expected` in constant time (length first, which is public).
+    #[must_use]
+    pub fn verify(self, expected: &[u8]) -> bool {
+        match self.0 {
+            MacState::Sha256(m) => m.verify_slice(expected).is_ok(),
+            MacState::Sha512(m) => m.verify_slice(expected).is_ok(),
+        }
+    }
+
+    /// The MAC bytes, for signing.
+    #[must_use]
+    pub fn finalize(self) -> Vec<u8> {
+        match self.0 {
+            MacState::Sha256(m) => m.finalize().into_bytes().to_vec(),
+            MacState::Sha512(m) => m.finalize().into_bytes().to_vec(),
+        }
+    }
+}
+
+impl fmt::Debug for MacInProgress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MacInProgress([redacted])")
+    }
+}
+
+/// A verification key, immutable once built.
+pub struct Key {
+    id: Arc<str>,
+    algorithm: Algorithm,
+    subject: Option<Arc<str>>,
+    not_before: Option<i64>,
+    not_after: Option<i64>,
+    mac: MacState,
+}
+
+impl Key {
+    /// Validates a spec and precomputes the HMAC state.
+    ///
+    /// # Errors
+    /// `ERR_INVALID_CONFIG` for a short secret, a bad key id or inverted validity bounds.
+    pub fn new(spec: KeySpec) -> Result<Key> {
+        validate_key_id(&spec.id)?;
+        if spec.secret.len() < MIN_SECRET_LEN {
+            return fail(
+                ErrorCode::InvalidConfig,
+                format!(
+                    "secret for key {:?} is {} bytes; at least {MIN_SECRET_LEN} are required",
+                    spec.id,
+                    spec.secret.len()
+                ),
+            );
+        }
+        if let (Some(nb), Some(na)) = (spec.not_before, spec.not_after)
+            && na <= nb
+        {
+            return fail(ErrorCode::InvalidConfig, format!("key {:?}: not_after must be after not_before", spec.id));
+        }
+        // `new_from_slice` accepts every length for HMAC; the error arm is unreachable in practice.
+        let mac = match spec.algorithm {
+            Algorithm::HmacSha256 => Hmac::<Sha256>::new_from_slice(&spec.secret).map(MacState::Sha256),
+            Algorithm::HmacSha512 => Hmac::<Sha512>::new_from_slice(&spec.secret).map(MacState::Sha512),
+        }
+        .map_err(|_| crate::Error::new(ErrorCode::InvalidConfig, "HMAC key setup failed"))?;
+        Ok(Key {
+            id: Arc::from(spec.id.as_str()),
+            algorithm: spec.algorithm,
+            subject: spec.subject.as_deref().map(Arc::from),
+            not_before: spec.not_before,
+            not_after: spec.not_after,
+            mac,
+        })
+    }
+
+    /// Key id.
+    #[must_use]
+    pub fn id(&self) -> &Arc<str> {
+        &self.id
+    }
+
+    /// Algorithm.
+    #[must_use]
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// Subject (principal), if configured.
+    #[must_use]
+    pub fn subject(&self) -> Option<&Arc<str>> {
+        self.subject.as_ref()
+    }
+
+    /// Not-before bound (Unix seconds).
+    #[must_use]
+    pub fn not_before(&self) -> Option<i64> {
+        self.not_before
+    }
+
+    /// Not-after bound (Unix seconds).
+    #[must_use]
+    pub fn not_after(&self) -> Option<i64> {
+        self.not_after
+    }
+
+    /// Checks the validity bounds at `now_secs`.
+    ///
+    /// # Errors
+    /// `ERR_KEY_NOT_YET_VALID` or `ERR_KEY_EXPIRED`.
+    pub fn check_validity(&self, now_secs: i64) -> Result<()> {
+        if let Some(nb) = self.not_before
+            && now_secs < nb
+        {
+            return fail(ErrorCode::KeyNotYetValid, format!("key {:?} is valid from {nb}", &*self.id));
+        }
+        if let Some(na) = self.not_after
+            && now_secs >= na
+        {
+            return fail(ErrorCode::KeyExpired, format!("key {:?} stopped being valid at {na}", &*self.id));
+        }
+        Ok(())
+    }
+
+    /// Starts a MAC from the precomputed state (a copy of two hash states, no key schedule).
+    #[must_use]
+    pub fn start_mac(&self) -> MacInProgress {
+        MacInProgress(self.mac.clone())
+    }
+
+    /// MAC of `data` in one call.
+    #[must_use]
+    pub fn mac(&self, data: &[u8]) -> Vec<u8> {
+        let mut m = self.start_mac();
+        m.update(data);
+        m.finalize()
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("id", &self.id)
+            .field("algorithm", &self.algorithm)
+            .field("subject", &self.subject)
+            .field("not_before", &self.not_before)
+            .field("not_after", &self.not_after)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Key ids are printable ASCII without spaces, quotes or backslashes, so they embed safely in a
+/// canonical string line or an sf-string.
+///
+/// # Errors
+/// `ERR_INVALID_CONFIG` when the id is empty, too long or has other characters.
+pub fn validate_key_id(id: &str) -> Result<()> {
+    if id.is_empty() || id.len() > MAX_KEY_ID_LEN {
+        return fail(ErrorCode::InvalidConfig, format!("key id must be 1..={MAX_KEY_ID_LEN} characters"));
+    }
+    if !id.bytes().all(is_key_id_byte) {
+        return fail(
+            ErrorCode::InvalidConfig,
+            format!("key id {:?} has characters outside printable ASCII (no space, quote, backslash)", truncate(id)),
+        );
+    }
+    Ok(())
+}
+
+pub(crate) fn is_key_id_byte(b: u8) -> bool {
+    b.is_ascii_graphic() && b != b'"' && b != b'\\'
+}
+
+/// The set of keys a guard verifies with. Cheap to share (`Arc<KeyRing>`).
+#[derive(Default)]
+pub struct KeyRing {
+    keys: RwLock<HashMap<Arc<str>, Arc<Key>>>,
+}
+
+impl KeyRing {
+    /// An empty key ring.
+    #[must_use]
+    pub fn new() -> Self {
+        KeyRing::default()
+    }
+
+    /// Adds a key, or replaces the key with the same id. Verifications in flight keep the key
+    /// they started with.
+    ///
+    /// # Errors
+    /// `ERR_INVALID_CONFIG` when the spec is rejected.
+    pub fn upsert(&self, spec: KeySpec) -> Result<()> {
+        let key = Arc::new(Key::new(spec)?);
+        self.keys.write().insert(Arc::clone(&key.id), key);
+        Ok(())
+    }
+
+    /// Removes a key; returns whether it was present.
+    pub fn remove(&self, id: &str) -> bool {
+        self.keys.write().remove(id).is_some()
+    }
+
+    /// Looks a key up.
+    #[must_use]
+    pub fn get(&self, id: &str) -> Option<Arc<Key>> {
+        self.keys.read().get(id).cloned()
+    }
+
+    /// The key ids, sorted.
+    #[must_use]
+    pub fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.keys.read().keys().map(|k| k.to_string()).collect();
+        ids.sort();
+        ids
+    }
+
+    /// Number of keys.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.keys.read().len()
+    }
+
+    /// Whether the ring is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRing").field("ids", &self.ids()).finish()
+    }
+}
+
+/// Shortens client-supplied text before it goes into a reason string.
+pub(crate) fn truncate(s: &str) -> String {
+    const MAX: usize = 64;
+    if s.len() <= MAX {
+        return s.to_string();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn rejects_short_secret_and_bad_ids() {
+        let short = Key::new(KeySpec::new("k", &b"short"[..], Algorithm::HmacSha256));
+        assert_eq!(short.unwrap_err().code(), ErrorCode::InvalidConfig);
+        for bad in ["", "has space", "quo\"te", "back\\slash", "ü"] {
+            let r = Key::new(KeySpec::new(bad, SECRET, Algorithm::HmacSha256));
+            assert_eq!(r.unwrap_err().code(), ErrorCode::InvalidConfig, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let spec = KeySpec::new("k1", SECRET, Algorithm::HmacSha256);
+        let shown = format!("{spec:?}");
+        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+        let key = Key::new(spec).unwrap();
+        let shown = format!("{key:?} {:?}", key.start_mac());
+        assert!(shown.contains("[redacted]") && !shown.contains("0123456789abcdef"), "{shown}");
+    }
+
+    #[test]
+    fn mac_matches_openssl_and_verifies_in_constant_time() {
+        // printf 'what do ya want for nothing?' | openssl dgst -sha256 -hmac 0123456789abcdef0123456789abcdef
+        let key = Key::new(KeySpec::new("k", SECRET, Algorithm::HmacSha256)).unwrap();
+        let mac = key.mac(b"what do ya want for nothing?");
+        assert_eq!(crate::digest::to_hex(&mac), "137e6557c3c13a1ca5dc7e52a389a0f86be8cb4db4ae61c62396058b00acacd0");
+        let mut m = key.start_mac();
+        m.update(b"what do ya want for nothing?");
+        assert!(m.clone().verify(&mac));
+        assert!(!m.clone().verify(&mac[..31]));
+        let mut wrong = mac.clone();
+        wrong[31] ^= 1;
+        assert!(!m.verify(&wrong));
+    }
+
+    #[test]
+    fn validity_bounds() {
+        let key = Key::new(KeySpec::new("k", SECRET, Algorithm::HmacSha512).with_validity(Some(100), Some(200))).unwrap();
+        assert_eq!(key.check_validity(99).unwrap_err().code(), ErrorCode::KeyNotYetValid);
+        key.check_validity(100).unwrap();
+        key.check_validity(199).unwrap();
+        assert_eq!(key.check_validity(200).unwrap_err().code(), ErrorCode::KeyExpired);
+    }
+
+    #[test]
+    fn replace_and_remove_while_a_lookup_is_held() {
+        let ring = KeyRing::new();
+        ring.upsert(KeySpec::new("k", SECRET, Algorithm::HmacSha256)).unwrap();
+        let held = ring.get("k").unwrap();
+        ring.upsert(KeySpec::new("k", SECRET, Algorithm::HmacSha512)).unwrap();
+        assert_eq!(held.algorithm(), Algorithm::HmacSha256);
+        assert_eq!(ring.get("k").unwrap().algorithm(), Algorithm::HmacSha512);
+        assert!(ring.remove("k"));
+        assert!(ring.get("k").is_none());
+        assert_eq!(held.mac(b"x").len(), 32);
+    }
+}

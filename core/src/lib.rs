@@ -1,0 +1,30 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod digest;
+pub mod error;
+pub mod explain;
+pub mod keyring;
+pub mod request;
+pub mod rfc9421;
+pub mod scheme;
+pub mod sf;
+pub mod signer;
+pub mod simple;
+pub mod store;
+pub mod verifier;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use digest::DigestAlgorithm;
+pub use error::{Error, ErrorCode, Result};
+pub use explain::{Explanation, Outcome};
+pub use keyring::{Algorithm, Key, KeyRing, KeySpec};
+pub use request::RequestHead;
+pub use rfc9421::{Rfc9421, Rfc9421Config};
+pub use scheme::{BodyBinding, HeaderLimits, MacInput, Prepared, Scheme};
+pub use signer::{Rfc9421SignOptions, SimpleSignOptions, Signer, random_nonce};
+pub use simple::Simple;
+pub use store::{MemoryStore, MemoryStoreConfig, ReplayKey, ReplayStore};
+pub use verifier::{Guard, GuardBuilder, PendingReplay, Policy, ReplayMode, ReplayTicket, Verification, Verified};

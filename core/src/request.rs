@@ -1,0 +1,225 @@
+//! The request as the verifier sees it before the body: method, target, scheme, headers.
+
+use crate::error::{ErrorCode, Result, fail};
+
+/// Everything about a request except its body, as received.
+#[derive(Debug, Clone, Default)]
+pub struct RequestHead {
+    /// Method as sent, case preserved (`POST`).
+    pub method: String,
+    /// The request-target as sent: origin-form (`/path?query`) or absolute-form (`https://host/path`).
+    pub target: String,
+    /// `http` or `https`: how the request reached the application.
+    pub scheme: String,
+    /// Header fields in arrival order; names in any case; repeated names allowed.
+    pub headers: Vec<(String, String)>,
+}
+
+impl RequestHead {
+    /// Builds a head.
+    pub fn new(
+        method: impl Into<String>,
+        target: impl Into<String>,
+        scheme: impl Into<String>,
+        headers: Vec<(String, String)>,
+    ) -> Self {
+        RequestHead { method: method.into(), target: target.into(), scheme: scheme.into(), headers }
+    }
+
+    /// Adds a header (builder style, for tests and clients).
+    #[must_use]
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Every value of a header, in order (name compared case-insensitively).
+    pub fn values<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
+        self.headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The only value of a header the scheme needs exactly once.
+    ///
+    /// # Errors
+    /// `ERR_MALFORMED_SIGNATURE`-class error (`code`) when the header is repeated; `ERR_HEADER_TOO_LARGE`
+    /// above `max_len`.
+    pub fn single(&self, name: &str, max_len: usize, code: ErrorCode) -> Result<Option<&str>> {
+        let mut it = self.values(name);
+        let Some(first) = it.next() else { return Ok(None) };
+        if it.next().is_some() {
+            return fail(code, format!("header {name} appears more than once"));
+        }
+        if first.len() > max_len {
+            return fail(ErrorCode::HeaderTooLarge, format!("header {name} is longer than {max_len} bytes"));
+        }
+        Ok(Some(first.trim_matches([' ', '\t'])))
+    }
+
+    /// All values of a header combined per RFC 9110 §5.3 (`", "`), each trimmed; `None` if absent.
+    ///
+    /// # Errors
+    /// `ERR_HEADER_TOO_LARGE` when the combination exceeds `max_len`.
+    pub fn combined(&self, name: &str, max_len: usize) -> Result<Option<String>> {
+        let mut out: Option<String> = None;
+        for v in self.values(name) {
+            let v = normalize_field_value(v);
+            match &mut out {
+                None => out = Some(v),
+                Some(acc) => {
+                    acc.push_str(", ");
+                    acc.push_str(&v);
+                }
+            }
+            if out.as_ref().is_some_and(|s| s.len() > max_len) {
+                return fail(ErrorCode::HeaderTooLarge, format!("header {name} is longer than {max_len} bytes"));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The origin-form part of the target (`/path?query`), also for absolute-form targets.
+    #[must_use]
+    pub fn path_and_query(&self) -> &str {
+        match split_absolute(&self.target) {
+            Some((_, _, rest)) => rest,
+            None => &self.target,
+        }
+    }
+
+    /// The path (no query), `/` when empty.
+    #[must_use]
+    pub fn path(&self) -> &str {
+        let pq = self.path_and_query();
+        let p = pq.split_once('?').map_or(pq, |(p, _)| p);
+        if p.is_empty() { "/" } else { p }
+    }
+
+    /// The raw query without `?`, if the target has one.
+    #[must_use]
+    pub fn query(&self) -> Option<&str> {
+        self.path_and_query().split_once('?').map(|(_, q)| q)
+    }
+
+    /// The authority: from an absolute-form target, else the single `Host` header.
+    ///
+    /// # Errors
+    /// `ERR_MALFORMED_HEADER` when `Host` is repeated or absent with an origin-form target.
+    pub fn authority(&self) -> Result<&str> {
+        if let Some((_, authority, _)) = split_absolute(&self.target) {
+            return Ok(authority);
+        }
+        match self.single("host", 1024, ErrorCode::MalformedHeader)? {
+            Some(h) if !h.is_empty() => Ok(h),
+            _ => fail(ErrorCode::ComponentNotFound, "request has no Host header"),
+        }
+    }
+
+    /// The declared `Content-Length`, if any.
+    ///
+    /// # Errors
+    /// `ERR_MALFORMED_HEADER` for a non-numeric value or differing repeated values.
+    pub fn content_length(&self) -> Result<Option<u64>> {
+        let mut found: Option<u64> = None;
+        for raw in self.values("content-length") {
+            for part in raw.split(',') {
+                let part = part.trim_matches([' ', '\t']);
+                if part.is_empty() || part.len() > 19 || !part.bytes().all(|b| b.is_ascii_digit()) {
+                    return fail(ErrorCode::MalformedHeader, "Content-Length is not a decimal number");
+                }
+                let n: u64 = part
+                    .parse()
+                    .map_err(|_| crate::Error::new(ErrorCode::MalformedHeader, "Content-Length is out of range"))?;
+                if found.is_some_and(|f| f != n) {
+                    return fail(ErrorCode::MalformedHeader, "conflicting Content-Length values");
+                }
+                found = Some(n);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Whether the request announces a body (`Content-Length` > 0 or any `Transfer-Encoding`).
+    ///
+    /// # Errors
+    /// As [`RequestHead::content_length`].
+    pub fn announces_body(&self) -> Result<bool> {
+        Ok(self.content_length()?.is_some_and(|n| n > 0) || self.values("transfer-encoding").next().is_some())
+    }
+}
+
+/// Strips leading/trailing whitespace and replaces obs-fold line breaks with one space (RFC 9421 §2.1).
+pub(crate) fn normalize_field_value(v: &str) -> String {
+    let trimmed = v.trim_matches([' ', '\t']);
+    if !trimmed.contains(['\r', '\n']) {
+        return trimmed.to_string();
+    }
+    let mut out = String::with_capacity(trimmed.len());
+    let mut chars = trimmed.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' || c == '\n' {
+            while chars.peek().is_some_and(|c| matches!(c, '\r' | '\n' | ' ' | '\t')) {
+                chars.next();
+            }
+            out.truncate(out.trim_end_matches([' ', '\t']).len());
+            out.push(' ');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Splits `scheme://authority/rest` into its parts; `None` for origin-form targets.
+fn split_absolute(target: &str) -> Option<(&str, &str, &str)> {
+    if target.starts_with('/') {
+        return None;
+    }
+    let (scheme, after) = target.split_once("://")?;
+    let end = after.find(['/', '?']).unwrap_or(after.len());
+    let (authority, rest) = after.split_at(end);
+    Some((scheme, authority, rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(target: &str) -> RequestHead {
+        RequestHead::new("GET", target, "https", vec![("Host".into(), "Example.com".into())])
+    }
+
+    #[test]
+    fn path_and_query_forms() {
+        assert_eq!(head("/a/b?x=1").path(), "/a/b");
+        assert_eq!(head("/a/b?x=1").query(), Some("x=1"));
+        assert_eq!(head("/a").query(), None);
+        assert_eq!(head("?x").path(), "/");
+        let abs = head("https://api.example.com:8443/p?q=1");
+        assert_eq!(abs.authority().unwrap(), "api.example.com:8443");
+        assert_eq!(abs.path(), "/p");
+        assert_eq!(abs.path_and_query(), "/p?q=1");
+        assert_eq!(head("https://h").path(), "/");
+    }
+
+    #[test]
+    fn content_length_rules() {
+        let h = head("/").with_header("Content-Length", "10");
+        assert_eq!(h.content_length().unwrap(), Some(10));
+        let h = head("/").with_header("content-length", "10, 10");
+        assert_eq!(h.content_length().unwrap(), Some(10));
+        let h = head("/").with_header("content-length", "10").with_header("Content-Length", "11");
+        assert_eq!(h.content_length().unwrap_err().code(), ErrorCode::MalformedHeader);
+        let h = head("/").with_header("content-length", "-1");
+        assert_eq!(h.content_length().unwrap_err().code(), ErrorCode::MalformedHeader);
+        let h = head("/").with_header("content-length", "99999999999999999999");
+        assert_eq!(h.content_length().unwrap_err().code(), ErrorCode::MalformedHeader);
+    }
+
+    #[test]
+    fn combines_and_normalizes_values() {
+        let h = head("/").with_header("X-A", "  one ").with_header("x-a", "two\r\n  three");
+        assert_eq!(h.combined("x-a", 100).unwrap().unwrap(), "one, two three");
+        assert_eq!(h.combined("x-a", 5).unwrap_err().code(), ErrorCode::HeaderTooLarge);
+        assert!(h.combined("x-b", 100).unwrap().is_none());
+    }
+}

@@ -1,0 +1,358 @@
+//! Component values (RFC 9421 §2.1 fields and §2.2 derived components).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use sfv::{FieldType, ListEntry, Parser, Version};
+
+use crate::error::{ErrorCode, Result, fail};
+use crate::keyring::truncate;
+use crate::request::{RequestHead, normalize_field_value};
+use crate::sf::{self, Bare, Item};
+
+/// A covered component as the verifier understands it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Component {
+    /// `@method`
+    Method,
+    /// `@target-uri`
+    TargetUri,
+    /// `@authority`
+    Authority,
+    /// `@scheme`
+    Scheme,
+    /// `@request-target`
+    RequestTarget,
+    /// `@path`
+    Path,
+    /// `@query`
+    Query,
+    /// `@query-param;name="…"` (the encoded name)
+    QueryParam(String),
+    /// A header field, with its flags.
+    Field {
+        /// Lowercase field name.
+        name: String,
+        /// `sf`: strict structured-field re-serialization.
+        sf: bool,
+        /// `key="…"`: one dictionary member.
+        key: Option<String>,
+        /// `bs`: each instance as a byte sequence.
+        bs: bool,
+    },
+}
+
+/// Interprets one item of a `Signature-Input` inner list.
+///
+/// # Errors
+/// `ERR_MALFORMED_SIGNATURE` for a non-string or bad name, `ERR_UNSUPPORTED_COMPONENT` for
+/// names and parameters this verifier does not implement.
+pub fn parse_component(item: &Item<'_>) -> Result<Component> {
+    let Some(name) = sf::as_str(&item.bare) else {
+        return fail(ErrorCode::MalformedSignature, "covered component is not an sf-string");
+    };
+    if let Some(derived) = name.strip_prefix('@') {
+        let allowed_param = if derived == "query-param" { "name" } else { "" };
+        for (k, _) in &item.params.0 {
+            if *k != allowed_param {
+                return fail(ErrorCode::UnsupportedComponent, format!("parameter {k:?} is not supported on {name}"));
+            }
+        }
+        return Ok(match derived {
+            "method" => Component::Method,
+            "target-uri" => Component::TargetUri,
+            "authority" => Component::Authority,
+            "scheme" => Component::Scheme,
+            "request-target" => Component::RequestTarget,
+            "path" => Component::Path,
+            "query" => Component::Query,
+            "query-param" => match item.params.get("name").and_then(sf::as_str) {
+                Some(n) => Component::QueryParam(n.to_string()),
+                None => return fail(ErrorCode::MalformedSignature, "@query-param needs a name=\"…\" parameter"),
+            },
+            "signature-params" => {
+                return fail(ErrorCode::MalformedSignature, "@signature-params must not be listed as covered");
+            }
+            "status" => return fail(ErrorCode::UnsupportedComponent, "@status applies to responses only"),
+            _ => return fail(ErrorCode::UnsupportedComponent, format!("unknown derived component {:?}", truncate(name))),
+        });
+    }
+    if name.is_empty() || !name.bytes().all(is_lower_token_byte) {
+        return fail(ErrorCode::MalformedSignature, format!("component name {:?} must be a lowercase field name", truncate(name)));
+    }
+    let (mut sf_flag, mut key, mut bs) = (false, None, false);
+    for (k, v) in &item.params.0 {
+        match (*k, v) {
+            ("sf", Bare::Boolean(true)) => sf_flag = true,
+            ("bs", Bare::Boolean(true)) => bs = true,
+            ("key", Bare::String(s)) => key = Some(s.as_str().to_string()),
+            ("req", _) => return fail(ErrorCode::UnsupportedComponent, "req applies to signed responses only"),
+            ("tr", _) => return fail(ErrorCode::UnsupportedComponent, "trailer fields are not supported"),
+            _ => return fail(ErrorCode::UnsupportedComponent, format!("parameter {k:?} is not supported on field {name:?}")),
+        }
+    }
+    if bs && (sf_flag || key.is_some()) {
+        return fail(ErrorCode::MalformedSignature, "bs cannot be combined with sf or key");
+    }
+    Ok(Component::Field { name: name.to_string(), sf: sf_flag, key, bs })
+}
+
+fn is_lower_token_byte(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// The component's value in `head`.
+///
+/// # Errors
+/// `ERR_COMPONENT_NOT_FOUND` when it is absent, `ERR_MALFORMED_HEADER` when it cannot be
+/// represented (non-ASCII, control characters, not a structured field where `sf`/`key` ask).
+pub fn value(component: &Component, head: &RequestHead, max_len: usize) -> Result<String> {
+    let v = match component {
+        Component::Method => {
+            if head.method.is_empty() || !head.method.bytes().all(|b| b.is_ascii_graphic()) {
+                return fail(ErrorCode::MalformedHeader, "method is not a token");
+            }
+            head.method.clone()
+        }
+        Component::TargetUri => format!("{}://{}{}", scheme(head)?, head.authority()?, head.path_and_query()),
+        Component::Authority => authority(head)?,
+        Component::Scheme => scheme(head)?,
+        Component::RequestTarget => head.target.clone(),
+        Component::Path => head.path().to_string(),
+        Component::Query => format!("?{}", head.query().unwrap_or("")),
+        Component::QueryParam(name) => query_param(head, name)?,
+        Component::Field { name, sf, key, bs } => field(head, name, *sf, key.as_deref(), *bs, max_len)?,
+    };
+    if v.bytes().any(|b| !(b == b'\t' || (0x20..0x7f).contains(&b))) {
+        return fail(ErrorCode::MalformedHeader, "a covered value has non-ASCII or control characters");
+    }
+    Ok(v)
+}
+
+fn scheme(head: &RequestHead) -> Result<String> {
+    let s = head.scheme.to_ascii_lowercase();
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) {
+        return fail(ErrorCode::MalformedHeader, "scheme is not valid");
+    }
+    Ok(s)
+}
+
+/// `host[:port]`, host lowercased, the scheme's default port dropped (RFC 9421 §2.2.3).
+fn authority(head: &RequestHead) -> Result<String> {
+    let raw = head.authority()?.to_ascii_lowercase();
+    let default_port = match scheme(head)?.as_str() {
+        "http" => Some(":80"),
+        "https" => Some(":443"),
+        _ => None,
+    };
+    Ok(match default_port.and_then(|p| raw.strip_suffix(p)) {
+        Some(host) if !host.is_empty() && !host.ends_with(':') => host.to_string(),
+        _ => raw,
+    })
+}
+
+fn query_param(head: &RequestHead, name: &str) -> Result<String> {
+    let mut found: Option<String> = None;
+    for pair in head.query().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if form_encode(&form_decode(n)) != name {
+            continue;
+        }
+        if found.is_some() {
+            // RFC 9421 §2.2.8: a repeated name cannot be covered individually; sign @query instead.
+            return fail(ErrorCode::UnsupportedComponent, format!("query parameter {:?} occurs more than once", truncate(name)));
+        }
+        found = Some(form_encode(&form_decode(v)));
+    }
+    found.ok_or_else(|| crate::Error::new(ErrorCode::ComponentNotFound, format!("query parameter {:?} is absent", truncate(name))))
+}
+
+/// application/x-www-form-urlencoded parsing of one name or value (WHATWG URL §5.1).
+fn form_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h << 4) | l);
+                        i += 3;
+                        continue;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// application/x-www-form-urlencoded serializing of one name or value (WHATWG URL §5.2).
+fn form_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b' ' => out.push('+'),
+            b'*' | b'-' | b'.' | b'_' => out.push(char::from(b)),
+            b if b.is_ascii_alphanumeric() => out.push(char::from(b)),
+            b => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('%');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
+        }
+    }
+    out
+}
+
+fn field(head: &RequestHead, name: &str, sf_flag: bool, key: Option<&str>, bs: bool, max_len: usize) -> Result<String> {
+    if bs {
+        let mut out = String::new();
+        for (i, v) in head.values(name).enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push(':');
+            B64.encode_string(normalize_field_value(v).as_bytes(), &mut out);
+            out.push(':');
+        }
+        if head.values(name).next().is_none() {
+            return not_found(name);
+        }
+        if out.len() > max_len.saturating_mul(2) {
+            return fail(ErrorCode::HeaderTooLarge, format!("header {name} is too large"));
+        }
+        return Ok(out);
+    }
+    let Some(combined) = head.combined(name, max_len)? else { return not_found(name) };
+    if let Some(key) = key {
+        let dict: sfv::Dictionary = parse_strict(&combined, name)?;
+        let member = dict
+            .iter()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| crate::Error::new(ErrorCode::ComponentNotFound, format!("{name} has no member {:?}", truncate(key))))?;
+        return match member {
+            ListEntry::Item(item) => Ok(item.serialize()),
+            ListEntry::InnerList(_) => serialize_list(vec![member], name),
+        };
+    }
+    if sf_flag {
+        if let Ok(dict) = parse_strict::<sfv::Dictionary>(&combined, name) {
+            return dict.serialize().ok_or_else(|| empty_sf(name));
+        }
+        let list: sfv::List = parse_strict(&combined, name)?;
+        return serialize_list(list, name);
+    }
+    Ok(combined)
+}
+
+fn parse_strict<T: FieldType>(value: &str, name: &str) -> Result<T> {
+    Parser::new(value)
+        .with_version(Version::Rfc8941)
+        .parse::<T>()
+        .map_err(|e| crate::Error::new(ErrorCode::MalformedHeader, format!("{name} is not a structured field: {e}")))
+}
+
+fn serialize_list(list: sfv::List, name: &str) -> Result<String> {
+    list.serialize().ok_or_else(|| empty_sf(name))
+}
+
+fn empty_sf(name: &str) -> crate::Error {
+    crate::Error::new(ErrorCode::MalformedHeader, format!("{name} is an empty structured field"))
+}
+
+fn not_found<T>(name: &str) -> Result<T> {
+    fail(ErrorCode::ComponentNotFound, format!("covered header {name:?} is absent"))
+}
+
+/// The serialized component identifier (`"name"` plus parameters), as it appears in the base.
+#[must_use]
+pub fn identifier(item: &Item<'_>) -> String {
+    let mut s = String::new();
+    sf::write_bare(&mut s, &item.bare);
+    sf::write_params(&mut s, &item.params);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head() -> RequestHead {
+        RequestHead::new(
+            "POST",
+            "/foo?param=Value&Pet=dog&sp=a+b&enc=%2Fx&empty=",
+            "https",
+            vec![
+                ("Host".into(), "Example.COM:443".into()),
+                ("X-Dict".into(), "a=1,  b=(x y);p".into()),
+                ("X-Multi".into(), "value, with, lots".into()),
+                ("x-multi".into(), "of, commas".into()),
+                ("x-empty".into(), "".into()),
+            ],
+        )
+    }
+
+    fn field_c(name: &str, sf: bool, key: Option<&str>, bs: bool) -> Component {
+        Component::Field { name: name.into(), sf, key: key.map(Into::into), bs }
+    }
+
+    #[test]
+    fn derived_components() {
+        let h = head();
+        assert_eq!(value(&Component::Authority, &h, 100).unwrap(), "example.com");
+        assert_eq!(value(&Component::TargetUri, &h, 100).unwrap(), "https://Example.COM:443/foo?param=Value&Pet=dog&sp=a+b&enc=%2Fx&empty=");
+        assert_eq!(value(&Component::Path, &h, 100).unwrap(), "/foo");
+        assert_eq!(value(&Component::Query, &h, 100).unwrap(), "?param=Value&Pet=dog&sp=a+b&enc=%2Fx&empty=");
+        assert_eq!(value(&Component::QueryParam("Pet".into()), &h, 100).unwrap(), "dog");
+        assert_eq!(value(&Component::QueryParam("sp".into()), &h, 100).unwrap(), "a+b");
+        assert_eq!(value(&Component::QueryParam("enc".into()), &h, 100).unwrap(), "%2Fx");
+        assert_eq!(value(&Component::QueryParam("empty".into()), &h, 100).unwrap(), "");
+        assert_eq!(value(&Component::QueryParam("nope".into()), &h, 100).unwrap_err().code(), ErrorCode::ComponentNotFound);
+        assert_eq!(value(&Component::Query, &RequestHead::new("GET", "/", "http", vec![]), 100).unwrap(), "?");
+    }
+
+    #[test]
+    fn field_components() {
+        let h = head();
+        assert_eq!(value(&field_c("x-multi", false, None, false), &h, 100).unwrap(), "value, with, lots, of, commas");
+        assert_eq!(
+            value(&field_c("x-multi", false, None, true), &h, 100).unwrap(),
+            ":dmFsdWUsIHdpdGgsIGxvdHM=:, :b2YsIGNvbW1hcw==:"
+        );
+        assert_eq!(value(&field_c("x-dict", true, None, false), &h, 100).unwrap(), "a=1, b=(x y);p");
+        assert_eq!(value(&field_c("x-dict", false, Some("b"), false), &h, 100).unwrap(), "(x y);p");
+        assert_eq!(value(&field_c("x-dict", false, Some("a"), false), &h, 100).unwrap(), "1");
+        assert_eq!(value(&field_c("x-empty", false, None, false), &h, 100).unwrap(), "");
+        assert_eq!(value(&field_c("x-none", false, None, false), &h, 100).unwrap_err().code(), ErrorCode::ComponentNotFound);
+    }
+
+    #[test]
+    fn control_characters_are_rejected() {
+        let h = RequestHead::new("GET", "/", "http", vec![("x-a".into(), "a\u{1}b".into())]);
+        assert_eq!(value(&field_c("x-a", false, None, false), &h, 100).unwrap_err().code(), ErrorCode::MalformedHeader);
+        let h = RequestHead::new("GET", "/", "http", vec![("x-a".into(), "é".into())]);
+        assert_eq!(value(&field_c("x-a", false, None, false), &h, 100).unwrap_err().code(), ErrorCode::MalformedHeader);
+    }
+
+    #[test]
+    fn form_coding() {
+        assert_eq!(form_decode("a+b%20c%zz%4"), "a b c%zz%4");
+        assert_eq!(form_encode("a b/é"), "a+b%2F%C3%A9");
+    }
+}

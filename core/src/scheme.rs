@@ -1,0 +1,113 @@
+//! The scheme abstraction: how a signature is found in a request head.
+//!
+//! A scheme reads headers and returns a [`Prepared`] request: the key id, timestamp, nonce, what
+//! the MAC covers and how the body is bound. The verifier then applies every check in one fixed
+//! order, whatever the scheme. Webhook provider schemes fit the same shape: GitHub's MAC covers
+//! the raw body ([`MacInput::BodyAppended`] with an empty prefix), Stripe's covers
+//! `timestamp "." body`, both without a key id header (the scheme names a configured key).
+
+use std::fmt;
+
+use crate::digest::ExpectedDigest;
+use crate::error::Result;
+use crate::keyring::Algorithm;
+use crate::request::RequestHead;
+
+/// Bounds on what the verifier reads from headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderLimits {
+    /// Longest value of any one header the scheme reads (all instances combined).
+    pub max_header_len: usize,
+    /// Shortest nonce accepted.
+    pub min_nonce_len: usize,
+    /// Longest nonce accepted.
+    pub max_nonce_len: usize,
+    /// Most covered components in one signature.
+    pub max_components: usize,
+}
+
+impl Default for HeaderLimits {
+    fn default() -> Self {
+        HeaderLimits { max_header_len: 8 * 1024, min_nonce_len: 8, max_nonce_len: 128, max_components: 32 }
+    }
+}
+
+/// What the MAC is computed over.
+#[derive(Clone, PartialEq, Eq)]
+pub enum MacInput {
+    /// A complete signature base; the body is bound separately through a signed digest, so the
+    /// MAC is checked before any body byte is read.
+    Complete(Vec<u8>),
+    /// `prefix || body || suffix`: the MAC can only be checked once the body has streamed.
+    BodyAppended {
+        /// Bytes before the body.
+        prefix: Vec<u8>,
+        /// Bytes after the body.
+        suffix: Vec<u8>,
+    },
+}
+
+impl fmt::Debug for MacInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MacInput::Complete(b) => f.debug_tuple("Complete").field(&String::from_utf8_lossy(b)).finish(),
+            MacInput::BodyAppended { prefix, suffix } => f
+                .debug_struct("BodyAppended")
+                .field("prefix", &String::from_utf8_lossy(prefix))
+                .field("suffix", &String::from_utf8_lossy(suffix))
+                .finish(),
+        }
+    }
+}
+
+/// How the body is authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyBinding {
+    /// The signature covers a digest of the body; the streamed body is compared with it.
+    Digest(ExpectedDigest),
+    /// The MAC itself runs over the body ([`MacInput::BodyAppended`]).
+    InMac,
+    /// Nothing binds a body: any body byte is rejected with `ERR_DIGEST_REQUIRED`.
+    None,
+}
+
+/// A request head parsed by a scheme, ready for the verifier's checks.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Scheme name, also the replay-store namespace.
+    pub scheme: &'static str,
+    /// The signature label (RFC 9421), if the scheme has labels.
+    pub label: Option<String>,
+    /// Key id the request names.
+    pub key_id: String,
+    /// Signature creation time, Unix seconds.
+    pub created: Option<i64>,
+    /// Signature expiry, Unix seconds, when the signer set one.
+    pub expires: Option<i64>,
+    /// Nonce, if the request carries one.
+    pub nonce: Option<String>,
+    /// Algorithm the request claims; must agree with the key.
+    pub algorithm: Option<Algorithm>,
+    /// Application tag (RFC 9421 `tag`).
+    pub tag: Option<String>,
+    /// Covered components in signing order: identifier and the value that was signed.
+    pub covered: Vec<(String, String)>,
+    /// What the MAC covers.
+    pub mac_input: MacInput,
+    /// The MAC the client sent.
+    pub signature: Vec<u8>,
+    /// How the body is bound.
+    pub body: BodyBinding,
+}
+
+/// A signature scheme.
+pub trait Scheme: Send + Sync + fmt::Debug {
+    /// Stable scheme name (`rfc9421`, `simple`, …).
+    fn name(&self) -> &'static str;
+
+    /// Parses the head. Must not look up keys or read the clock: the verifier does that.
+    ///
+    /// # Errors
+    /// Any header-level problem, with the code that names it.
+    fn prepare(&self, head: &RequestHead, limits: &HeaderLimits) -> Result<Prepared>;
+}

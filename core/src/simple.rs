@@ -1,0 +1,140 @@
+//! The simple header scheme (`HG1`), for hand-written clients. Byte-exact definition: SPEC.md.
+//!
+//! ```text
+//! HG1\n<METHOD>\n<path?query>\n<timestamp>\n<nonce>\n<key id>\n<hex sha-256 of body>
+//! ```
+//! The MAC covers the body through its digest header (as AWS SigV4 does), so the MAC is checked
+//! before the body is read and the streamed body is then compared with the signed digest.
+
+use crate::digest::{DigestAlgorithm, ExpectedDigest, from_hex};
+use crate::error::{ErrorCode, Result, fail};
+use crate::keyring::is_key_id_byte;
+use crate::request::RequestHead;
+use crate::scheme::{BodyBinding, HeaderLimits, MacInput, Prepared, Scheme};
+
+/// Header carrying the key id.
+pub const KEY_ID_HEADER: &str = "x-hmac-key-id";
+/// Header carrying the Unix timestamp in seconds.
+pub const TIMESTAMP_HEADER: &str = "x-hmac-timestamp";
+/// Header carrying the nonce.
+pub const NONCE_HEADER: &str = "x-hmac-nonce";
+/// Header carrying the lowercase hex SHA-256 of the body.
+pub const CONTENT_SHA256_HEADER: &str = "x-hmac-content-sha256";
+/// Header carrying the lowercase hex MAC.
+pub const SIGNATURE_HEADER: &str = "x-hmac-signature";
+
+/// The version tag that opens the canonical string. The algorithm is not part of it: each key
+/// has exactly one algorithm, so a MAC can only ever be checked with the key's own.
+pub const VERSION_TAG: &str = "HG1";
+
+/// The canonical string. Every field is checked to be free of line breaks before it gets here.
+#[must_use]
+pub fn canonical_string(
+    method: &str,
+    path_and_query: &str,
+    timestamp: &str,
+    nonce: &str,
+    key_id: &str,
+    content_sha256: &str,
+) -> String {
+    [VERSION_TAG, method, path_and_query, timestamp, nonce, key_id, content_sha256].join("\n")
+}
+
+/// The simple scheme. The algorithm is the key's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Simple;
+
+/// Nonces: URL-safe base64 alphabet plus `.` and `~`, so they need no escaping anywhere.
+pub(crate) fn is_nonce_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-_.~+/=".contains(&b)
+}
+
+impl Simple {
+    /// The canonical string for a head, with the algorithm left for the verifier to fill in
+    /// (it depends on the key). Returns the pieces after validation.
+    fn read<'a>(head: &'a RequestHead, limits: &HeaderLimits) -> Result<SimpleFields<'a>> {
+        let get = |name: &str| head.single(name, limits.max_header_len, ErrorCode::MalformedSignature);
+        let key_id = get(KEY_ID_HEADER)?;
+        let signature = get(SIGNATURE_HEADER)?;
+        let (key_id, signature) = match (key_id, signature) {
+            (None, None) => return fail(ErrorCode::MissingSignature, "no X-HMAC-Key-Id or X-HMAC-Signature header"),
+            (None, Some(_)) => return fail(ErrorCode::MissingHeader, "X-HMAC-Key-Id is missing"),
+            (Some(_), None) => return fail(ErrorCode::MissingHeader, "X-HMAC-Signature is missing"),
+            (Some(k), Some(s)) => (k, s),
+        };
+        let Some(timestamp) = get(TIMESTAMP_HEADER)? else { return fail(ErrorCode::MissingHeader, "X-HMAC-Timestamp is missing") };
+        let Some(nonce) = get(NONCE_HEADER)? else { return fail(ErrorCode::MissingHeader, "X-HMAC-Nonce is missing") };
+        let Some(content_sha256) = get(CONTENT_SHA256_HEADER)? else {
+            return fail(ErrorCode::MissingHeader, "X-HMAC-Content-SHA256 is missing");
+        };
+        if key_id.is_empty() || key_id.len() > crate::keyring::MAX_KEY_ID_LEN || !key_id.bytes().all(is_key_id_byte) {
+            return fail(ErrorCode::MalformedSignature, "X-HMAC-Key-Id is not a valid key id");
+        }
+        if timestamp.is_empty() || timestamp.len() > 12 || !timestamp.bytes().all(|b| b.is_ascii_digit()) {
+            return fail(ErrorCode::MalformedSignature, "X-HMAC-Timestamp must be Unix seconds (decimal digits)");
+        }
+        if !nonce.bytes().all(is_nonce_byte) {
+            return fail(ErrorCode::MalformedSignature, "X-HMAC-Nonce has characters outside [A-Za-z0-9-_.~+/=]");
+        }
+        if content_sha256.len() != 64 || !content_sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return fail(ErrorCode::MalformedSignature, "X-HMAC-Content-SHA256 must be 64 lowercase hex digits");
+        }
+        let Some(signature) = from_hex(signature) else {
+            return fail(ErrorCode::MalformedSignature, "X-HMAC-Signature is not hex");
+        };
+        if head.method.is_empty() || !head.method.bytes().all(|b| b.is_ascii_graphic()) {
+            return fail(ErrorCode::MalformedHeader, "method is not a token");
+        }
+        let target = head.path_and_query();
+        if target.is_empty() || !target.bytes().all(|b| b.is_ascii_graphic()) {
+            return fail(ErrorCode::MalformedHeader, "request target has non-ASCII or control characters");
+        }
+        Ok(SimpleFields { key_id, timestamp, nonce, content_sha256, signature, target })
+    }
+}
+
+struct SimpleFields<'a> {
+    key_id: &'a str,
+    timestamp: &'a str,
+    nonce: &'a str,
+    content_sha256: &'a str,
+    signature: Vec<u8>,
+    target: &'a str,
+}
+
+impl Scheme for Simple {
+    fn name(&self) -> &'static str {
+        "simple"
+    }
+
+    fn prepare(&self, head: &RequestHead, limits: &HeaderLimits) -> Result<Prepared> {
+        let f = Simple::read(head, limits)?;
+        let created: i64 = f
+            .timestamp
+            .parse()
+            .map_err(|_| crate::Error::new(ErrorCode::MalformedSignature, "X-HMAC-Timestamp is out of range"))?;
+        let digest = from_hex(f.content_sha256).unwrap_or_default();
+        let base = canonical_string(&head.method, f.target, f.timestamp, f.nonce, f.key_id, f.content_sha256);
+        Ok(Prepared {
+            scheme: "simple",
+            label: None,
+            key_id: f.key_id.to_string(),
+            created: Some(created),
+            expires: None,
+            nonce: Some(f.nonce.to_string()),
+            algorithm: None,
+            tag: None,
+            covered: vec![
+                ("method".into(), head.method.clone()),
+                ("path".into(), f.target.to_string()),
+                ("timestamp".into(), f.timestamp.to_string()),
+                ("nonce".into(), f.nonce.to_string()),
+                ("key-id".into(), f.key_id.to_string()),
+                ("content-sha256".into(), f.content_sha256.to_string()),
+            ],
+            mac_input: MacInput::Complete(base.into_bytes()),
+            signature: f.signature,
+            body: BodyBinding::Digest(ExpectedDigest { algorithm: DigestAlgorithm::Sha256, value: digest }),
+        })
+    }
+}

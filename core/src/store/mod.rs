@@ -1,0 +1,60 @@
+//! Replay stores: remember each (scheme, key id, nonce) until its timestamp leaves the window.
+//!
+//! The trait is synchronous and each call is one atomic step, so a networked store (Redis) can
+//! implement it with one round trip; bindings that must not block (Node's event loop, asyncio)
+//! run the final claim step on a worker thread via [`crate::PendingReplay`].
+
+mod memory;
+
+use std::fmt;
+
+pub use memory::{MemoryStore, MemoryStoreConfig};
+
+use crate::error::Result;
+
+/// Identifies one use of a nonce. Stores hash it; they never keep the nonce itself.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReplayKey<'a> {
+    /// Scheme namespace (`rfc9421`, `simple`, …).
+    pub scheme: &'a str,
+    /// Key id that signed the request.
+    pub key_id: &'a str,
+    /// The nonce.
+    pub nonce: &'a str,
+}
+
+impl fmt::Debug for ReplayKey<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReplayKey").field("scheme", &self.scheme).field("key_id", &self.key_id).finish_non_exhaustive()
+    }
+}
+
+/// Storage for used nonces.
+pub trait ReplayStore: Send + Sync + fmt::Debug {
+    /// Records the key if it is absent or expired; atomically, so of racing duplicates exactly
+    /// one succeeds.
+    ///
+    /// # Errors
+    /// `ERR_REPLAY` when a live entry exists; `ERR_REPLAY_STORE_FULL` when full of live entries
+    /// (never evicts one); `ERR_REPLAY_STORE_UNAVAILABLE` for networked stores that cannot answer.
+    fn insert_if_absent(&self, key: &ReplayKey<'_>, ttl_ms: u64, now_ms: i64) -> Result<()>;
+
+    /// Two-phase delivery: holds the key for `hold_ms` as a reservation. Concurrent duplicates
+    /// are rejected with `ERR_REPLAY` while it is held.
+    ///
+    /// # Errors
+    /// As [`ReplayStore::insert_if_absent`].
+    fn reserve(&self, key: &ReplayKey<'_>, hold_ms: u64, now_ms: i64) -> Result<()>;
+
+    /// Turns a reservation into a used nonce kept for `ttl_ms`.
+    ///
+    /// # Errors
+    /// `ERR_REPLAY_STORE_FULL` / `ERR_REPLAY_STORE_UNAVAILABLE`.
+    fn commit(&self, key: &ReplayKey<'_>, ttl_ms: u64, now_ms: i64) -> Result<()>;
+
+    /// Drops a reservation (the handler failed), so a retry can succeed.
+    ///
+    /// # Errors
+    /// `ERR_REPLAY_STORE_UNAVAILABLE` for networked stores.
+    fn release(&self, key: &ReplayKey<'_>, now_ms: i64) -> Result<()>;
+}

@@ -1,0 +1,597 @@
+//! The streaming verifier: one fixed order of checks for every scheme.
+//!
+//! 1. `begin(head)`: parse (scheme), nonce shape, key known, key valid now, `alg` agrees,
+//!    timestamp window, `expires`, declared `Content-Length` within the limit, and — when the
+//!    body is bound by a signed digest — the MAC. All before one body byte is read.
+//! 2. `update(chunk)`: hash the chunk; fail as soon as the byte count passes the limit.
+//! 3. `finish()`: constant-time check of what is left (body digest, or the MAC over the body),
+//!    then the nonce is claimed atomically — only after everything else passed, so only key
+//!    holders can occupy replay-store space.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::digest::BodyHasher;
+use crate::error::{Error, ErrorCode, Result, fail};
+use crate::keyring::{Algorithm, Key, KeyRing, MacInProgress};
+use crate::request::RequestHead;
+use crate::scheme::{BodyBinding, HeaderLimits, MacInput, Prepared, Scheme};
+use crate::store::{MemoryStore, MemoryStoreConfig, ReplayKey, ReplayStore};
+
+/// How nonces are recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayMode {
+    /// Claimed once at `finish()`; the default.
+    Consume,
+    /// Webhook deliveries: reserved for `hold_secs` at `finish()`, then committed or released by
+    /// the application through [`Verified::replay_ticket`].
+    Reserve {
+        /// How long a reservation holds without a commit.
+        hold_secs: u32,
+    },
+}
+
+/// Checks that do not depend on the scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Oldest acceptable signature timestamp, seconds before now.
+    pub max_age_secs: u32,
+    /// Furthest acceptable signature timestamp, seconds after now (clock skew).
+    pub max_future_skew_secs: u32,
+    /// Largest body accepted, in bytes.
+    pub body_limit: u64,
+    /// Header size and nonce bounds.
+    pub header_limits: HeaderLimits,
+    /// Whether a request must carry a nonce (replay protection needs one).
+    pub require_nonce: bool,
+    /// How nonces are recorded.
+    pub replay: ReplayMode,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            max_age_secs: 300,
+            max_future_skew_secs: 30,
+            body_limit: 1024 * 1024,
+            header_limits: HeaderLimits::default(),
+            require_nonce: true,
+            replay: ReplayMode::Consume,
+        }
+    }
+}
+
+struct Inner {
+    scheme: Arc<dyn Scheme>,
+    keys: Arc<KeyRing>,
+    store: Arc<dyn ReplayStore>,
+    clock: Arc<dyn Clock>,
+    policy: Policy,
+}
+
+/// A configured verifier. Cheap to clone and share across threads.
+#[derive(Clone)]
+pub struct Guard {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guard")
+            .field("scheme", &self.inner.scheme.name())
+            .field("keys", &self.inner.keys)
+            .field("store", &self.inner.store)
+            .field("policy", &self.inner.policy)
+            .finish()
+    }
+}
+
+/// Builds a [`Guard`].
+#[derive(Debug, Default)]
+pub struct GuardBuilder {
+    scheme: Option<Arc<dyn Scheme>>,
+    keys: Option<Arc<KeyRing>>,
+    store: Option<Arc<dyn ReplayStore>>,
+    clock: Option<Arc<dyn Clock>>,
+    policy: Policy,
+}
+
+impl GuardBuilder {
+    /// The signature scheme (required).
+    #[must_use]
+    pub fn scheme(mut self, scheme: Arc<dyn Scheme>) -> Self {
+        self.scheme = Some(scheme);
+        self
+    }
+
+    /// The key ring (defaults to an empty one that keys can be added to later).
+    #[must_use]
+    pub fn keys(mut self, keys: Arc<KeyRing>) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// The replay store (defaults to a [`MemoryStore`] with default settings).
+    #[must_use]
+    pub fn store(mut self, store: Arc<dyn ReplayStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The clock (defaults to the system clock).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The scheme-independent policy.
+    #[must_use]
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Validates and builds.
+    ///
+    /// # Errors
+    /// `ERR_INVALID_CONFIG` for a missing scheme or inconsistent limits.
+    pub fn build(self) -> Result<Guard> {
+        let Some(scheme) = self.scheme else { return fail(ErrorCode::InvalidConfig, "a scheme is required") };
+        let p = &self.policy;
+        let l = &p.header_limits;
+        if p.max_age_secs == 0 || l.max_header_len == 0 || l.min_nonce_len > l.max_nonce_len || l.max_components == 0 {
+            return fail(ErrorCode::InvalidConfig, "policy limits must be positive and consistent");
+        }
+        if let ReplayMode::Reserve { hold_secs: 0 } = p.replay {
+            return fail(ErrorCode::InvalidConfig, "a reservation hold must be positive");
+        }
+        let store = match self.store {
+            Some(s) => s,
+            None => Arc::new(MemoryStore::new(MemoryStoreConfig::default())?),
+        };
+        Ok(Guard {
+            inner: Arc::new(Inner {
+                scheme,
+                keys: self.keys.unwrap_or_default(),
+                store,
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                policy: self.policy,
+            }),
+        })
+    }
+}
+
+/// A successfully verified request: act only on these values.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// Scheme that verified it.
+    pub scheme: &'static str,
+    /// Signature label (RFC 9421).
+    pub label: Option<String>,
+    /// Key id that verified it.
+    pub key_id: String,
+    /// The key's subject: the only source of identity.
+    pub subject: Option<String>,
+    /// The key's algorithm.
+    pub algorithm: Algorithm,
+    /// Signature creation time (Unix seconds).
+    pub created: Option<i64>,
+    /// Signature expiry (Unix seconds).
+    pub expires: Option<i64>,
+    /// The nonce that was claimed.
+    pub nonce: Option<String>,
+    /// Application tag.
+    pub tag: Option<String>,
+    /// Covered components and the values that were signed.
+    pub covered: Vec<(String, String)>,
+    /// Body bytes verified.
+    pub body_len: u64,
+    /// In [`ReplayMode::Reserve`], the reservation to commit or release.
+    pub replay_ticket: Option<ReplayTicket>,
+}
+
+impl Verified {
+    /// The signed value of a covered component, by identifier (`@path`, `content-type`, or the
+    /// serialized form with quotes and parameters).
+    #[must_use]
+    pub fn component(&self, id: &str) -> Option<&str> {
+        let quoted = format!("\"{id}\"");
+        self.covered.iter().find(|(i, _)| i == id || *i == quoted).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A two-phase reservation: commit when the handler succeeded, release when it failed.
+#[derive(Clone)]
+pub struct ReplayTicket {
+    store: Arc<dyn ReplayStore>,
+    clock: Arc<dyn Clock>,
+    scheme: &'static str,
+    key_id: String,
+    nonce: String,
+    ttl_ms: u64,
+}
+
+impl fmt::Debug for ReplayTicket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReplayTicket").field("scheme", &self.scheme).field("key_id", &self.key_id).finish_non_exhaustive()
+    }
+}
+
+impl ReplayTicket {
+    fn key(&self) -> ReplayKey<'_> {
+        ReplayKey { scheme: self.scheme, key_id: &self.key_id, nonce: &self.nonce }
+    }
+
+    /// Marks the delivery as processed for the rest of its window.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn commit(&self) -> Result<()> {
+        self.store.commit(&self.key(), self.ttl_ms, self.clock.now_ms())
+    }
+
+    /// Drops the reservation so a retry can succeed.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn release(&self) -> Result<()> {
+        self.store.release(&self.key(), self.clock.now_ms())
+    }
+}
+
+/// Why a check ran or not, for [`Guard::explain`] and `begin`.
+pub(crate) trait Observer {
+    fn record(&mut self, check: &'static str, result: &Result<()>);
+}
+
+struct Silent;
+
+impl Observer for Silent {
+    fn record(&mut self, _: &'static str, _: &Result<()>) {}
+}
+
+enum BodyState {
+    Digest { hasher: BodyHasher, expected: Vec<u8> },
+    InMac { mac: MacInProgress, suffix: Vec<u8>, signature: Vec<u8> },
+    Unbound,
+}
+
+/// A verification in progress. Feed the body with [`Verification::update`], then
+/// [`Verification::finish`] (which consumes it, so it can be finished only once).
+pub struct Verification {
+    guard: Guard,
+    prepared: Prepared,
+    key: Arc<Key>,
+    declared_len: Option<u64>,
+    seen: u64,
+    body: BodyState,
+    failed: Option<Error>,
+}
+
+impl fmt::Debug for Verification {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verification")
+            .field("scheme", &self.prepared.scheme)
+            .field("key_id", &self.prepared.key_id)
+            .field("seen", &self.seen)
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Guard {
+    /// A builder.
+    #[must_use]
+    pub fn builder() -> GuardBuilder {
+        GuardBuilder::default()
+    }
+
+    /// The key ring, for rotation at runtime.
+    #[must_use]
+    pub fn keys(&self) -> &Arc<KeyRing> {
+        &self.inner.keys
+    }
+
+    /// The policy.
+    #[must_use]
+    pub fn policy(&self) -> &Policy {
+        &self.inner.policy
+    }
+
+    /// The scheme.
+    #[must_use]
+    pub fn scheme(&self) -> &Arc<dyn Scheme> {
+        &self.inner.scheme
+    }
+
+    /// The clock.
+    #[must_use]
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// Runs every check that needs no body. On success the body may be streamed.
+    ///
+    /// # Errors
+    /// The first failed check.
+    pub fn begin(&self, head: &RequestHead) -> Result<Verification> {
+        let prepared = self.inner.scheme.prepare(head, &self.inner.policy.header_limits)?;
+        self.begin_prepared(head, prepared, &mut Silent)
+    }
+
+    /// Verifies a request whose body is fully available, on the same path as streaming.
+    ///
+    /// # Errors
+    /// The first failed check.
+    pub fn verify(&self, head: &RequestHead, body: &[u8]) -> Result<Verified> {
+        let mut v = self.begin(head)?;
+        v.update(body)?;
+        v.finish()
+    }
+
+    pub(crate) fn begin_prepared(&self, head: &RequestHead, prepared: Prepared, obs: &mut dyn Observer) -> Result<Verification> {
+        let inner = &*self.inner;
+        let policy = &inner.policy;
+        let now_secs = inner.clock.now_secs();
+
+        let r = check_nonce(&prepared, policy);
+        obs.record("nonce format", &r);
+        r?;
+
+        let key = inner.keys.get(&prepared.key_id).ok_or_else(|| {
+            Error::new(ErrorCode::UnknownKey, format!("key id {:?} is not in the key ring", crate::keyring::truncate(&prepared.key_id)))
+        });
+        obs.record("key known", &key.as_ref().map(|_| ()).map_err(Clone::clone));
+        let key = key?;
+
+        let r = key.check_validity(now_secs);
+        obs.record("key valid now", &r);
+        r?;
+
+        let r = match prepared.algorithm {
+            Some(alg) if alg != key.algorithm() => fail(
+                ErrorCode::AlgorithmMismatch,
+                format!("signature says {} but key {:?} is {}", alg.name(), &prepared.key_id, key.algorithm().name()),
+            ),
+            _ => Ok(()),
+        };
+        obs.record("algorithm agrees", &r);
+        r?;
+
+        let r = check_window(&prepared, policy, now_secs);
+        obs.record("timestamp window", &r);
+        r?;
+
+        let declared_len = head.content_length();
+        let r = match &declared_len {
+            Err(e) => Err(e.clone()),
+            Ok(Some(n)) if *n > policy.body_limit => {
+                fail(ErrorCode::BodyTooLarge, format!("Content-Length {n} exceeds the limit of {} bytes", policy.body_limit))
+            }
+            Ok(_) => Ok(()),
+        };
+        obs.record("content-length within limit", &r);
+        r?;
+        let declared_len = declared_len?;
+
+        let body = match (&prepared.mac_input, &prepared.body) {
+            (MacInput::Complete(base), binding) => {
+                let mut mac = key.start_mac();
+                mac.update(base);
+                let r = if mac.verify(&prepared.signature) {
+                    Ok(())
+                } else {
+                    fail(ErrorCode::SignatureMismatch, "signature does not match the signature base")
+                };
+                obs.record("signature", &r);
+                r?;
+                match binding {
+                    BodyBinding::Digest(d) => BodyState::Digest { hasher: BodyHasher::new(d.algorithm), expected: d.value.clone() },
+                    BodyBinding::None => BodyState::Unbound,
+                    BodyBinding::InMac => return fail(ErrorCode::Internal, "scheme bound the body in a MAC it already completed"),
+                }
+            }
+            (MacInput::BodyAppended { prefix, suffix }, _) => {
+                let mut mac = key.start_mac();
+                mac.update(prefix);
+                BodyState::InMac { mac, suffix: suffix.clone(), signature: prepared.signature.clone() }
+            }
+        };
+        Ok(Verification { guard: self.clone(), prepared, key, declared_len, seen: 0, body, failed: None })
+    }
+}
+
+fn check_nonce(prepared: &Prepared, policy: &Policy) -> Result<()> {
+    let limits = &policy.header_limits;
+    match &prepared.nonce {
+        None if policy.require_nonce => fail(ErrorCode::MissingParameter, "a nonce is required"),
+        None => Ok(()),
+        Some(n) if n.len() < limits.min_nonce_len || n.len() > limits.max_nonce_len => fail(
+            ErrorCode::InvalidParameter,
+            format!("nonce must be {}..={} characters", limits.min_nonce_len, limits.max_nonce_len),
+        ),
+        Some(_) => Ok(()),
+    }
+}
+
+fn check_window(prepared: &Prepared, policy: &Policy, now: i64) -> Result<()> {
+    if let Some(created) = prepared.created {
+        if now.saturating_sub(created) > i64::from(policy.max_age_secs) {
+            return fail(
+                ErrorCode::TimestampExpired,
+                format!("created {created} is more than {} s before now ({now})", policy.max_age_secs),
+            );
+        }
+        if created.saturating_sub(now) > i64::from(policy.max_future_skew_secs) {
+            return fail(
+                ErrorCode::TimestampInFuture,
+                format!("created {created} is more than {} s after now ({now})", policy.max_future_skew_secs),
+            );
+        }
+    }
+    if let Some(expires) = prepared.expires {
+        if prepared.created.is_some_and(|c| expires < c) {
+            return fail(ErrorCode::InvalidParameter, "expires is before created");
+        }
+        if now >= expires {
+            return fail(ErrorCode::SignatureExpired, format!("signature expired at {expires} (now {now})"));
+        }
+    }
+    Ok(())
+}
+
+impl Verification {
+    /// Feeds the next body chunk. Never buffers it.
+    ///
+    /// # Errors
+    /// `ERR_BODY_TOO_LARGE` once the byte count passes the limit, `ERR_BODY_LENGTH_MISMATCH` past
+    /// the declared length, `ERR_DIGEST_REQUIRED` for body bytes nothing binds. After an error
+    /// every later call returns the same error.
+    pub fn update(&mut self, chunk: &[u8]) -> Result<()> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let r = self.absorb(chunk);
+        if let Err(e) = &r {
+            self.failed = Some(e.clone());
+        }
+        r
+    }
+
+    fn absorb(&mut self, chunk: &[u8]) -> Result<()> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let limit = self.guard.inner.policy.body_limit;
+        self.seen = self.seen.saturating_add(chunk.len() as u64);
+        if self.seen > limit {
+            return fail(ErrorCode::BodyTooLarge, format!("body exceeds the limit of {limit} bytes"));
+        }
+        if let Some(declared) = self.declared_len
+            && self.seen > declared
+        {
+            return fail(ErrorCode::BodyLengthMismatch, format!("body is longer than Content-Length {declared}"));
+        }
+        match &mut self.body {
+            BodyState::Digest { hasher, .. } => hasher.update(chunk),
+            BodyState::InMac { mac, .. } => mac.update(chunk),
+            BodyState::Unbound => return fail(ErrorCode::DigestRequired, "the request has a body but the signature does not bind it"),
+        }
+        Ok(())
+    }
+
+    /// Bytes seen so far.
+    #[must_use]
+    pub fn bytes_seen(&self) -> u64 {
+        self.seen
+    }
+
+    /// The key id (known after `begin`).
+    #[must_use]
+    pub fn key_id(&self) -> &str {
+        &self.prepared.key_id
+    }
+
+    /// Finishes the body checks and claims the nonce.
+    ///
+    /// # Errors
+    /// The first failed check, or the store's verdict.
+    pub fn finish(self) -> Result<Verified> {
+        self.finish_body()?.claim()
+    }
+
+    /// Finishes the body checks but leaves the nonce unclaimed, so a binding can run the store
+    /// step off its main thread. Nothing is accepted until [`PendingReplay::claim`] succeeds.
+    ///
+    /// # Errors
+    /// The first failed body check.
+    pub fn finish_body(self) -> Result<PendingReplay> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        if let Some(declared) = self.declared_len
+            && self.seen != declared
+        {
+            return fail(ErrorCode::BodyLengthMismatch, format!("body has {} bytes, Content-Length says {declared}", self.seen));
+        }
+        match self.body {
+            BodyState::Digest { hasher, expected } => {
+                if !hasher.matches(&expected) {
+                    return fail(ErrorCode::DigestMismatch, "body does not match the signed digest");
+                }
+            }
+            BodyState::InMac { mut mac, suffix, signature } => {
+                mac.update(&suffix);
+                if !mac.verify(&signature) {
+                    return fail(ErrorCode::SignatureMismatch, "signature does not match the body");
+                }
+            }
+            BodyState::Unbound => {}
+        }
+        Ok(PendingReplay { guard: self.guard, prepared: self.prepared, key: self.key, seen: self.seen })
+    }
+}
+
+/// A request whose signature and body are verified and whose nonce is not yet claimed.
+pub struct PendingReplay {
+    guard: Guard,
+    prepared: Prepared,
+    key: Arc<Key>,
+    seen: u64,
+}
+
+impl fmt::Debug for PendingReplay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingReplay").field("key_id", &self.prepared.key_id).finish_non_exhaustive()
+    }
+}
+
+impl PendingReplay {
+    /// Claims the nonce (one atomic store step) and returns the verified request.
+    ///
+    /// # Errors
+    /// `ERR_REPLAY`, `ERR_REPLAY_STORE_FULL`, `ERR_REPLAY_STORE_UNAVAILABLE`.
+    pub fn claim(self) -> Result<Verified> {
+        let inner = &*self.guard.inner;
+        let now_ms = inner.clock.now_ms();
+        let p = self.prepared;
+        let mut ticket = None;
+        if let Some(nonce) = &p.nonce {
+            // Remember the nonce until its timestamp can no longer pass the window check.
+            let created = p.created.unwrap_or_else(|| now_ms.div_euclid(1000));
+            let last_ok_ms = created.saturating_add(i64::from(inner.policy.max_age_secs)).saturating_add(1).saturating_mul(1000);
+            let ttl_ms = u64::try_from(last_ok_ms.saturating_sub(now_ms)).unwrap_or(0).max(1000);
+            let key = ReplayKey { scheme: p.scheme, key_id: &p.key_id, nonce };
+            match inner.policy.replay {
+                ReplayMode::Consume => inner.store.insert_if_absent(&key, ttl_ms, now_ms)?,
+                ReplayMode::Reserve { hold_secs } => {
+                    inner.store.reserve(&key, u64::from(hold_secs) * 1000, now_ms)?;
+                    ticket = Some(ReplayTicket {
+                        store: Arc::clone(&inner.store),
+                        clock: Arc::clone(&inner.clock),
+                        scheme: p.scheme,
+                        key_id: p.key_id.clone(),
+                        nonce: nonce.clone(),
+                        ttl_ms,
+                    });
+                }
+            }
+        }
+        Ok(Verified {
+            scheme: p.scheme,
+            label: p.label,
+            key_id: p.key_id,
+            subject: self.key.subject().map(|s| s.to_string()),
+            algorithm: self.key.algorithm(),
+            created: p.created,
+            expires: p.expires,
+            nonce: p.nonce,
+            tag: p.tag,
+            covered: p.covered,
+            body_len: self.seen,
+            replay_ticket: ticket,
+        })
+    }
+}
