@@ -1,0 +1,55 @@
+# hmac-guard — the README's two commands are `make demo` and `make test`.
+# Every target installs what it needs and is safe to run twice.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+CARGO ?= cargo
+PYTHON ?= python3
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+.PHONY: toolchain
+toolchain: ## Check the Rust toolchain and add rustfmt/clippy if missing
+	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust (rustup) first" >&2; exit 1; }
+	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
+
+.PHONY: demo
+demo: toolchain ## Build and run the demo (sign, verify, replay, tamper, rotate, explain)
+	$(CARGO) run --quiet --release -p hmac-guard --example demo
+
+.PHONY: lint
+lint: toolchain ## cargo fmt --check and clippy -D warnings
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+.PHONY: vectors-check
+vectors-check: ## Regenerate tests/vectors and fail if they changed
+	$(PYTHON) tests/vectors/generate.py
+	git diff --exit-code -- tests/vectors || { echo "tests/vectors is stale: run python3 tests/vectors/generate.py and commit" >&2; exit 1; }
+
+.PHONY: test-rust
+test-rust: toolchain ## Rust unit, vector, property and concurrency tests
+	$(CARGO) test --workspace --lib --bins --tests --examples
+	$(CARGO) test --workspace --doc
+
+.PHONY: test
+test: lint vectors-check test-rust ## Everything CI runs
+	@echo "make test: all suites passed"
+
+.PHONY: bench
+bench: toolchain ## Criterion benches + store memory (numbers go to docs/benchmarks.md)
+	$(CARGO) bench -p hmac-guard
+	$(CARGO) run --release -p hmac-guard --example store_memory
+
+.PHONY: fuzz
+fuzz: toolchain ## Run every fuzz target for FUZZ_SECONDS (default 30)
+	bash core/fuzz/run.sh $${FUZZ_SECONDS:-30}
+
+.PHONY: fmt
+fmt: ## Format the code
+	$(CARGO) fmt --all
