@@ -54,8 +54,8 @@ pub struct ExpectedDigest {
 pub fn parse_content_digest(value: &str) -> Result<ExpectedDigest> {
     let dict = sf::parse_dictionary(value).map_err(|e| crate::Error::new(ErrorCode::MalformedHeader, format!("Content-Digest: {e}")))?;
     let mut chosen: Option<ExpectedDigest> = None;
-    for (key, member) in &dict {
-        let algorithm = match *key {
+    for (key, member) in dict {
+        let algorithm = match key {
             "sha-256" => DigestAlgorithm::Sha256,
             "sha-512" => DigestAlgorithm::Sha512,
             _ => continue,
@@ -63,7 +63,7 @@ pub fn parse_content_digest(value: &str) -> Result<ExpectedDigest> {
         let Member::Item(item) = member else {
             return fail(ErrorCode::MalformedHeader, "Content-Digest member is not a byte sequence");
         };
-        let Bare::ByteSequence(bytes) = &item.bare else {
+        let Bare::ByteSequence(bytes) = item.bare else {
             return fail(ErrorCode::MalformedHeader, "Content-Digest member is not a byte sequence");
         };
         if bytes.len() != algorithm.len() {
@@ -74,7 +74,7 @@ pub fn parse_content_digest(value: &str) -> Result<ExpectedDigest> {
             Some(c) => c.algorithm == DigestAlgorithm::Sha512 && algorithm == DigestAlgorithm::Sha256,
         };
         if better {
-            chosen = Some(ExpectedDigest { algorithm, value: bytes.clone() });
+            chosen = Some(ExpectedDigest { algorithm, value: bytes });
         }
     }
     chosen.ok_or_else(|| crate::Error::new(ErrorCode::UnsupportedDigest, "Content-Digest has neither sha-256 nor sha-512"))

@@ -85,9 +85,9 @@ impl Guard {
         ex.checks.push(("headers parse", Outcome::Passed));
         ex.label.clone_from(&prepared.label);
         ex.key_id = Some(prepared.key_id.clone());
-        ex.covered.clone_from(&prepared.covered);
+        ex.covered = prepared.covered.to_vec();
         ex.signature_base = Some(match &prepared.mac_input {
-            MacInput::Complete(base) => String::from_utf8_lossy(base).into_owned(),
+            MacInput::Base => prepared.covered.text().to_string(),
             MacInput::BodyAppended { prefix, suffix } => {
                 format!("{}<body>{}", String::from_utf8_lossy(prefix), String::from_utf8_lossy(suffix))
             }

@@ -1,5 +1,7 @@
 //! The request as the verifier sees it before the body: method, target, scheme, headers.
 
+use std::borrow::Cow;
+
 use crate::error::{ErrorCode, Result, fail};
 
 /// Everything about a request except its body, as received.
@@ -56,20 +58,23 @@ impl RequestHead {
     }
 
     /// All values of a header combined per RFC 9110 §5.3 (`", "`), each trimmed; `None` if absent.
+    /// Borrows when the header appears once and needs no normalization.
     ///
     /// # Errors
     /// `ERR_HEADER_TOO_LARGE` when the combination exceeds `max_len`.
-    pub fn combined(&self, name: &str, max_len: usize) -> Result<Option<String>> {
-        let mut out: Option<String> = None;
+    pub fn combined(&self, name: &str, max_len: usize) -> Result<Option<Cow<'_, str>>> {
+        let mut out: Option<Cow<'_, str>> = None;
         for v in self.values(name) {
             let v = normalize_field_value(v);
-            match &mut out {
-                None => out = Some(v),
+            out = Some(match out {
+                None => v,
                 Some(acc) => {
+                    let mut acc = acc.into_owned();
                     acc.push_str(", ");
                     acc.push_str(&v);
+                    Cow::Owned(acc)
                 }
-            }
+            });
             if out.as_ref().is_some_and(|s| s.len() > max_len) {
                 return fail(ErrorCode::HeaderTooLarge, format!("header {name} is longer than {max_len} bytes"));
             }
@@ -148,10 +153,10 @@ impl RequestHead {
 }
 
 /// Strips leading/trailing whitespace and replaces obs-fold line breaks with one space (RFC 9421 §2.1).
-pub(crate) fn normalize_field_value(v: &str) -> String {
+pub(crate) fn normalize_field_value(v: &str) -> Cow<'_, str> {
     let trimmed = v.trim_matches([' ', '\t']);
-    if !trimmed.contains(['\r', '\n']) {
-        return trimmed.to_string();
+    if !trimmed.bytes().any(|b| b == b'\r' || b == b'\n') {
+        return Cow::Borrowed(trimmed);
     }
     let mut out = String::with_capacity(trimmed.len());
     let mut chars = trimmed.chars().peekable();
@@ -166,7 +171,7 @@ pub(crate) fn normalize_field_value(v: &str) -> String {
             out.push(c);
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Splits `scheme://authority/rest` into its parts; `None` for origin-form targets.

@@ -7,6 +7,7 @@
 //! `timestamp "." body`, both without a key id header (the scheme names a configured key).
 
 use std::fmt;
+use std::ops::Range;
 
 use crate::digest::ExpectedDigest;
 use crate::error::Result;
@@ -35,9 +36,9 @@ impl Default for HeaderLimits {
 /// What the MAC is computed over.
 #[derive(Clone, PartialEq, Eq)]
 pub enum MacInput {
-    /// A complete signature base; the body is bound separately through a signed digest, so the
-    /// MAC is checked before any body byte is read.
-    Complete(Vec<u8>),
+    /// The signature base, [`Covered::text`]. The body is bound separately through a signed
+    /// digest, so the MAC is checked before any body byte is read.
+    Base,
     /// `prefix || body || suffix`: the MAC can only be checked once the body has streamed.
     BodyAppended {
         /// Bytes before the body.
@@ -50,13 +51,100 @@ pub enum MacInput {
 impl fmt::Debug for MacInput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            MacInput::Complete(b) => f.debug_tuple("Complete").field(&String::from_utf8_lossy(b)).finish(),
+            MacInput::Base => f.write_str("Base"),
             MacInput::BodyAppended { prefix, suffix } => f
                 .debug_struct("BodyAppended")
                 .field("prefix", &String::from_utf8_lossy(prefix))
                 .field("suffix", &String::from_utf8_lossy(suffix))
                 .finish(),
         }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CoveredId {
+    Static(&'static str),
+    Span(Range<usize>),
+}
+
+/// The signature base text and, inside it, each covered component's identifier and value.
+///
+/// Built in one buffer so the hot path allocates once; the values a client signed are read back
+/// from the same bytes the MAC covered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Covered {
+    text: String,
+    entries: Vec<(CoveredId, Range<usize>)>,
+}
+
+impl Covered {
+    /// An empty base with room for `capacity` bytes.
+    #[must_use]
+    pub fn with_capacity(capacity: usize) -> Self {
+        Covered { text: String::with_capacity(capacity), entries: Vec::with_capacity(8) }
+    }
+
+    /// The base text (what the MAC covers for [`MacInput::Base`]).
+    #[must_use]
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The buffer, for schemes that write the base.
+    pub fn text_mut(&mut self) -> &mut String {
+        &mut self.text
+    }
+
+    /// Records a component whose identifier is `id` and whose value is `value` (a range of the text).
+    pub fn push_static(&mut self, id: &'static str, value: Range<usize>) {
+        self.entries.push((CoveredId::Static(id), value));
+    }
+
+    /// Records a component whose identifier and value are both ranges of the text.
+    pub fn push_span(&mut self, id: Range<usize>, value: Range<usize>) {
+        self.entries.push((CoveredId::Span(id), value));
+    }
+
+    fn slice(&self, r: &Range<usize>) -> &str {
+        self.text.get(r.clone()).unwrap_or_default()
+    }
+
+    /// (identifier, value) pairs in signing order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.entries.iter().map(|(id, v)| {
+            let id = match id {
+                CoveredId::Static(s) => s,
+                CoveredId::Span(r) => self.slice(r),
+            };
+            (id, self.slice(v))
+        })
+    }
+
+    /// The value signed for `id`: a plain name (`@path`, `content-type`) or a serialized
+    /// identifier (`"@query-param";name="id"`).
+    #[must_use]
+    pub fn get(&self, id: &str) -> Option<&str> {
+        self.iter()
+            .find(|(i, _)| *i == id || (i.len() == id.len() + 2 && i.starts_with('"') && i.ends_with('"') && &i[1..i.len() - 1] == id))
+            .map(|(_, v)| v)
+    }
+
+    /// Number of covered components.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing is covered.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Owned copies of the pairs.
+    #[must_use]
+    pub fn to_vec(&self) -> Vec<(String, String)> {
+        self.iter().map(|(i, v)| (i.to_string(), v.to_string())).collect()
     }
 }
 
@@ -90,8 +178,8 @@ pub struct Prepared {
     pub algorithm: Option<Algorithm>,
     /// Application tag (RFC 9421 `tag`).
     pub tag: Option<String>,
-    /// Covered components in signing order: identifier and the value that was signed.
-    pub covered: Vec<(String, String)>,
+    /// The signature base and the covered components (identifier, signed value) inside it.
+    pub covered: Covered,
     /// What the MAC covers.
     pub mac_input: MacInput,
     /// The MAC the client sent.

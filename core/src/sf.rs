@@ -72,9 +72,14 @@ pub fn parse_dictionary(input: &str) -> Result<Vec<(&str, Member<'_>)>, String> 
         .map_err(|e| format!("invalid structured field: {e}"))
 }
 
-#[derive(Default)]
 struct DictCollector<'de> {
     entries: Vec<(&'de str, Member<'de>)>,
+}
+
+impl Default for DictCollector<'_> {
+    fn default() -> Self {
+        DictCollector { entries: Vec::with_capacity(2) }
+    }
 }
 
 fn placeholder<'de>() -> Item<'de> {
@@ -116,7 +121,7 @@ impl<'a, 'de> EntryVisitor<'de> for MemberSlot<'a, 'de> {
     }
 
     fn inner_list(self) -> Result<impl InnerListVisitor<'de>, SfError> {
-        *self.0 = Member::InnerList(Vec::new(), Params::default());
+        *self.0 = Member::InnerList(Vec::with_capacity(8), Params(Vec::with_capacity(4)));
         match self.0 {
             Member::InnerList(items, params) => Ok(ListSlot { items, params }),
             Member::Item(_) => Err(SfError("internal: member kind")),
@@ -205,6 +210,11 @@ pub fn write_bare(out: &mut String, bare: &Bare<'_>) {
 /// Appends an sf-string with its escapes.
 pub fn write_string(out: &mut String, s: &str) {
     out.push('"');
+    if !s.bytes().any(|b| b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         if c == '"' || c == '\\' {
             out.push('\\');

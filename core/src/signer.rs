@@ -190,13 +190,13 @@ impl Signer {
                 e
             }
         })?;
-        let MacInput::Complete(base) = prepared.mac_input else {
-            return fail(ErrorCode::Internal, "RFC 9421 base is always complete");
-        };
-        let mac = self.key.mac(&base);
+        if prepared.mac_input != MacInput::Base {
+            return fail(ErrorCode::Internal, "RFC 9421 MACs always cover the base");
+        }
+        let base = prepared.covered.text();
+        let mac = self.key.mac(base.as_bytes());
         // The base's last line carries the canonical Signature-Input member after the label.
-        let base_text = String::from_utf8_lossy(&base);
-        let canonical_input = base_text.rsplit_once("\"@signature-params\": ").map_or("", |(_, p)| p);
+        let canonical_input = base.rsplit_once("\"@signature-params\": ").map_or("", |(_, p)| p);
         out.push(("Signature-Input".into(), format!("{}={canonical_input}", opts.label)));
         out.push(("Signature".into(), format!("{}=:{}:", opts.label, B64.encode(mac))));
         Ok(out)

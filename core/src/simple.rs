@@ -10,7 +10,7 @@ use crate::digest::{DigestAlgorithm, ExpectedDigest, from_hex};
 use crate::error::{ErrorCode, Result, fail};
 use crate::keyring::is_key_id_byte;
 use crate::request::RequestHead;
-use crate::scheme::{BodyBinding, HeaderLimits, MacInput, Prepared, Scheme};
+use crate::scheme::{BodyBinding, Covered, HeaderLimits, MacInput, Prepared, Scheme};
 
 /// Header carrying the key id.
 pub const KEY_ID_HEADER: &str = "x-hmac-key-id";
@@ -114,7 +114,25 @@ impl Scheme for Simple {
             .parse()
             .map_err(|_| crate::Error::new(ErrorCode::MalformedSignature, "X-HMAC-Timestamp is out of range"))?;
         let digest = from_hex(f.content_sha256).unwrap_or_default();
-        let base = canonical_string(&head.method, f.target, f.timestamp, f.nonce, f.key_id, f.content_sha256);
+        // The canonical string, written once; the covered values are ranges of it.
+        let parts: [(&'static str, &str); 6] = [
+            ("method", &head.method),
+            ("path", f.target),
+            ("timestamp", f.timestamp),
+            ("nonce", f.nonce),
+            ("key-id", f.key_id),
+            ("content-sha256", f.content_sha256),
+        ];
+        let mut covered = Covered::with_capacity(VERSION_TAG.len() + parts.iter().map(|(_, v)| v.len() + 1).sum::<usize>());
+        covered.text_mut().push_str(VERSION_TAG);
+        for (id, value) in parts {
+            let text = covered.text_mut();
+            text.push('\n');
+            let start = text.len();
+            text.push_str(value);
+            let end = text.len();
+            covered.push_static(id, start..end);
+        }
         Ok(Prepared {
             scheme: "simple",
             label: None,
@@ -124,15 +142,8 @@ impl Scheme for Simple {
             nonce: Some(f.nonce.to_string()),
             algorithm: None,
             tag: None,
-            covered: vec![
-                ("method".into(), head.method.clone()),
-                ("path".into(), f.target.to_string()),
-                ("timestamp".into(), f.timestamp.to_string()),
-                ("nonce".into(), f.nonce.to_string()),
-                ("key-id".into(), f.key_id.to_string()),
-                ("content-sha256".into(), f.content_sha256.to_string()),
-            ],
-            mac_input: MacInput::Complete(base.into_bytes()),
+            covered,
+            mac_input: MacInput::Base,
             signature: f.signature,
             body: BodyBinding::Digest(ExpectedDigest { algorithm: DigestAlgorithm::Sha256, value: digest }),
         })

@@ -16,7 +16,7 @@ use crate::digest::BodyHasher;
 use crate::error::{Error, ErrorCode, Result, fail};
 use crate::keyring::{Algorithm, Key, KeyRing, MacInProgress};
 use crate::request::RequestHead;
-use crate::scheme::{BodyBinding, HeaderLimits, MacInput, Prepared, Scheme};
+use crate::scheme::{BodyBinding, Covered, HeaderLimits, MacInput, Prepared, Scheme};
 use crate::store::{MemoryStore, MemoryStoreConfig, ReplayKey, ReplayStore};
 
 /// How nonces are recorded.
@@ -185,7 +185,7 @@ pub struct Verified {
     /// Application tag.
     pub tag: Option<String>,
     /// Covered components and the values that were signed.
-    pub covered: Vec<(String, String)>,
+    pub covered: Covered,
     /// Body bytes verified.
     pub body_len: u64,
     /// In [`ReplayMode::Reserve`], the reservation to commit or release.
@@ -193,12 +193,11 @@ pub struct Verified {
 }
 
 impl Verified {
-    /// The signed value of a covered component, by identifier (`@path`, `content-type`, or the
-    /// serialized form with quotes and parameters).
+    /// The signed value of a covered component: a plain name (`@path`, `content-type`) or a
+    /// serialized identifier (`"@query-param";name="id"`).
     #[must_use]
     pub fn component(&self, id: &str) -> Option<&str> {
-        let quoted = format!("\"{id}\"");
-        self.covered.iter().find(|(i, _)| i == id || *i == quoted).map(|(_, v)| v.as_str())
+        self.covered.get(id)
     }
 }
 
@@ -377,9 +376,9 @@ impl Guard {
         let declared_len = declared_len?;
 
         let body = match (&prepared.mac_input, &prepared.body) {
-            (MacInput::Complete(base), binding) => {
+            (MacInput::Base, binding) => {
                 let mut mac = key.start_mac();
-                mac.update(base);
+                mac.update(prepared.covered.text().as_bytes());
                 let r = if mac.verify(&prepared.signature) {
                     Ok(())
                 } else {

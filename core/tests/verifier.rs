@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use hmac_guard::digest::{from_hex, to_hex};
-use hmac_guard::scheme::{BodyBinding, HeaderLimits, MacInput, Prepared, Scheme};
+use hmac_guard::scheme::{BodyBinding, Covered, HeaderLimits, MacInput, Prepared, Scheme};
 use hmac_guard::{
     Algorithm, ErrorCode, Guard, KeyRing, KeySpec, ManualClock, Policy, ReplayMode, RequestHead, Rfc9421, Rfc9421SignOptions,
     Signer,
@@ -208,7 +208,7 @@ impl Scheme for HubSignature {
             nonce: delivery,
             algorithm: Some(Algorithm::HmacSha256),
             tag: None,
-            covered: Vec::new(),
+            covered: Covered::default(),
             mac_input: MacInput::BodyAppended { prefix: Vec::new(), suffix: Vec::new() },
             signature,
             body: BodyBinding::InMac,

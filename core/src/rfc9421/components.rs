@@ -103,51 +103,75 @@ fn is_lower_token_byte(b: u8) -> bool {
 /// The component's value in `head`.
 ///
 /// # Errors
+/// As [`write_value`].
+pub fn value(component: &Component, head: &RequestHead, max_len: usize) -> Result<String> {
+    let mut out = String::new();
+    write_value(component, head, max_len, &mut out)?;
+    Ok(out)
+}
+
+/// Appends the component's value in `head` to `out`.
+///
+/// # Errors
 /// `ERR_COMPONENT_NOT_FOUND` when it is absent, `ERR_MALFORMED_HEADER` when it cannot be
 /// represented (non-ASCII, control characters, not a structured field where `sf`/`key` ask).
-pub fn value(component: &Component, head: &RequestHead, max_len: usize) -> Result<String> {
-    let v = match component {
+pub fn write_value(component: &Component, head: &RequestHead, max_len: usize, out: &mut String) -> Result<()> {
+    let start = out.len();
+    match component {
         Component::Method => {
             if head.method.is_empty() || !head.method.bytes().all(|b| b.is_ascii_graphic()) {
                 return fail(ErrorCode::MalformedHeader, "method is not a token");
             }
-            head.method.clone()
+            out.push_str(&head.method);
         }
-        Component::TargetUri => format!("{}://{}{}", scheme(head)?, head.authority()?, head.path_and_query()),
-        Component::Authority => authority(head)?,
-        Component::Scheme => scheme(head)?,
-        Component::RequestTarget => head.target.clone(),
-        Component::Path => head.path().to_string(),
-        Component::Query => format!("?{}", head.query().unwrap_or("")),
-        Component::QueryParam(name) => query_param(head, name)?,
-        Component::Field { name, sf, key, bs } => field(head, name, *sf, key.as_deref(), *bs, max_len)?,
-    };
-    if v.bytes().any(|b| !(b == b'\t' || (0x20..0x7f).contains(&b))) {
+        Component::TargetUri => {
+            write_scheme(head, out)?;
+            out.push_str("://");
+            out.push_str(head.authority()?);
+            out.push_str(head.path_and_query());
+        }
+        Component::Authority => write_authority(head, out)?,
+        Component::Scheme => write_scheme(head, out)?,
+        Component::RequestTarget => out.push_str(&head.target),
+        Component::Path => out.push_str(head.path()),
+        Component::Query => {
+            out.push('?');
+            out.push_str(head.query().unwrap_or(""));
+        }
+        Component::QueryParam(name) => out.push_str(&query_param(head, name)?),
+        Component::Field { name, sf, key, bs } => field(head, name, *sf, key.as_deref(), *bs, max_len, out)?,
+    }
+    if out.as_bytes()[start..].iter().any(|&b| !(b == b'\t' || (0x20..0x7f).contains(&b))) {
         return fail(ErrorCode::MalformedHeader, "a covered value has non-ASCII or control characters");
     }
-    Ok(v)
+    Ok(())
 }
 
-fn scheme(head: &RequestHead) -> Result<String> {
-    let s = head.scheme.to_ascii_lowercase();
+fn write_scheme(head: &RequestHead, out: &mut String) -> Result<()> {
+    let s = head.scheme.as_str();
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) {
         return fail(ErrorCode::MalformedHeader, "scheme is not valid");
     }
-    Ok(s)
+    out.extend(s.chars().map(|c| c.to_ascii_lowercase()));
+    Ok(())
 }
 
 /// `host[:port]`, host lowercased, the scheme's default port dropped (RFC 9421 §2.2.3).
-fn authority(head: &RequestHead) -> Result<String> {
-    let raw = head.authority()?.to_ascii_lowercase();
-    let default_port = match scheme(head)?.as_str() {
-        "http" => Some(":80"),
-        "https" => Some(":443"),
-        _ => None,
+fn write_authority(head: &RequestHead, out: &mut String) -> Result<()> {
+    let raw = head.authority()?;
+    let default_port = if head.scheme.eq_ignore_ascii_case("http") {
+        Some(":80")
+    } else if head.scheme.eq_ignore_ascii_case("https") {
+        Some(":443")
+    } else {
+        None
     };
-    Ok(match default_port.and_then(|p| raw.strip_suffix(p)) {
-        Some(host) if !host.is_empty() && !host.ends_with(':') => host.to_string(),
+    let host = match default_port.and_then(|p| raw.strip_suffix(p)) {
+        Some(host) if !host.is_empty() && !host.ends_with(':') => host,
         _ => raw,
-    })
+    };
+    out.extend(host.chars().map(|c| c.to_ascii_lowercase()));
+    Ok(())
 }
 
 fn query_param(head: &RequestHead, name: &str) -> Result<String> {
@@ -219,24 +243,23 @@ fn form_encode(s: &str) -> String {
     out
 }
 
-fn field(head: &RequestHead, name: &str, sf_flag: bool, key: Option<&str>, bs: bool, max_len: usize) -> Result<String> {
+fn field(head: &RequestHead, name: &str, sf_flag: bool, key: Option<&str>, bs: bool, max_len: usize, out: &mut String) -> Result<()> {
     if bs {
-        let mut out = String::new();
+        let start = out.len();
+        let mut any = false;
         for (i, v) in head.values(name).enumerate() {
+            any = true;
             if i > 0 {
                 out.push_str(", ");
             }
             out.push(':');
-            B64.encode_string(normalize_field_value(v).as_bytes(), &mut out);
+            B64.encode_string(normalize_field_value(v).as_bytes(), out);
             out.push(':');
+            if out.len() - start > max_len.saturating_mul(2) {
+                return fail(ErrorCode::HeaderTooLarge, format!("header {name} is too large"));
+            }
         }
-        if head.values(name).next().is_none() {
-            return not_found(name);
-        }
-        if out.len() > max_len.saturating_mul(2) {
-            return fail(ErrorCode::HeaderTooLarge, format!("header {name} is too large"));
-        }
-        return Ok(out);
+        return if any { Ok(()) } else { not_found(name) };
     }
     let Some(combined) = head.combined(name, max_len)? else { return not_found(name) };
     if let Some(key) = key {
@@ -246,19 +269,23 @@ fn field(head: &RequestHead, name: &str, sf_flag: bool, key: Option<&str>, bs: b
             .find(|(k, _)| k.as_str() == key)
             .map(|(_, v)| v.clone())
             .ok_or_else(|| crate::Error::new(ErrorCode::ComponentNotFound, format!("{name} has no member {:?}", truncate(key))))?;
-        return match member {
-            ListEntry::Item(item) => Ok(item.serialize()),
-            ListEntry::InnerList(_) => serialize_list(vec![member], name),
-        };
+        out.push_str(&match member {
+            ListEntry::Item(item) => item.serialize(),
+            ListEntry::InnerList(_) => serialize_list(vec![member], name)?,
+        });
+        return Ok(());
     }
     if sf_flag {
         if let Ok(dict) = parse_strict::<sfv::Dictionary>(&combined, name) {
-            return dict.serialize().ok_or_else(|| empty_sf(name));
+            out.push_str(&dict.serialize().ok_or_else(|| empty_sf(name))?);
+            return Ok(());
         }
         let list: sfv::List = parse_strict(&combined, name)?;
-        return serialize_list(list, name);
+        out.push_str(&serialize_list(list, name)?);
+        return Ok(());
     }
-    Ok(combined)
+    out.push_str(&combined);
+    Ok(())
 }
 
 fn parse_strict<T: FieldType>(value: &str, name: &str) -> Result<T> {
@@ -280,13 +307,10 @@ fn not_found<T>(name: &str) -> Result<T> {
     fail(ErrorCode::ComponentNotFound, format!("covered header {name:?} is absent"))
 }
 
-/// The serialized component identifier (`"name"` plus parameters), as it appears in the base.
-#[must_use]
-pub fn identifier(item: &Item<'_>) -> String {
-    let mut s = String::new();
-    sf::write_bare(&mut s, &item.bare);
-    sf::write_params(&mut s, &item.params);
-    s
+/// Appends the serialized component identifier (`"name"` plus parameters), as in the base.
+pub fn write_identifier(item: &Item<'_>, out: &mut String) {
+    sf::write_bare(out, &item.bare);
+    sf::write_params(out, &item.params);
 }
 
 #[cfg(test)]

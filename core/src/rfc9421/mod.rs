@@ -6,9 +6,9 @@ use crate::digest::parse_content_digest;
 use crate::error::{ErrorCode, Result, fail};
 use crate::keyring::{Algorithm, truncate};
 use crate::request::RequestHead;
-use crate::scheme::{BodyBinding, HeaderLimits, MacInput, Prepared, Scheme};
+use crate::scheme::{BodyBinding, Covered, HeaderLimits, MacInput, Prepared, Scheme};
 use crate::sf::{self, Bare, Member, Params};
-use components::{Component, identifier, parse_component};
+use components::{Component, parse_component, write_identifier};
 
 /// Signature parameters this verifier understands (RFC 9421 §2.3).
 pub const KNOWN_PARAMS: [&str; 6] = ["created", "expires", "nonce", "keyid", "alg", "tag"];
@@ -151,7 +151,7 @@ impl Scheme for Rfc9421 {
         };
         let inputs = sf::parse_dictionary(&input_field)
             .map_err(|e| crate::Error::new(ErrorCode::MalformedSignature, format!("Signature-Input: {e}")))?;
-        let sigs =
+        let mut sigs =
             sf::parse_dictionary(&sig_field).map_err(|e| crate::Error::new(ErrorCode::MalformedSignature, format!("Signature: {e}")))?;
         if inputs.len() != sigs.len() || inputs.iter().any(|(l, _)| !sigs.iter().any(|(s, _)| s == l)) {
             return fail(ErrorCode::MalformedSignature, "Signature-Input and Signature do not carry the same labels");
@@ -163,9 +163,9 @@ impl Scheme for Rfc9421 {
         let Member::InnerList(items, params) = input else {
             return fail(ErrorCode::MalformedSignature, "Signature-Input member is not an inner list");
         };
-        let signature = match sigs.iter().find(|(l, _)| l == label).map(|(_, m)| m) {
-            Some(Member::Item(item)) => match &item.bare {
-                Bare::ByteSequence(bytes) if item.params.0.is_empty() => bytes.clone(),
+        let signature = match sigs.iter_mut().find(|(l, _)| l == label).map(|(_, m)| m) {
+            Some(Member::Item(item)) if item.params.0.is_empty() => match &mut item.bare {
+                Bare::ByteSequence(bytes) => std::mem::take(bytes),
                 _ => return fail(ErrorCode::MalformedSignature, "Signature member is not a byte sequence"),
             },
             _ => return fail(ErrorCode::MalformedSignature, "Signature member is not a byte sequence"),
@@ -193,25 +193,32 @@ impl Scheme for Rfc9421 {
         if items.len() > limits.max_components {
             return fail(ErrorCode::MalformedSignature, format!("more than {} covered components", limits.max_components));
         }
-        let mut covered: Vec<(String, String)> = Vec::with_capacity(items.len());
+        let mut covered = Covered::with_capacity(input_field.len() + 64 * items.len() + 32);
         let mut names: Vec<(&str, bool)> = Vec::with_capacity(items.len());
         let mut digest_covered = false;
         for item in items {
             let component = parse_component(item)?;
-            let id = identifier(item);
-            if covered.iter().any(|(existing, _)| *existing == id) {
-                return fail(ErrorCode::MalformedSignature, format!("component {} is covered twice", truncate(&id)));
+            let text = covered.text_mut();
+            let id_start = text.len();
+            write_identifier(item, text);
+            let id = id_start..text.len();
+            text.push_str(": ");
+            let value_start = text.len();
+            components::write_value(&component, head, limits.max_header_len, text)?;
+            let value = value_start..text.len();
+            text.push('\n');
+            let this_id = &covered.text()[id.clone()];
+            if covered.iter().any(|(existing, _)| existing == this_id) {
+                return fail(ErrorCode::MalformedSignature, format!("component {} is covered twice", truncate(this_id)));
             }
-            let value = components::value(&component, head, limits.max_header_len)?;
-            let name = sf::as_str(&item.bare).unwrap_or_default();
-            names.push((name, item.params.0.is_empty()));
+            covered.push_span(id, value);
+            names.push((sf::as_str(&item.bare).unwrap_or_default(), item.params.0.is_empty()));
             if matches!(&component, Component::Field { name, bs: false, .. } if name == "content-digest") {
                 digest_covered = true;
             }
-            covered.push((id, value));
         }
         for required in &self.config.required_components {
-            let present = names.iter().zip(&covered).any(|((name, plain), (id, _))| (*plain && name == required) || id == required);
+            let present = names.iter().zip(covered.iter()).any(|((name, plain), (id, _))| (*plain && name == required) || id == required);
             if !present {
                 return fail(ErrorCode::MissingComponent, format!("the signature must cover {}", truncate(required)));
             }
@@ -225,9 +232,9 @@ impl Scheme for Rfc9421 {
             BodyBinding::None
         };
 
-        let mut params_line = String::with_capacity(input_field.len());
-        sf::write_inner_list(&mut params_line, items, params);
-        let base = signature_base(&covered, &params_line);
+        let text = covered.text_mut();
+        text.push_str("\"@signature-params\": ");
+        sf::write_inner_list(text, items, params);
         Ok(Prepared {
             scheme: "rfc9421",
             label: Some((*label).to_string()),
@@ -238,7 +245,7 @@ impl Scheme for Rfc9421 {
             algorithm: sp.alg,
             tag: sp.tag,
             covered,
-            mac_input: MacInput::Complete(base.into_bytes()),
+            mac_input: MacInput::Base,
             signature,
             body,
         })

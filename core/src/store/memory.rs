@@ -154,7 +154,7 @@ impl Shard {
             j = (j + 1) & mask;
         }
         self.slots[hole] = Slot::default();
-        self.len -= 1;
+        self.len = self.len.saturating_sub(1);
     }
 
     fn sweep(&mut self, now: u32, steps: usize) {
@@ -345,8 +345,9 @@ impl MemoryStore {
 
     fn locate(&self, key: &ReplayKey<'_>) -> (u64, u32, &Mutex<Shard>) {
         let fp = self.hasher.hash_one((key.scheme, key.key_id, key.nonce)).max(1);
+        // Quota bookkeeping needs the key-id hash; skip the second hash when there is no quota.
         #[allow(clippy::cast_possible_truncation)]
-        let kid = (self.hasher.hash_one(key.key_id) as u32) & KID_MASK;
+        let kid = if self.config.per_key_quota.is_some() { (self.hasher.hash_one(key.key_id) as u32) & KID_MASK } else { 0 };
         let shard = if self.shard_shift >= 64 { 0 } else { usize::try_from(fp >> self.shard_shift).unwrap_or(0) };
         (fp, kid, &self.shards[shard].0)
     }
