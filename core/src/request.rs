@@ -54,7 +54,7 @@ impl RequestHead {
         if first.len() > max_len {
             return fail(ErrorCode::HeaderTooLarge, format!("header {name} is longer than {max_len} bytes"));
         }
-        Ok(Some(first.trim_matches([' ', '\t'])))
+        Ok(Some(trim_ows(first)))
     }
 
     /// All values of a header combined per RFC 9110 §5.3 (`", "`), each trimmed; `None` if absent.
@@ -154,8 +154,9 @@ impl RequestHead {
 
 /// Strips leading/trailing whitespace and replaces obs-fold line breaks with one space (RFC 9421 §2.1).
 pub(crate) fn normalize_field_value(v: &str) -> Cow<'_, str> {
-    let trimmed = v.trim_matches([' ', '\t']);
-    if !trimmed.bytes().any(|b| b == b'\r' || b == b'\n') {
+    let trimmed = trim_ows(v);
+    // `<[u8]>::contains` is a memchr: cheap on the long signature headers.
+    if !trimmed.as_bytes().contains(&b'\n') && !trimmed.as_bytes().contains(&b'\r') {
         return Cow::Borrowed(trimmed);
     }
     let mut out = String::with_capacity(trimmed.len());
@@ -172,6 +173,15 @@ pub(crate) fn normalize_field_value(v: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// Strips optional whitespace (SP / HTAB) from both ends; byte-wise, as this runs on every header read.
+pub(crate) fn trim_ows(v: &str) -> &str {
+    let b = v.as_bytes();
+    let start = b.iter().position(|&c| c != b' ' && c != b'\t').unwrap_or(b.len());
+    let end = b.iter().rposition(|&c| c != b' ' && c != b'\t').map_or(start, |i| i + 1);
+    // Both ends sit next to ASCII bytes, so they are char boundaries.
+    v.get(start..end).unwrap_or_default()
 }
 
 /// Splits `scheme://authority/rest` into its parts; `None` for origin-form targets.

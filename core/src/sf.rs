@@ -185,9 +185,7 @@ impl<'a, 'de> ParameterVisitor<'de> for ParamSlot<'a, 'de> {
 /// Appends a bare item in canonical RFC 8941 form.
 pub fn write_bare(out: &mut String, bare: &Bare<'_>) {
     match bare {
-        Bare::Integer(i) => {
-            let _ = write!(out, "{i}");
-        }
+        Bare::Integer(i) => write_int(out, i64::from(*i)),
         Bare::Decimal(d) => {
             let _ = write!(out, "{d}");
         }
@@ -205,6 +203,28 @@ pub fn write_bare(out: &mut String, bare: &Bare<'_>) {
         }
         Bare::DisplayString(s) => write_string(out, s),
     }
+}
+
+/// Appends a decimal integer without going through `fmt` (hot: `created` in every base).
+fn write_int(out: &mut String, v: i64) {
+    let mut buf = [0u8; 20];
+    let mut n = v.unsigned_abs();
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        // `n % 10` is below 10, so the cast cannot truncate.
+        #[allow(clippy::cast_possible_truncation)]
+        let digit = (n % 10) as u8;
+        buf[i] = b'0' + digit;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push('-');
+    }
+    out.extend(buf[i..].iter().map(|&b| char::from(b)));
 }
 
 /// Appends an sf-string with its escapes.
@@ -296,6 +316,15 @@ mod tests {
         assert!(parse_dictionary("a=:not base64!:").is_err());
         assert!(parse_dictionary("a=1,").is_err());
         assert!(parse_dictionary("A=1").is_err());
+    }
+
+    #[test]
+    fn integers_serialize_like_fmt() {
+        for v in [0i64, 7, -7, 10, 1_618_884_473, -999_999_999_999_999, 999_999_999_999_999] {
+            let mut s = String::new();
+            write_int(&mut s, v);
+            assert_eq!(s, v.to_string());
+        }
     }
 
     #[test]
