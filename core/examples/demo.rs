@@ -65,7 +65,11 @@ fn main() -> ExitCode {
         let s = signer.sign_rfc9421(&b, body, &Rfc9421SignOptions::default()).unwrap();
         RequestHead { headers: [b.headers.clone(), s].concat(), ..b }
     };
-    table.check("rfc9421: tampered body", subject(g.verify(&fresh("/invoices?tenant=acme"), br#"{"invoice": 42, "amount": "99.00"}"#)), "ERR_DIGEST_MISMATCH");
+    table.check(
+        "rfc9421: tampered body",
+        subject(g.verify(&fresh("/invoices?tenant=acme"), br#"{"invoice": 42, "amount": "99.00"}"#)),
+        "ERR_DIGEST_MISMATCH",
+    );
     let mut tampered = fresh("/invoices?tenant=acme");
     tampered.target = "/invoices?tenant=evil".into();
     table.check("rfc9421: tampered query", subject(g.verify(&tampered, body)), "ERR_SIGNATURE_MISMATCH");

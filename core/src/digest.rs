@@ -52,7 +52,8 @@ pub struct ExpectedDigest {
 /// `ERR_MALFORMED_HEADER` for a bad field or a digest of the wrong length, `ERR_UNSUPPORTED_DIGEST`
 /// when neither active algorithm is present.
 pub fn parse_content_digest(value: &str) -> Result<ExpectedDigest> {
-    let dict = sf::parse_dictionary(value).map_err(|e| crate::Error::new(ErrorCode::MalformedHeader, format!("Content-Digest: {e}")))?;
+    let dict =
+        sf::parse_dictionary(value).map_err(|e| crate::Error::new(ErrorCode::MalformedHeader, format!("Content-Digest: {e}")))?;
     let mut chosen: Option<ExpectedDigest> = None;
     for (key, member) in dict {
         let algorithm = match key {

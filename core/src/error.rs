@@ -152,10 +152,7 @@ impl Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Error")
-            .field("code", &self.code.as_str())
-            .field("reason", &self.reason)
-            .finish()
+        f.debug_struct("Error").field("code", &self.code.as_str()).field("reason", &self.reason).finish()
     }
 }
 

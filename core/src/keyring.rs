@@ -187,11 +187,7 @@ impl Key {
         if spec.secret.len() < MIN_SECRET_LEN {
             return fail(
                 ErrorCode::InvalidConfig,
-                format!(
-                    "secret for key {:?} is {} bytes; at least {MIN_SECRET_LEN} are required",
-                    spec.id,
-                    spec.secret.len()
-                ),
+                format!("secret for key {:?} is {} bytes; at least {MIN_SECRET_LEN} are required", spec.id, spec.secret.len()),
             );
         }
         if let (Some(nb), Some(na)) = (spec.not_before, spec.not_after)

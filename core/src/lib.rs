@@ -24,7 +24,7 @@ pub use keyring::{Algorithm, Key, KeyRing, KeySpec};
 pub use request::RequestHead;
 pub use rfc9421::{Rfc9421, Rfc9421Config};
 pub use scheme::{BodyBinding, Covered, HeaderLimits, MacInput, Prepared, Scheme};
-pub use signer::{Rfc9421SignOptions, SimpleSignOptions, Signer, random_nonce};
+pub use signer::{Rfc9421SignOptions, Signer, SimpleSignOptions, random_nonce};
 pub use simple::Simple;
 pub use store::{MemoryStore, MemoryStoreConfig, ReplayKey, ReplayStore};
 pub use verifier::{Guard, GuardBuilder, PendingReplay, Policy, ReplayMode, ReplayTicket, Verification, Verified};

@@ -131,9 +131,8 @@ impl RequestHead {
                 if part.is_empty() || part.len() > 19 || !part.bytes().all(|b| b.is_ascii_digit()) {
                     return fail(ErrorCode::MalformedHeader, "Content-Length is not a decimal number");
                 }
-                let n: u64 = part
-                    .parse()
-                    .map_err(|_| crate::Error::new(ErrorCode::MalformedHeader, "Content-Length is out of range"))?;
+                let n: u64 =
+                    part.parse().map_err(|_| crate::Error::new(ErrorCode::MalformedHeader, "Content-Length is out of range"))?;
                 if found.is_some_and(|f| f != n) {
                     return fail(ErrorCode::MalformedHeader, "conflicting Content-Length values");
                 }

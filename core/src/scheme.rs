@@ -125,7 +125,9 @@ impl Covered {
     #[must_use]
     pub fn get(&self, id: &str) -> Option<&str> {
         self.iter()
-            .find(|(i, _)| *i == id || (i.len() == id.len() + 2 && i.starts_with('"') && i.ends_with('"') && &i[1..i.len() - 1] == id))
+            .find(|(i, _)| {
+                *i == id || (i.len() == id.len() + 2 && i.starts_with('"') && i.ends_with('"') && &i[1..i.len() - 1] == id)
+            })
             .map(|(_, v)| v)
     }
 

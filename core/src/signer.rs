@@ -15,9 +15,7 @@ use crate::request::RequestHead;
 use crate::rfc9421::{Rfc9421, Rfc9421Config};
 use crate::scheme::{HeaderLimits, MacInput, Scheme};
 use crate::sf;
-use crate::simple::{
-    CONTENT_SHA256_HEADER, KEY_ID_HEADER, NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, canonical_string,
-};
+use crate::simple::{CONTENT_SHA256_HEADER, KEY_ID_HEADER, NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, canonical_string};
 
 /// Options for an RFC 9421 signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,7 +204,13 @@ impl Signer {
     ///
     /// # Errors
     /// `ERR_INVALID_CONFIG` when the nonce, method or target cannot be carried in the scheme.
-    pub fn sign_simple(&self, method: &str, path_and_query: &str, body: &[u8], opts: &SimpleSignOptions) -> Result<Vec<(String, String)>> {
+    pub fn sign_simple(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: &[u8],
+        opts: &SimpleSignOptions,
+    ) -> Result<Vec<(String, String)>> {
         let timestamp = opts.timestamp.unwrap_or_else(|| self.clock.now_secs()).to_string();
         let nonce = match &opts.nonce {
             Some(n) => n.clone(),

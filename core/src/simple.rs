@@ -62,7 +62,9 @@ impl Simple {
             (Some(_), None) => return fail(ErrorCode::MissingHeader, "X-HMAC-Signature is missing"),
             (Some(k), Some(s)) => (k, s),
         };
-        let Some(timestamp) = get(TIMESTAMP_HEADER)? else { return fail(ErrorCode::MissingHeader, "X-HMAC-Timestamp is missing") };
+        let Some(timestamp) = get(TIMESTAMP_HEADER)? else {
+            return fail(ErrorCode::MissingHeader, "X-HMAC-Timestamp is missing");
+        };
         let Some(nonce) = get(NONCE_HEADER)? else { return fail(ErrorCode::MissingHeader, "X-HMAC-Nonce is missing") };
         let Some(content_sha256) = get(CONTENT_SHA256_HEADER)? else {
             return fail(ErrorCode::MissingHeader, "X-HMAC-Content-SHA256 is missing");

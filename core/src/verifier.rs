@@ -340,7 +340,10 @@ impl Guard {
         r?;
 
         let key = inner.keys.get(&prepared.key_id).ok_or_else(|| {
-            Error::new(ErrorCode::UnknownKey, format!("key id {:?} is not in the key ring", crate::keyring::truncate(&prepared.key_id)))
+            Error::new(
+                ErrorCode::UnknownKey,
+                format!("key id {:?} is not in the key ring", crate::keyring::truncate(&prepared.key_id)),
+            )
         });
         obs.record("key known", &key.as_ref().map(|_| ()).map_err(Clone::clone));
         let key = key?;
@@ -387,9 +390,13 @@ impl Guard {
                 obs.record("signature", &r);
                 r?;
                 match binding {
-                    BodyBinding::Digest(d) => BodyState::Digest { hasher: BodyHasher::new(d.algorithm), expected: d.value.clone() },
+                    BodyBinding::Digest(d) => {
+                        BodyState::Digest { hasher: BodyHasher::new(d.algorithm), expected: d.value.clone() }
+                    }
                     BodyBinding::None => BodyState::Unbound,
-                    BodyBinding::InMac => return fail(ErrorCode::Internal, "scheme bound the body in a MAC it already completed"),
+                    BodyBinding::InMac => {
+                        return fail(ErrorCode::Internal, "scheme bound the body in a MAC it already completed");
+                    }
                 }
             }
             (MacInput::BodyAppended { prefix, suffix }, _) => {
@@ -476,7 +483,9 @@ impl Verification {
         match &mut self.body {
             BodyState::Digest { hasher, .. } => hasher.update(chunk),
             BodyState::InMac { mac, .. } => mac.update(chunk),
-            BodyState::Unbound => return fail(ErrorCode::DigestRequired, "the request has a body but the signature does not bind it"),
+            BodyState::Unbound => {
+                return fail(ErrorCode::DigestRequired, "the request has a body but the signature does not bind it");
+            }
         }
         Ok(())
     }

@@ -77,7 +77,10 @@ pub fn parse_component(item: &Item<'_>) -> Result<Component> {
         });
     }
     if name.is_empty() || !name.bytes().all(is_lower_token_byte) {
-        return fail(ErrorCode::MalformedSignature, format!("component name {:?} must be a lowercase field name", truncate(name)));
+        return fail(
+            ErrorCode::MalformedSignature,
+            format!("component name {:?} must be a lowercase field name", truncate(name)),
+        );
     }
     let (mut sf_flag, mut key, mut bs) = (false, None, false);
     for (k, v) in &item.params.0 {
@@ -189,7 +192,8 @@ fn query_param(head: &RequestHead, name: &str) -> Result<String> {
         }
         found = Some(form_encode(&form_decode(v)));
     }
-    found.ok_or_else(|| crate::Error::new(ErrorCode::ComponentNotFound, format!("query parameter {:?} is absent", truncate(name))))
+    found
+        .ok_or_else(|| crate::Error::new(ErrorCode::ComponentNotFound, format!("query parameter {:?} is absent", truncate(name))))
 }
 
 /// application/x-www-form-urlencoded parsing of one name or value (WHATWG URL §5.1).
@@ -200,16 +204,14 @@ fn form_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h << 4) | l);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h << 4) | l);
+                    i += 3;
+                    continue;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -245,7 +247,15 @@ fn form_encode(s: &str) -> String {
     out
 }
 
-fn field(head: &RequestHead, name: &str, sf_flag: bool, key: Option<&str>, bs: bool, max_len: usize, out: &mut String) -> Result<()> {
+fn field(
+    head: &RequestHead,
+    name: &str,
+    sf_flag: bool,
+    key: Option<&str>,
+    bs: bool,
+    max_len: usize,
+    out: &mut String,
+) -> Result<()> {
     if bs {
         let start = out.len();
         let mut any = false;
@@ -266,11 +276,9 @@ fn field(head: &RequestHead, name: &str, sf_flag: bool, key: Option<&str>, bs: b
     let Some(combined) = head.combined(name, max_len)? else { return not_found(name) };
     if let Some(key) = key {
         let dict: sfv::Dictionary = parse_strict(&combined, name)?;
-        let member = dict
-            .iter()
-            .find(|(k, _)| k.as_str() == key)
-            .map(|(_, v)| v.clone())
-            .ok_or_else(|| crate::Error::new(ErrorCode::ComponentNotFound, format!("{name} has no member {:?}", truncate(key))))?;
+        let member = dict.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v.clone()).ok_or_else(|| {
+            crate::Error::new(ErrorCode::ComponentNotFound, format!("{name} has no member {:?}", truncate(key)))
+        })?;
         out.push_str(&match member {
             ListEntry::Item(item) => item.serialize(),
             ListEntry::InnerList(_) => serialize_list(vec![member], name)?,
@@ -342,7 +350,10 @@ mod tests {
     fn derived_components() {
         let h = head();
         assert_eq!(value(&Component::Authority, &h, 100).unwrap(), "example.com");
-        assert_eq!(value(&Component::TargetUri, &h, 100).unwrap(), "https://Example.COM:443/foo?param=Value&Pet=dog&sp=a+b&enc=%2Fx&empty=");
+        assert_eq!(
+            value(&Component::TargetUri, &h, 100).unwrap(),
+            "https://Example.COM:443/foo?param=Value&Pet=dog&sp=a+b&enc=%2Fx&empty="
+        );
         assert_eq!(value(&Component::Path, &h, 100).unwrap(), "/foo");
         assert_eq!(value(&Component::Query, &h, 100).unwrap(), "?param=Value&Pet=dog&sp=a+b&enc=%2Fx&empty=");
         assert_eq!(value(&Component::QueryParam("Pet".into()), &h, 100).unwrap(), "dog");

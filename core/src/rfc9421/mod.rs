@@ -91,7 +91,8 @@ struct SigParams {
 fn read_params(params: &Params<'_>) -> Result<SigParams> {
     let mut out = SigParams::default();
     for (name, v) in &params.0 {
-        let bad_type = || crate::Error::new(ErrorCode::InvalidParameter, format!("signature parameter {name} has the wrong type"));
+        let bad_type =
+            || crate::Error::new(ErrorCode::InvalidParameter, format!("signature parameter {name} has the wrong type"));
         match *name {
             "created" => out.created = Some(sf::as_int(v).ok_or_else(bad_type)?),
             "expires" => out.expires = Some(sf::as_int(v).ok_or_else(bad_type)?),
@@ -151,8 +152,8 @@ impl Scheme for Rfc9421 {
         };
         let inputs = sf::parse_dictionary(&input_field)
             .map_err(|e| crate::Error::new(ErrorCode::MalformedSignature, format!("Signature-Input: {e}")))?;
-        let mut sigs =
-            sf::parse_dictionary(&sig_field).map_err(|e| crate::Error::new(ErrorCode::MalformedSignature, format!("Signature: {e}")))?;
+        let mut sigs = sf::parse_dictionary(&sig_field)
+            .map_err(|e| crate::Error::new(ErrorCode::MalformedSignature, format!("Signature: {e}")))?;
         if inputs.len() != sigs.len() || inputs.iter().any(|(l, _)| !sigs.iter().any(|(s, _)| s == l)) {
             return fail(ErrorCode::MalformedSignature, "Signature-Input and Signature do not carry the same labels");
         }
@@ -218,7 +219,8 @@ impl Scheme for Rfc9421 {
             }
         }
         for required in &self.config.required_components {
-            let present = names.iter().zip(covered.iter()).any(|((name, plain), (id, _))| (*plain && name == required) || id == required);
+            let present =
+                names.iter().zip(covered.iter()).any(|((name, plain), (id, _))| (*plain && name == required) || id == required);
             if !present {
                 return fail(ErrorCode::MissingComponent, format!("the signature must cover {}", truncate(required)));
             }
