@@ -127,7 +127,7 @@ fn main() -> ExitCode {
     table.check("simple: tampered body", subject(g.verify(&req, b"{}")), "ERR_DIGEST_MISMATCH");
 
     let width = table.rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-    println!("{:width$}  {:40}  {}", "scenario", "verdict", "expected");
+    println!("{:width$}  {:40}  expected", "scenario", "verdict");
     let mut failures = 0;
     for (scenario, got, expected, pass) in &table.rows {
         println!("{scenario:width$}  {got:40}  {expected}{}", if *pass { "" } else { "   <-- MISMATCH" });
