@@ -32,14 +32,17 @@ vectors-check: ## Regenerate tests/vectors and fail if they changed
 	$(PYTHON) tests/vectors/generate.py
 	git diff --exit-code -- tests/vectors || { echo "tests/vectors is stale: run python3 tests/vectors/generate.py and commit" >&2; exit 1; }
 
+LOGS := target/test-logs
+
 .PHONY: test-rust
 test-rust: toolchain ## Rust unit, vector, property and concurrency tests
-	$(CARGO) test --workspace --lib --bins --tests --examples
-	$(CARGO) test --workspace --doc
+	@mkdir -p $(LOGS)
+	$(CARGO) test --workspace --lib --bins --tests --examples 2>&1 | tee $(LOGS)/rust.log
+	$(CARGO) test --workspace --doc 2>&1 | tee $(LOGS)/rust-doc.log
 
 .PHONY: test
 test: lint vectors-check test-rust ## Everything CI runs
-	@echo "make test: all suites passed"
+	@$(PYTHON) scripts/tally.py $(LOGS)/rust.log $(LOGS)/rust-doc.log
 
 .PHONY: bench
 bench: toolchain ## Criterion benches + store memory (numbers go to docs/benchmarks.md)
