@@ -27,4 +27,6 @@ pub use scheme::{BodyBinding, Covered, HeaderLimits, MacInput, Prepared, Scheme}
 pub use signer::{Rfc9421SignOptions, Signer, SimpleSignOptions, random_nonce};
 pub use simple::Simple;
 pub use store::{MemoryStore, MemoryStoreConfig, ReplayKey, ReplayStore};
+#[cfg(feature = "redis")]
+pub use store::{RedisStore, RedisStoreConfig};
 pub use verifier::{Guard, GuardBuilder, PendingReplay, Policy, ReplayMode, ReplayTicket, Verification, Verified};

@@ -5,10 +5,14 @@
 //! run the final claim step on a worker thread via [`crate::PendingReplay`].
 
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 
 use std::fmt;
 
 pub use memory::{MemoryStore, MemoryStoreConfig};
+#[cfg(feature = "redis")]
+pub use redis::{RedisStore, RedisStoreConfig};
 
 use crate::error::Result;
 

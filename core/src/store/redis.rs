@@ -1,0 +1,207 @@
+//! Redis replay store: one atomic round trip per verification, shared by every process and host.
+//!
+//! - `SET key 1 NX PX ttl` claims a nonce; of racing duplicates on any worker exactly one gets `OK`.
+//! - Keys are `<prefix>:<scheme>:<hash of key id>:<hash of scheme, key id, nonce>`: bounded length,
+//!   nothing client-chosen in clear, TTL from the timestamp window.
+//! - Every call has a timeout (connect, read and write). A connection that fails is dropped and a
+//!   new one is made on the next call, so recovery after an outage needs no restart.
+//! - Unreachable or slow past the timeout: **fail closed** (`ERR_REPLAY_STORE_UNAVAILABLE`, 503)
+//!   unless the operator opted into fail-open, which accepts the request without replay
+//!   protection, counts it and logs a line to stderr each time.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use sha2::{Digest as _, Sha256};
+
+use super::{ReplayKey, ReplayStore};
+use crate::digest::to_hex;
+use crate::error::{Error, ErrorCode, Result, fail};
+
+/// Settings for [`RedisStore`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisStoreConfig {
+    /// `redis://[user:password@]host:port/db` (the password never appears in Debug or errors).
+    pub url: String,
+    /// Key prefix, to share one Redis between applications.
+    pub prefix: String,
+    /// Timeout for connecting and for each command.
+    pub timeout: Duration,
+    /// Accept requests without replay protection while Redis is unreachable (counted, logged).
+    pub fail_open: bool,
+    /// Idle connections kept for reuse.
+    pub max_idle: usize,
+}
+
+impl RedisStoreConfig {
+    /// Defaults for a URL: prefix `hmac-guard`, 250 ms timeout, fail closed, 32 idle connections.
+    pub fn new(url: impl Into<String>) -> Self {
+        RedisStoreConfig { url: url.into(), prefix: "hmac-guard".into(), timeout: Duration::from_millis(250), fail_open: false, max_idle: 32 }
+    }
+}
+
+impl fmt::Debug for RedisStoreConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStoreConfig")
+            .field("url", &"[redacted]")
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .field("fail_open", &self.fail_open)
+            .field("max_idle", &self.max_idle)
+            .finish()
+    }
+}
+
+/// The Redis replay store.
+pub struct RedisStore {
+    client: redis::Client,
+    config: RedisStoreConfig,
+    idle: Mutex<Vec<redis::Connection>>,
+    fail_open_uses: AtomicU64,
+    release_script: redis::Script,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// Why Redis could not answer, without any detail that might carry a credential.
+fn unavailable(e: &redis::RedisError) -> Error {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connection_refusal() {
+        "connection refused"
+    } else if e.is_connection_dropped() {
+        "connection dropped"
+    } else if e.is_io_error() {
+        "I/O error"
+    } else {
+        "error reply"
+    };
+    Error::new(ErrorCode::ReplayStoreUnavailable, format!("redis {kind}"))
+}
+
+impl RedisStore {
+    /// A store for a URL. Does not connect yet: the first verification does, so an application
+    /// can start while Redis is still coming up.
+    ///
+    /// # Errors
+    /// `ERR_INVALID_CONFIG` for a URL the client cannot parse or a zero timeout.
+    pub fn new(config: RedisStoreConfig) -> Result<Self> {
+        if config.timeout.is_zero() {
+            return fail(ErrorCode::InvalidConfig, "redis timeout must be positive");
+        }
+        let client =
+            redis::Client::open(config.url.as_str()).map_err(|_| Error::new(ErrorCode::InvalidConfig, "redis URL is not valid"))?;
+        // Deletes a reservation only if it is still a reservation (not committed by someone else).
+        let release_script =
+            redis::Script::new("if redis.call('GET', KEYS[1]) == 'r' then return redis.call('DEL', KEYS[1]) else return 0 end");
+        Ok(RedisStore { client, config, idle: Mutex::new(Vec::new()), fail_open_uses: AtomicU64::new(0), release_script })
+    }
+
+    /// How many requests were accepted without replay protection (fail-open mode only).
+    #[must_use]
+    pub fn fail_open_uses(&self) -> u64 {
+        self.fail_open_uses.load(Ordering::Relaxed)
+    }
+
+    /// The Redis key for a replay key.
+    #[must_use]
+    pub fn redis_key(&self, key: &ReplayKey<'_>) -> String {
+        let kid = Sha256::digest(key.key_id.as_bytes());
+        let mut h = Sha256::new();
+        for part in [key.scheme, key.key_id, key.nonce] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part.as_bytes());
+        }
+        let scheme: String = key.scheme.chars().filter(char::is_ascii_alphanumeric).take(16).collect();
+        format!("{}:{}:{}:{}", self.config.prefix, scheme, to_hex(&kid[..8]), to_hex(&h.finalize()[..16]))
+    }
+
+    fn connection(&self) -> Result<redis::Connection> {
+        if let Some(con) = self.idle.lock().pop() {
+            return Ok(con);
+        }
+        let t = self.config.timeout;
+        let con = self.client.get_connection_with_timeout(t).map_err(|e| unavailable(&e))?;
+        con.set_read_timeout(Some(t)).map_err(|e| unavailable(&e))?;
+        con.set_write_timeout(Some(t)).map_err(|e| unavailable(&e))?;
+        Ok(con)
+    }
+
+    /// Runs one command on a pooled connection; a connection that failed is not reused.
+    fn run<T>(&self, f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>) -> Result<T> {
+        let mut con = self.connection()?;
+        match f(&mut con) {
+            Ok(v) => {
+                let mut idle = self.idle.lock();
+                if idle.len() < self.config.max_idle {
+                    idle.push(con);
+                }
+                Ok(v)
+            }
+            Err(e) => Err(unavailable(&e)),
+        }
+    }
+
+    /// Applies the failure mode to an unavailable store.
+    fn guard_availability(&self, r: Result<()>) -> Result<()> {
+        match r {
+            Err(e) if e.code() == ErrorCode::ReplayStoreUnavailable && self.config.fail_open => {
+                let n = self.fail_open_uses.fetch_add(1, Ordering::Relaxed) + 1;
+                eprintln!("hmac-guard: replay store unavailable ({}); fail-open accepted a request without replay protection (#{n})", e.reason());
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    fn set(&self, key: &ReplayKey<'_>, value: &str, ttl_ms: u64, nx: bool) -> Result<bool> {
+        let k = self.redis_key(key);
+        self.run(|con| {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(&k).arg(value);
+            if nx {
+                cmd.arg("NX");
+            }
+            cmd.arg("PX").arg(ttl_ms.max(1));
+            cmd.query::<Option<String>>(con)
+        })
+        .map(|reply| reply.is_some())
+    }
+}
+
+impl ReplayStore for RedisStore {
+    fn insert_if_absent(&self, key: &ReplayKey<'_>, ttl_ms: u64, _now_ms: i64) -> Result<()> {
+        let r = match self.set(key, "1", ttl_ms, true) {
+            Ok(true) => Ok(()),
+            Ok(false) => fail(ErrorCode::Replay, "nonce was already used"),
+            Err(e) => Err(e),
+        };
+        self.guard_availability(r)
+    }
+
+    fn reserve(&self, key: &ReplayKey<'_>, hold_ms: u64, _now_ms: i64) -> Result<()> {
+        let r = match self.set(key, "r", hold_ms, true) {
+            Ok(true) => Ok(()),
+            Ok(false) => fail(ErrorCode::Replay, "delivery is reserved or was already processed"),
+            Err(e) => Err(e),
+        };
+        self.guard_availability(r)
+    }
+
+    fn commit(&self, key: &ReplayKey<'_>, ttl_ms: u64, _now_ms: i64) -> Result<()> {
+        let r = self.set(key, "c", ttl_ms, false).map(|_| ());
+        self.guard_availability(r)
+    }
+
+    fn release(&self, key: &ReplayKey<'_>, _now_ms: i64) -> Result<()> {
+        let k = self.redis_key(key);
+        let r = self.run(|con| self.release_script.key(&k).invoke::<i64>(con)).map(|_| ());
+        self.guard_availability(r)
+    }
+}
