@@ -10,7 +10,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use hmac_guard::{
-    Algorithm, ErrorCode, Guard, KeyRing, KeySpec, ReplayKey, ReplayStore, RedisStore, RedisStoreConfig, RequestHead, Rfc9421,
+    Algorithm, ErrorCode, Guard, KeyRing, KeySpec, RedisStore, RedisStoreConfig, ReplayKey, ReplayStore, RequestHead, Rfc9421,
     Rfc9421SignOptions, Signer,
 };
 
@@ -22,7 +22,8 @@ struct RedisServer {
 
 fn server_binary() -> String {
     let bin = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
-    let found = Command::new(&bin).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    let found =
+        Command::new(&bin).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
     assert!(found, "{bin} not found: run `make test` (it installs redis-server) or set REDIS_SERVER");
     bin
 }
@@ -177,7 +178,8 @@ fn unroutable_redis_times_out_within_the_limit() {
     // A listener that accepts but never answers: every command must hit the read timeout.
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
-    let config = RedisStoreConfig { timeout: Duration::from_millis(200), ..RedisStoreConfig::new(format!("redis://127.0.0.1:{port}/0")) };
+    let config =
+        RedisStoreConfig { timeout: Duration::from_millis(200), ..RedisStoreConfig::new(format!("redis://127.0.0.1:{port}/0")) };
     let s = RedisStore::new(config).unwrap();
     let t = Instant::now();
     let err = s.insert_if_absent(&key("slow"), 60_000, 0).unwrap_err();
@@ -212,7 +214,11 @@ fn one_round_trip_per_verification() {
     };
     // Each verification (accepted or replayed) is exactly one SET; nothing else touched Redis.
     assert_eq!(calls("set"), 2 * n);
-    let total: u64 = stats.lines().filter_map(|l| l.split("calls=").nth(1)).map(|v| v.split(',').next().unwrap().parse::<u64>().unwrap()).sum();
+    let total: u64 = stats
+        .lines()
+        .filter_map(|l| l.split("calls=").nth(1))
+        .map(|v| v.split(',').next().unwrap().parse::<u64>().unwrap())
+        .sum();
     assert_eq!(total, 2 * n + 1, "only SETs (+ the INFO itself): {stats}");
 }
 

@@ -38,7 +38,13 @@ pub struct RedisStoreConfig {
 impl RedisStoreConfig {
     /// Defaults for a URL: prefix `hmac-guard`, 250 ms timeout, fail closed, 32 idle connections.
     pub fn new(url: impl Into<String>) -> Self {
-        RedisStoreConfig { url: url.into(), prefix: "hmac-guard".into(), timeout: Duration::from_millis(250), fail_open: false, max_idle: 32 }
+        RedisStoreConfig {
+            url: url.into(),
+            prefix: "hmac-guard".into(),
+            timeout: Duration::from_millis(250),
+            fail_open: false,
+            max_idle: 32,
+        }
     }
 }
 
@@ -95,8 +101,8 @@ impl RedisStore {
         if config.timeout.is_zero() {
             return fail(ErrorCode::InvalidConfig, "redis timeout must be positive");
         }
-        let client =
-            redis::Client::open(config.url.as_str()).map_err(|_| Error::new(ErrorCode::InvalidConfig, "redis URL is not valid"))?;
+        let client = redis::Client::open(config.url.as_str())
+            .map_err(|_| Error::new(ErrorCode::InvalidConfig, "redis URL is not valid"))?;
         // Deletes a reservation only if it is still a reservation (not committed by someone else).
         let release_script =
             redis::Script::new("if redis.call('GET', KEYS[1]) == 'r' then return redis.call('DEL', KEYS[1]) else return 0 end");
@@ -153,7 +159,10 @@ impl RedisStore {
         match r {
             Err(e) if e.code() == ErrorCode::ReplayStoreUnavailable && self.config.fail_open => {
                 let n = self.fail_open_uses.fetch_add(1, Ordering::Relaxed) + 1;
-                eprintln!("hmac-guard: replay store unavailable ({}); fail-open accepted a request without replay protection (#{n})", e.reason());
+                eprintln!(
+                    "hmac-guard: replay store unavailable ({}); fail-open accepted a request without replay protection (#{n})",
+                    e.reason()
+                );
                 Ok(())
             }
             other => other,
