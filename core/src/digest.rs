@@ -44,18 +44,29 @@ pub struct ExpectedDigest {
     pub value: Vec<u8>,
 }
 
-/// Parses a `Content-Digest` value and picks the digest to check: `sha-256` if present (the
-/// faster one on SHA-NI hardware), else `sha-512`. Checking one is enough: the signature covers
-/// the whole field, so an attacker would need a preimage of the chosen hash.
+/// Parses a `Content-Digest` value and picks the digest to check. With `only = Some(member)` (the
+/// signature covers just that member, `;key="…"`), that member and nothing else: it must be
+/// `sha-256` or `sha-512`. Otherwise (the whole field is covered) `sha-256` if present (the faster
+/// one on SHA-NI hardware), else `sha-512`; checking one is enough because the signature covers
+/// every member, so an attacker would need a preimage of the chosen hash.
 ///
 /// # Errors
 /// `ERR_MALFORMED_HEADER` for a bad field or a digest of the wrong length, `ERR_UNSUPPORTED_DIGEST`
-/// when neither active algorithm is present.
-pub fn parse_content_digest(value: &str) -> Result<ExpectedDigest> {
+/// when no acceptable member is present.
+pub fn parse_content_digest(value: &str, only: Option<&str>) -> Result<ExpectedDigest> {
+    if let Some(k) = only
+        && k != "sha-256"
+        && k != "sha-512"
+    {
+        return fail(ErrorCode::UnsupportedDigest, "the covered Content-Digest member must be sha-256 or sha-512");
+    }
     let dict =
         sf::parse_dictionary(value).map_err(|e| crate::Error::new(ErrorCode::MalformedHeader, format!("Content-Digest: {e}")))?;
     let mut chosen: Option<ExpectedDigest> = None;
     for (key, member) in dict {
+        if only.is_some_and(|k| k != key) {
+            continue;
+        }
         let algorithm = match key {
             "sha-256" => DigestAlgorithm::Sha256,
             "sha-512" => DigestAlgorithm::Sha512,
@@ -186,11 +197,17 @@ mod tests {
     #[test]
     fn picks_sha256_and_rejects_bad_values() {
         let both = "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:, sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:";
-        assert_eq!(parse_content_digest(both).unwrap().algorithm, DigestAlgorithm::Sha256);
-        assert_eq!(parse_content_digest("md5=:AAAA:").unwrap_err().code(), ErrorCode::UnsupportedDigest);
-        assert_eq!(parse_content_digest("sha-256=:AAAA:").unwrap_err().code(), ErrorCode::MalformedHeader);
-        assert_eq!(parse_content_digest("sha-256=1").unwrap_err().code(), ErrorCode::MalformedHeader);
-        assert_eq!(parse_content_digest("sha-256").unwrap_err().code(), ErrorCode::MalformedHeader);
+        assert_eq!(parse_content_digest(both, None).unwrap().algorithm, DigestAlgorithm::Sha256);
+        assert_eq!(parse_content_digest(both, Some("sha-512")).unwrap().algorithm, DigestAlgorithm::Sha512);
+        assert_eq!(parse_content_digest(both, Some("md5")).unwrap_err().code(), ErrorCode::UnsupportedDigest);
+        assert_eq!(
+            parse_content_digest("sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:", Some("sha-512")).unwrap_err().code(),
+            ErrorCode::UnsupportedDigest
+        );
+        assert_eq!(parse_content_digest("md5=:AAAA:", None).unwrap_err().code(), ErrorCode::UnsupportedDigest);
+        assert_eq!(parse_content_digest("sha-256=:AAAA:", None).unwrap_err().code(), ErrorCode::MalformedHeader);
+        assert_eq!(parse_content_digest("sha-256=1", None).unwrap_err().code(), ErrorCode::MalformedHeader);
+        assert_eq!(parse_content_digest("sha-256", None).unwrap_err().code(), ErrorCode::MalformedHeader);
     }
 
     #[test]

@@ -564,12 +564,22 @@ impl PendingReplay {
     pub fn claim(self) -> Result<Verified> {
         let inner = &*self.guard.inner;
         let now_ms = inner.clock.now_ms();
+        let now_secs = now_ms.div_euclid(1000);
         let p = self.prepared;
+        // Checked again now: a head that arrived in the window's last second with a body that
+        // finished after it must not be claimed after the original's entry has expired.
+        check_window(&p, &inner.policy, now_secs)?;
+        self.key.check_validity(now_secs)?;
         let mut ticket = None;
         if let Some(nonce) = &p.nonce {
-            // Remember the nonce until its timestamp can no longer pass the window check.
-            let created = p.created.unwrap_or_else(|| now_ms.div_euclid(1000));
-            let last_ok_ms = created.saturating_add(i64::from(inner.policy.max_age_secs)).saturating_add(1).saturating_mul(1000);
+            // Remember the nonce until its timestamp can no longer pass the window check, plus
+            // the future skew as a margin for hosts whose clocks differ (shared stores).
+            let created = p.created.unwrap_or(now_secs);
+            let last_ok_ms = created
+                .saturating_add(i64::from(inner.policy.max_age_secs))
+                .saturating_add(i64::from(inner.policy.max_future_skew_secs))
+                .saturating_add(1)
+                .saturating_mul(1000);
             let ttl_ms = u64::try_from(last_ok_ms.saturating_sub(now_ms)).unwrap_or(0).max(1000);
             let key = ReplayKey { scheme: p.scheme, key_id: &p.key_id, nonce };
             match inner.policy.replay {

@@ -239,3 +239,35 @@ fn a_body_mac_scheme_plugs_into_the_same_verifier() {
     other.truncate(body.len());
     assert_eq!(guard.verify(&tampered, &other).unwrap_err().code(), ErrorCode::SignatureMismatch);
 }
+
+#[test]
+fn a_claim_after_the_window_is_refused_even_if_begin_was_inside() {
+    let (guard, signer, clock) = setup(Policy::default());
+    let head = signed(&signer, "/slow", b"payload", "nonce-slow-00001");
+    guard.verify(&head, b"payload").unwrap();
+    // A replay whose head arrives in the window's last second…
+    clock.set_secs(NOW + 300);
+    clock.advance_ms(900);
+    let mut v = guard.begin(&head).unwrap();
+    v.update(b"payload").unwrap();
+    // …and whose body completes after it: refused, not claimed against an expired entry.
+    clock.advance_ms(300);
+    assert_eq!(v.finish().unwrap_err().code(), ErrorCode::TimestampExpired);
+    // Inside the window the original's entry is still there.
+    clock.set_secs(NOW + 299);
+    assert_eq!(guard.verify(&head, b"payload").unwrap_err().code(), ErrorCode::Replay);
+}
+
+#[test]
+fn a_nonce_without_created_is_refused() {
+    let keys = Arc::new(KeyRing::new());
+    keys.upsert(KeySpec::new("k1", SECRET, Algorithm::HmacSha256)).unwrap();
+    let config = hmac_guard::Rfc9421Config { required_params: vec!["nonce".into(), "keyid".into()], ..Default::default() };
+    let clock = Arc::new(ManualClock::at_secs(NOW));
+    let guard = Guard::builder().scheme(Arc::new(Rfc9421::new(config).unwrap())).keys(keys).clock(clock).build().unwrap();
+    let input = r#"sig1=("@method" "@authority" "@path" "@query");nonce="nonce-no-created1";keyid="k1";expires=1700003600"#;
+    let head = RequestHead::new("GET", "/", "https", vec![("Host".into(), "h".into())])
+        .with_header("Signature-Input", input)
+        .with_header("Signature", "sig1=:AAAA:");
+    assert_eq!(guard.verify(&head, b"").unwrap_err().code(), ErrorCode::MissingParameter);
+}

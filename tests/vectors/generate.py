@@ -119,14 +119,19 @@ def sign_9421(
     """Adds Content-Digest (when covered), Signature-Input and Signature to req."""
     body = base64.b64decode(req.get("body_b64", ""))
     components = list(components)
-    if body and "content-digest" not in components and digest_algs:
+    covers_digest = any(c == "content-digest" or (isinstance(c, tuple) and c[1] == "content-digest") for c in components)
+    if body and not covers_digest and digest_algs:
         components.append("content-digest")
-    if "content-digest" in components and not any(n.lower() == "content-digest" for n, _ in req["headers"]):
+    if (covers_digest or "content-digest" in components) and not any(n.lower() == "content-digest" for n, _ in req["headers"]):
         req["headers"].append(["Content-Digest", content_digest(body, digest_algs)])
     lines = []
     ids = []
     for c in components:
-        if isinstance(c, tuple):  # ("@query-param", "name")
+        if isinstance(c, tuple) and c[0] == "key":  # ("key", field, member): one dictionary member
+            ident = f"{sf_string(c[1])};key={sf_string(c[2])}"
+            members = dict(m.split("=", 1) for m in component_value(c[1], req).split(", "))
+            value = members[c[2]]
+        elif isinstance(c, tuple):  # ("@query-param", "name")
             ident = f'"@query-param";name={sf_string(c[1])}'
             value = query_param(req, c[1])
         else:
@@ -312,6 +317,14 @@ def rfc9421_cases() -> list:
     binary = bytes(range(256)) * 4
     cases.append(ok("rfc9421-binary-body", "rfc9421", sign_9421(set_header(request(body=binary), "Content-Type", "application/octet-stream")), nonce=n))
     cases.append(ok("rfc9421-content-digest-sha512", "rfc9421", sign_9421(request(), digest_algs=("sha-512",)), nonce=n))
+    cases.append(
+        ok(
+            "rfc9421-content-digest-one-member-covered",
+            "rfc9421",
+            sign_9421(request(), components=("@method", "@authority", "@path", "@query", ("key", "content-digest", "sha-512")), digest_algs=("sha-512",)),
+            nonce=n,
+        )
+    )
     cases.append(ok("rfc9421-content-digest-both", "rfc9421", sign_9421(request(), digest_algs=("sha-512", "sha-256")), nonce=n))
     cases.append(
         ok(
@@ -421,6 +434,12 @@ def negative_cases() -> list:
     r = request()
     r["headers"].append(["Content-Digest", "sha-256=:abc"])
     cases.append(bad("neg-digest-malformed", R, sign_9421(r, components=("@method", "@authority", "@path", "@query", "content-digest")), "ERR_MALFORMED_HEADER"))
+    # Only the sha-512 member is covered: a sha-256 member added for a substituted body must not bind it.
+    r = sign_9421(request(), components=("@method", "@authority", "@path", "@query", ("key", "content-digest", "sha-512")), digest_algs=("sha-512",))
+    evil = b'{"amount": 99}'
+    orig = next(v for k, v in r["headers"] if k == "Content-Digest")
+    r = set_header(tamper_body(r, evil), "Content-Digest", orig + ", " + content_digest(evil, ("sha-256",)))
+    cases.append(bad("neg-digest-member-substitution", R, r, "ERR_DIGEST_MISMATCH"))
     cases.append(bad("neg-tampered-body", R, tamper_body(signed(), b'{"amount": 99}'), "ERR_DIGEST_MISMATCH"))
     cases.append(bad("neg-tampered-body-streamed", R, tamper_body(signed(), b'{"amount": 99}'), "ERR_DIGEST_MISMATCH", chunk_size=3))
     cases.append(bad("neg-content-length-over-limit", R, set_header(signed(), "Content-Length", "2000000"), "ERR_BODY_TOO_LARGE"))

@@ -77,6 +77,12 @@ impl Rfc9421 {
     }
 }
 
+/// Which part of `Content-Digest` the signature covers: only a covered digest may bind the body.
+enum DigestCover {
+    Whole,
+    Member(String),
+}
+
 /// Signature parameters read from a `Signature-Input` member.
 #[derive(Debug, Default)]
 struct SigParams {
@@ -178,6 +184,11 @@ impl Scheme for Rfc9421 {
                 return fail(ErrorCode::MissingParameter, format!("signature parameter {required} is required"));
             }
         }
+        if sp.nonce.is_some() && sp.created.is_none() {
+            // Nonces are remembered for the timestamp window; without `created` the same
+            // request could be replayed each time its entry expires.
+            return fail(ErrorCode::MissingParameter, "signature parameter created is required with a nonce");
+        }
         let Some(key_id) = sp.keyid.clone() else {
             return fail(ErrorCode::MissingParameter, "signature parameter keyid is required");
         };
@@ -196,7 +207,7 @@ impl Scheme for Rfc9421 {
         }
         let mut covered = Covered::with_capacity(input_field.len() + 64 * items.len() + 32);
         let mut names: Vec<(&str, bool)> = Vec::with_capacity(items.len());
-        let mut digest_covered = false;
+        let mut digest_binding: Option<DigestCover> = None;
         for item in items {
             let component = parse_component(item)?;
             let text = covered.text_mut();
@@ -214,8 +225,15 @@ impl Scheme for Rfc9421 {
             }
             covered.push_span(id, value);
             names.push((sf::as_str(&item.bare).unwrap_or_default(), item.params.0.is_empty()));
-            if matches!(&component, Component::Field { name, bs: false, .. } if name == "content-digest") {
-                digest_covered = true;
+            if let Component::Field { name, bs: false, key, .. } = &component
+                && name == "content-digest"
+            {
+                // The whole field covered beats one covered member: then any member may be checked.
+                digest_binding = match (digest_binding, key) {
+                    (Some(DigestCover::Whole), _) | (_, None) => Some(DigestCover::Whole),
+                    (Some(DigestCover::Member(k)), Some(_)) => Some(DigestCover::Member(k)),
+                    (None, Some(k)) => Some(DigestCover::Member(k.clone())),
+                };
             }
         }
         for required in &self.config.required_components {
@@ -225,9 +243,13 @@ impl Scheme for Rfc9421 {
                 return fail(ErrorCode::MissingComponent, format!("the signature must cover {}", truncate(required)));
             }
         }
-        let body = if digest_covered {
+        let body = if let Some(cover) = digest_binding {
             let raw = head.combined("content-digest", limits.max_header_len)?.unwrap_or_default();
-            BodyBinding::Digest(parse_content_digest(&raw)?)
+            let only = match &cover {
+                DigestCover::Whole => None,
+                DigestCover::Member(k) => Some(k.as_str()),
+            };
+            BodyBinding::Digest(parse_content_digest(&raw, only)?)
         } else if head.announces_body()? {
             return fail(ErrorCode::DigestRequired, "the request has a body but content-digest is not covered");
         } else {
