@@ -74,7 +74,7 @@ impl Guard {
             checks: Vec::new(),
             error: None,
         };
-        let prepared = match self.scheme().prepare(head, &self.policy().header_limits) {
+        let prepared = match self.prepare(head) {
             Ok(p) => p,
             Err(e) => {
                 ex.checks.push(("headers parse", Outcome::Failed(e.clone())));

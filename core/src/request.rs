@@ -82,6 +82,35 @@ impl RequestHead {
         Ok(out)
     }
 
+    /// Checks the request-target before anything is derived from it: origin-form (`/path?q`),
+    /// `*`, or an absolute-form `http(s)` URL whose scheme is the request's scheme and whose
+    /// authority equals the `Host` header (otherwise a request signed for one host could be
+    /// replayed to another service that routes on `Host`).
+    ///
+    /// # Errors
+    /// `ERR_HEADER_TOO_LARGE` past `max_len`, `ERR_MALFORMED_HEADER` for any other form.
+    pub fn check_target(&self, max_len: usize) -> Result<()> {
+        if self.target.len() > max_len {
+            return fail(ErrorCode::HeaderTooLarge, format!("request target is longer than {max_len} bytes"));
+        }
+        if self.target.starts_with('/') || self.target == "*" {
+            return Ok(());
+        }
+        let Some((scheme, authority, _)) = split_absolute(&self.target) else {
+            return fail(ErrorCode::MalformedHeader, "request target must be a path or an absolute http(s) URL");
+        };
+        let http = scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
+        if !http || !scheme.eq_ignore_ascii_case(&self.scheme) || authority.is_empty() {
+            return fail(ErrorCode::MalformedHeader, "absolute request target must use the request's http(s) scheme");
+        }
+        if let Some(host) = self.single("host", 1024, ErrorCode::MalformedHeader)?
+            && normalize_authority(host, scheme) != normalize_authority(authority, scheme)
+        {
+            return fail(ErrorCode::MalformedHeader, "absolute request target and Host name different authorities");
+        }
+        Ok(())
+    }
+
     /// The origin-form part of the target (`/path?query`), also for absolute-form targets.
     #[must_use]
     pub fn path_and_query(&self) -> &str {
@@ -183,6 +212,16 @@ pub(crate) fn trim_ows(v: &str) -> &str {
     v.get(start..end).unwrap_or_default()
 }
 
+/// Lowercase `host[:port]` without the scheme's default port.
+pub(crate) fn normalize_authority(authority: &str, scheme: &str) -> String {
+    let lower = authority.to_ascii_lowercase();
+    let default_port = if scheme.eq_ignore_ascii_case("http") { ":80" } else { ":443" };
+    match lower.strip_suffix(default_port) {
+        Some(host) if !host.is_empty() && !host.ends_with(':') => host.to_string(),
+        _ => lower,
+    }
+}
+
 /// Splits `scheme://authority/rest` into its parts; `None` for origin-form targets.
 fn split_absolute(target: &str) -> Option<(&str, &str, &str)> {
     if target.starts_with('/') {
@@ -213,6 +252,25 @@ mod tests {
         assert_eq!(abs.path(), "/p");
         assert_eq!(abs.path_and_query(), "/p?q=1");
         assert_eq!(head("https://h").path(), "/");
+    }
+
+    #[test]
+    fn target_forms() {
+        let ok = |t: &str, host: &str| RequestHead::new("GET", t, "https", vec![("Host".into(), host.into())]).check_target(100);
+        ok("/a?b", "x").unwrap();
+        ok("*", "x").unwrap();
+        ok("https://API.example.com:443/p", "api.example.com").unwrap();
+        for (t, host) in [
+            ("https://a.example.com/admin", "b.example.com"),
+            ("http://a.example.com/admin", "a.example.com"),
+            ("zz://a.example.com/x", "a.example.com"),
+            ("a?x=http://evil/y", "evil"),
+            ("relative/path", "x"),
+            ("https:///nohost", "x"),
+        ] {
+            assert_eq!(ok(t, host).unwrap_err().code(), ErrorCode::MalformedHeader, "{t}");
+        }
+        assert_eq!(ok(&format!("/{}", "a".repeat(100)), "x").unwrap_err().code(), ErrorCode::HeaderTooLarge);
     }
 
     #[test]

@@ -316,8 +316,15 @@ impl Guard {
     /// # Errors
     /// The first failed check.
     pub fn begin(&self, head: &RequestHead) -> Result<Verification> {
-        let prepared = self.inner.scheme.prepare(head, &self.inner.policy.header_limits)?;
+        let prepared = self.prepare(head)?;
         self.begin_prepared(head, prepared, &mut Silent)
+    }
+
+    /// The target check, then the scheme's parse: everything that reads headers only.
+    pub(crate) fn prepare(&self, head: &RequestHead) -> Result<Prepared> {
+        let limits = &self.inner.policy.header_limits;
+        head.check_target(limits.max_header_len)?;
+        self.inner.scheme.prepare(head, limits)
     }
 
     /// Verifies a request whose body is fully available, on the same path as streaming.

@@ -82,12 +82,33 @@ def component_value(name: str, req: dict) -> str:
     return ", ".join(values)
 
 
+def form_decode(s: str) -> bytes:
+    """WHATWG application/x-www-form-urlencoded parsing of one name or value, as bytes."""
+    raw = s.replace("+", " ").encode()
+    out = bytearray()
+    i = 0
+    while i < len(raw):
+        if raw[i : i + 1] == b"%" and i + 2 < len(raw) and all(chr(c) in "0123456789abcdefABCDEF" for c in raw[i + 1 : i + 3]):
+            out.append(int(raw[i + 1 : i + 3], 16))
+            i += 3
+        else:
+            out.append(raw[i])
+            i += 1
+    return bytes(out)
+
+
+def form_encode(b: bytes) -> str:
+    """Percent-encode with the form-urlencoded set, space as %20 (RFC 9421 section 2.2.8)."""
+    keep = set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789*-._")
+    return "".join(chr(c) if c in keep else f"%{c:02X}" for c in b)
+
+
 def query_param(req: dict, pname: str) -> str:
     query = req["target"].partition("?")[2]
     for pair in query.split("&"):
         n, _, v = pair.partition("=")
-        if n == pname:
-            return v
+        if form_encode(form_decode(n)) == pname:
+            return form_encode(form_decode(v))
     raise KeyError(pname)
 
 
@@ -301,6 +322,17 @@ def rfc9421_cases() -> list:
     )
     cases.append(
         ok(
+            "rfc9421-query-param-encoding",
+            "rfc9421",
+            sign_9421(
+                request(target="/s?q=a+b%20c%7E&na%6De=x&big=this%20is%20a%20big%0Avalue"),
+                components=("@method", "@authority", "@path", "@query", ("@query-param", "q"), ("@query-param", "name"), ("@query-param", "big")),
+            ),
+            nonce=n,
+        )
+    )
+    cases.append(
+        ok(
             "rfc9421-repeated-header-joined",
             "rfc9421",
             sign_9421(
@@ -423,6 +455,9 @@ def negative_cases() -> list:
     r = signed()
     r["method"] = "PUT"
     cases.append(bad("neg-tampered-method", R, r, "ERR_SIGNATURE_MISMATCH"))
+    r = signed()
+    r["target"] = "https://evil.example.com/orders?id=7"
+    cases.append(bad("neg-absolute-target-other-host", R, r, "ERR_MALFORMED_HEADER"))
     cases.append(bad("neg-tampered-host", R, set_header(signed(), "Host", "evil.example.com"), "ERR_SIGNATURE_MISMATCH"))
     cases.append(bad("neg-wrong-secret", R, signed(secret_override=OTHER), "ERR_SIGNATURE_MISMATCH"))
     cases.append(bad("neg-trailing-newline-base", R, signed(base_suffix="\n"), "ERR_SIGNATURE_MISMATCH"))

@@ -6,7 +6,7 @@ use sfv::{FieldType, ListEntry, Parser, Version};
 
 use crate::error::{ErrorCode, Result, fail};
 use crate::keyring::truncate;
-use crate::request::{RequestHead, normalize_field_value};
+use crate::request::{RequestHead, normalize_authority, normalize_field_value};
 use crate::sf::{self, Bare, Item};
 
 /// A covered component as the verifier understands it.
@@ -109,7 +109,7 @@ fn is_lower_token_byte(b: u8) -> bool {
 /// As [`write_value`].
 pub fn value(component: &Component, head: &RequestHead, max_len: usize) -> Result<String> {
     let mut out = String::new();
-    write_value(component, head, max_len, &mut out)?;
+    write_value(component, head, max_len, &mut out, &mut QueryCache::default())?;
     Ok(out)
 }
 
@@ -118,7 +118,13 @@ pub fn value(component: &Component, head: &RequestHead, max_len: usize) -> Resul
 /// # Errors
 /// `ERR_COMPONENT_NOT_FOUND` when it is absent, `ERR_MALFORMED_HEADER` when it cannot be
 /// represented (non-ASCII, control characters, not a structured field where `sf`/`key` ask).
-pub fn write_value(component: &Component, head: &RequestHead, max_len: usize, out: &mut String) -> Result<()> {
+pub fn write_value(
+    component: &Component,
+    head: &RequestHead,
+    max_len: usize,
+    out: &mut String,
+    query: &mut QueryCache,
+) -> Result<()> {
     let start = out.len();
     match component {
         Component::Method => {
@@ -141,7 +147,7 @@ pub fn write_value(component: &Component, head: &RequestHead, max_len: usize, ou
             out.push('?');
             out.push_str(head.query().unwrap_or(""));
         }
-        Component::QueryParam(name) => out.push_str(&query_param(head, name)?),
+        Component::QueryParam(name) => out.push_str(&query_param(head, name, query)?),
         Component::Field { name, sf, key, bs } => field(head, name, *sf, key.as_deref(), *bs, max_len, out)?,
     }
     // A fold without early exit vectorizes; values are short and almost always clean.
@@ -163,41 +169,51 @@ fn write_scheme(head: &RequestHead, out: &mut String) -> Result<()> {
 
 /// `host[:port]`, host lowercased, the scheme's default port dropped (RFC 9421 §2.2.3).
 fn write_authority(head: &RequestHead, out: &mut String) -> Result<()> {
-    let raw = head.authority()?;
-    let default_port = if head.scheme.eq_ignore_ascii_case("http") {
-        Some(":80")
-    } else if head.scheme.eq_ignore_ascii_case("https") {
-        Some(":443")
-    } else {
-        None
-    };
-    let host = match default_port.and_then(|p| raw.strip_suffix(p)) {
-        Some(host) if !host.is_empty() && !host.ends_with(':') => host,
-        _ => raw,
-    };
-    out.extend(host.chars().map(|c| c.to_ascii_lowercase()));
+    out.push_str(&normalize_authority(head.authority()?, &head.scheme));
     Ok(())
 }
 
-fn query_param(head: &RequestHead, name: &str) -> Result<String> {
-    let mut found: Option<String> = None;
-    for pair in head.query().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
-        if form_encode(&form_decode(n)) != name {
+/// The query's parameters, decoded and re-encoded once per request (RFC 9421 §2.2.8), so covering
+/// many `@query-param`s costs one pass over the query.
+#[derive(Debug, Default)]
+pub struct QueryCache(Option<Vec<(String, String)>>);
+
+impl QueryCache {
+    fn pairs(&mut self, head: &RequestHead) -> &[(String, String)] {
+        self.0.get_or_insert_with(|| {
+            head.query()
+                .unwrap_or("")
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|pair| {
+                    let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
+                    (form_encode(&form_decode(n)), form_encode(&form_decode(v)))
+                })
+                .collect()
+        })
+    }
+}
+
+fn query_param(head: &RequestHead, name: &str, cache: &mut QueryCache) -> Result<String> {
+    let mut found: Option<&str> = None;
+    for (n, v) in cache.pairs(head) {
+        if n != name {
             continue;
         }
         if found.is_some() {
             // RFC 9421 §2.2.8: a repeated name cannot be covered individually; sign @query instead.
             return fail(ErrorCode::UnsupportedComponent, format!("query parameter {:?} occurs more than once", truncate(name)));
         }
-        found = Some(form_encode(&form_decode(v)));
+        found = Some(v);
     }
     found
+        .map(str::to_string)
         .ok_or_else(|| crate::Error::new(ErrorCode::ComponentNotFound, format!("query parameter {:?} is absent", truncate(name))))
 }
 
-/// application/x-www-form-urlencoded parsing of one name or value (WHATWG URL §5.1).
-fn form_decode(s: &str) -> String {
+/// application/x-www-form-urlencoded parsing of one name or value (WHATWG URL §5.1), as bytes:
+/// no lossy UTF-8 step, so distinct byte sequences never compare equal.
+fn form_decode(s: &str) -> Vec<u8> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -216,7 +232,7 @@ fn form_decode(s: &str) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 fn hex_val(b: u8) -> Option<u8> {
@@ -228,20 +244,18 @@ fn hex_val(b: u8) -> Option<u8> {
     }
 }
 
-/// application/x-www-form-urlencoded serializing of one name or value (WHATWG URL §5.2).
-fn form_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b' ' => out.push('+'),
-            b'*' | b'-' | b'.' | b'_' => out.push(char::from(b)),
-            b if b.is_ascii_alphanumeric() => out.push(char::from(b)),
-            b => {
-                const HEX: &[u8; 16] = b"0123456789ABCDEF";
-                out.push('%');
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 0xf)]));
-            }
+/// Percent-encoding with the application/x-www-form-urlencoded set, space as `%20` (RFC 9421
+/// §2.2.8 and its examples: `this%20is%20a%20big%0Avalue`).
+fn form_encode(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
         }
     }
     out
@@ -357,7 +371,7 @@ mod tests {
         assert_eq!(value(&Component::Path, &h, 100).unwrap(), "/foo");
         assert_eq!(value(&Component::Query, &h, 100).unwrap(), "?param=Value&Pet=dog&sp=a+b&enc=%2Fx&empty=");
         assert_eq!(value(&Component::QueryParam("Pet".into()), &h, 100).unwrap(), "dog");
-        assert_eq!(value(&Component::QueryParam("sp".into()), &h, 100).unwrap(), "a+b");
+        assert_eq!(value(&Component::QueryParam("sp".into()), &h, 100).unwrap(), "a%20b");
         assert_eq!(value(&Component::QueryParam("enc".into()), &h, 100).unwrap(), "%2Fx");
         assert_eq!(value(&Component::QueryParam("empty".into()), &h, 100).unwrap(), "");
         assert_eq!(value(&Component::QueryParam("nope".into()), &h, 100).unwrap_err().code(), ErrorCode::ComponentNotFound);
@@ -389,7 +403,11 @@ mod tests {
 
     #[test]
     fn form_coding() {
-        assert_eq!(form_decode("a+b%20c%zz%4"), "a b c%zz%4");
-        assert_eq!(form_encode("a b/é"), "a+b%2F%C3%A9");
+        assert_eq!(form_decode("a+b%20c%zz%4"), b"a b c%zz%4");
+        assert_eq!(form_encode("a b/é".as_bytes()), "a%20b%2F%C3%A9");
+        // RFC 9421 §2.2.8 example value.
+        assert_eq!(form_encode(&form_decode("this%20is%20a%20big%0Avalue")), "this%20is%20a%20big%0Avalue");
+        // No lossy step: an invalid byte and the replacement character stay different.
+        assert_ne!(form_encode(&form_decode("%FF")), form_encode(&form_decode("%EF%BF%BD")));
     }
 }

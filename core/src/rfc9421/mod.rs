@@ -208,6 +208,7 @@ impl Scheme for Rfc9421 {
         let mut covered = Covered::with_capacity(input_field.len() + 64 * items.len() + 32);
         let mut names: Vec<(&str, bool)> = Vec::with_capacity(items.len());
         let mut digest_binding: Option<DigestCover> = None;
+        let mut query = components::QueryCache::default();
         for item in items {
             let component = parse_component(item)?;
             let text = covered.text_mut();
@@ -216,7 +217,7 @@ impl Scheme for Rfc9421 {
             let id = id_start..text.len();
             text.push_str(": ");
             let value_start = text.len();
-            components::write_value(&component, head, limits.max_header_len, text)?;
+            components::write_value(&component, head, limits.max_header_len, text, &mut query)?;
             let value = value_start..text.len();
             text.push('\n');
             let this_id = &covered.text()[id.clone()];
