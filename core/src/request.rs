@@ -65,7 +65,10 @@ impl RequestHead {
     pub fn combined(&self, name: &str, max_len: usize) -> Result<Option<Cow<'_, str>>> {
         let mut out: Option<Cow<'_, str>> = None;
         for v in self.values(name) {
-            let v = normalize_field_value(v);
+            if v.len() > max_len {
+                return fail(ErrorCode::HeaderTooLarge, format!("header {name} is longer than {max_len} bytes"));
+            }
+            let v = normalize_field_value(v)?;
             out = Some(match out {
                 None => v,
                 Some(acc) => {
@@ -180,27 +183,39 @@ impl RequestHead {
     }
 }
 
-/// Strips leading/trailing whitespace and replaces obs-fold line breaks with one space (RFC 9421 §2.1).
-pub(crate) fn normalize_field_value(v: &str) -> Cow<'_, str> {
+/// Strips leading/trailing whitespace and replaces each obs-fold (CRLF followed by SP/HTAB) with
+/// one space (RFC 9421 §2.1). Any other CR or LF is refused: the application would otherwise see
+/// bytes different from the ones that were signed.
+///
+/// # Errors
+/// `ERR_MALFORMED_HEADER` for a bare CR or LF.
+pub(crate) fn normalize_field_value(v: &str) -> Result<Cow<'_, str>> {
     let trimmed = trim_ows(v);
     // `<[u8]>::contains` is a memchr: cheap on the long signature headers.
     if !trimmed.as_bytes().contains(&b'\n') && !trimmed.as_bytes().contains(&b'\r') {
-        return Cow::Borrowed(trimmed);
+        return Ok(Cow::Borrowed(trimmed));
     }
+    let bytes = trimmed.as_bytes();
     let mut out = String::with_capacity(trimmed.len());
-    let mut chars = trimmed.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\r' || c == '\n' {
-            while chars.peek().is_some_and(|c| matches!(c, '\r' | '\n' | ' ' | '\t')) {
-                chars.next();
+    let mut last = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\r' if bytes.get(i + 1) == Some(&b'\n') && matches!(bytes.get(i + 2), Some(b' ' | b'\t')) => {
+                out.push_str(trim_ows(&trimmed[last..i]));
+                out.push(' ');
+                i += 2;
+                while matches!(bytes.get(i), Some(b' ' | b'\t')) {
+                    i += 1;
+                }
+                last = i;
             }
-            out.truncate(out.trim_end_matches([' ', '\t']).len());
-            out.push(' ');
-        } else {
-            out.push(c);
+            b'\r' | b'\n' => return fail(ErrorCode::MalformedHeader, "a header value has a bare CR or LF"),
+            _ => i += 1,
         }
     }
-    Cow::Owned(out)
+    out.push_str(&trimmed[last..]);
+    Ok(Cow::Owned(out))
 }
 
 /// Strips optional whitespace (SP / HTAB) from both ends; byte-wise, as this runs on every header read.
@@ -292,6 +307,10 @@ mod tests {
         let h = head("/").with_header("X-A", "  one ").with_header("x-a", "two\r\n  three");
         assert_eq!(h.combined("x-a", 100).unwrap().unwrap(), "one, two three");
         assert_eq!(h.combined("x-a", 5).unwrap_err().code(), ErrorCode::HeaderTooLarge);
+        for bare in ["a\nb", "a\rb", "a\r\nb", "a\n b"] {
+            let h = head("/").with_header("x-b", bare);
+            assert_eq!(h.combined("x-b", 100).unwrap_err().code(), ErrorCode::MalformedHeader, "{bare:?}");
+        }
         assert!(h.combined("x-b", 100).unwrap().is_none());
     }
 }

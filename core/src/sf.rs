@@ -58,6 +58,13 @@ impl fmt::Display for SfError {
 
 impl std::error::Error for SfError {}
 
+/// Most dictionary members accepted (signature labels, digest algorithms).
+pub const MAX_MEMBERS: usize = 64;
+/// Most items in one inner list (covered components are capped lower by policy).
+pub const MAX_ITEMS: usize = 64;
+/// Most parameters on one item or inner list (RFC 9421 defines six signature parameters).
+pub const MAX_PARAMS: usize = 16;
+
 /// Parses an RFC 8941 dictionary, rejecting repeated keys and repeated parameters.
 ///
 /// # Errors
@@ -92,6 +99,10 @@ impl<'de> DictionaryVisitor<'de> for DictCollector<'de> {
 
     fn entry(&mut self, key: &'de KeyRef) -> Result<impl EntryVisitor<'de>, SfError> {
         let key = key.as_str();
+        // Bounds keep the repeat checks below linear in practice (they are O(n) per member).
+        if self.entries.len() >= MAX_MEMBERS {
+            return Err(SfError("too many dictionary members"));
+        }
         if self.entries.iter().any(|(k, _)| *k == key) {
             return Err(SfError("repeated dictionary key"));
         }
@@ -150,6 +161,9 @@ impl<'a, 'de> InnerListVisitor<'de> for ListSlot<'a, 'de> {
     type Error = SfError;
 
     fn item(&mut self) -> Result<impl ItemVisitor<'de>, SfError> {
+        if self.items.len() >= MAX_ITEMS {
+            return Err(SfError("too many inner-list items"));
+        }
         self.items.push(placeholder());
         match self.items.last_mut() {
             Some(item) => Ok(ItemSlot(item)),
@@ -170,6 +184,9 @@ impl<'a, 'de> ParameterVisitor<'de> for ParamSlot<'a, 'de> {
 
     fn parameter(&mut self, key: &'de KeyRef, value: Bare<'de>) -> Result<(), SfError> {
         let key = key.as_str();
+        if self.0.0.len() >= MAX_PARAMS {
+            return Err(SfError("too many parameters"));
+        }
         if self.0.0.iter().any(|(k, _)| *k == key) {
             return Err(SfError("repeated parameter"));
         }
@@ -325,6 +342,17 @@ mod tests {
             write_int(&mut s, v);
             assert_eq!(s, v.to_string());
         }
+    }
+
+    #[test]
+    fn member_and_parameter_counts_are_bounded() {
+        let many: Vec<String> = (0..=MAX_MEMBERS).map(|i| format!("k{i}=1")).collect();
+        assert!(parse_dictionary(&many[..MAX_MEMBERS].join(", ")).is_ok());
+        assert!(parse_dictionary(&many.join(", ")).is_err());
+        let params: String = (0..=MAX_PARAMS).map(|i| format!(";p{i}")).collect();
+        assert!(parse_dictionary(&format!("a=1{params}")).is_err());
+        let items: Vec<String> = (0..=MAX_ITEMS).map(|i| i.to_string()).collect();
+        assert!(parse_dictionary(&format!("a=({})", items.join(" "))).is_err());
     }
 
     #[test]

@@ -210,6 +210,7 @@ pub struct ReplayTicket {
     key_id: String,
     nonce: String,
     ttl_ms: u64,
+    token: u64,
 }
 
 impl fmt::Debug for ReplayTicket {
@@ -236,7 +237,7 @@ impl ReplayTicket {
     /// # Errors
     /// Store errors.
     pub fn release(&self) -> Result<()> {
-        self.store.release(&self.key(), self.clock.now_ms())
+        self.store.release(&self.key(), self.token, self.clock.now_ms())
     }
 }
 
@@ -592,7 +593,7 @@ impl PendingReplay {
             match inner.policy.replay {
                 ReplayMode::Consume => inner.store.insert_if_absent(&key, ttl_ms, now_ms)?,
                 ReplayMode::Reserve { hold_secs } => {
-                    inner.store.reserve(&key, u64::from(hold_secs) * 1000, now_ms)?;
+                    let token = inner.store.reserve(&key, u64::from(hold_secs) * 1000, now_ms)?;
                     ticket = Some(ReplayTicket {
                         store: Arc::clone(&inner.store),
                         clock: Arc::clone(&inner.clock),
@@ -600,6 +601,7 @@ impl PendingReplay {
                         key_id: p.key_id.clone(),
                         nonce: nonce.clone(),
                         ttl_ms,
+                        token,
                     });
                 }
             }

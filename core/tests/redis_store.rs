@@ -136,12 +136,14 @@ fn racing_duplicates_have_exactly_one_winner() {
 fn two_phase_reserve_release_commit() {
     let server = RedisServer::start();
     let s = store(&server);
-    s.reserve(&key("d-1"), 30_000, 0).unwrap();
+    let t = s.reserve(&key("d-1"), 30_000, 0).unwrap();
     assert_eq!(s.reserve(&key("d-1"), 30_000, 0).unwrap_err().code(), ErrorCode::Replay);
-    s.release(&key("d-1"), 0).unwrap();
-    s.reserve(&key("d-1"), 30_000, 0).unwrap();
+    s.release(&key("d-1"), t + 1, 0).unwrap(); // another reservation's token: no effect
+    assert_eq!(s.reserve(&key("d-1"), 30_000, 0).unwrap_err().code(), ErrorCode::Replay);
+    s.release(&key("d-1"), t, 0).unwrap();
+    let t = s.reserve(&key("d-1"), 30_000, 0).unwrap();
     s.commit(&key("d-1"), 300_000, 0).unwrap();
-    s.release(&key("d-1"), 0).unwrap(); // committed: not released
+    s.release(&key("d-1"), t, 0).unwrap(); // committed: not released
     assert_eq!(s.insert_if_absent(&key("d-1"), 1000, 0).unwrap_err().code(), ErrorCode::Replay);
     let pttl: i64 = server.cmd(&["PTTL", &s.redis_key(&key("d-1"))]);
     assert!(pttl > 200_000, "commit extends the TTL: {pttl}");

@@ -275,11 +275,14 @@ fn field(
         let mut any = false;
         for (i, v) in head.values(name).enumerate() {
             any = true;
+            if v.len() > max_len {
+                return fail(ErrorCode::HeaderTooLarge, format!("header {name} is too large"));
+            }
             if i > 0 {
                 out.push_str(", ");
             }
             out.push(':');
-            B64.encode_string(normalize_field_value(v).as_bytes(), out);
+            B64.encode_string(normalize_field_value(v)?.as_bytes(), out);
             out.push(':');
             if out.len() - start > max_len.saturating_mul(2) {
                 return fail(ErrorCode::HeaderTooLarge, format!("header {name} is too large"));
@@ -289,6 +292,9 @@ fn field(
     }
     let Some(combined) = head.combined(name, max_len)? else { return not_found(name) };
     if let Some(key) = key {
+        // Strict first: a repeated member would let the signer and the application read
+        // different values (RFC 8941 keeps the last, some parsers the first).
+        reject_repeats(&combined, name)?;
         let dict: sfv::Dictionary = parse_strict(&combined, name)?;
         let member = dict.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v.clone()).ok_or_else(|| {
             crate::Error::new(ErrorCode::ComponentNotFound, format!("{name} has no member {:?}", truncate(key)))
@@ -300,9 +306,15 @@ fn field(
         return Ok(());
     }
     if sf_flag {
-        if let Ok(dict) = parse_strict::<sfv::Dictionary>(&combined, name) {
+        if sf::parse_dictionary(&combined).is_ok()
+            && let Ok(dict) = parse_strict::<sfv::Dictionary>(&combined, name)
+        {
             out.push_str(&dict.serialize().ok_or_else(|| empty_sf(name))?);
             return Ok(());
+        }
+        if parse_strict::<sfv::Dictionary>(&combined, name).is_ok() {
+            // A dictionary the strict parser refused: repeated keys or parameters.
+            return reject_repeats(&combined, name);
         }
         let list: sfv::List = parse_strict(&combined, name)?;
         out.push_str(&serialize_list(list, name)?);
@@ -310,6 +322,10 @@ fn field(
     }
     out.push_str(&combined);
     Ok(())
+}
+
+fn reject_repeats(value: &str, name: &str) -> Result<()> {
+    sf::parse_dictionary(value).map(|_| ()).map_err(|e| crate::Error::new(ErrorCode::MalformedHeader, format!("{name}: {e}")))
 }
 
 fn parse_strict<T: FieldType>(value: &str, name: &str) -> Result<T> {
@@ -390,6 +406,14 @@ mod tests {
         assert_eq!(value(&field_c("x-dict", false, Some("b"), false), &h, 100).unwrap(), "(x y);p");
         assert_eq!(value(&field_c("x-dict", false, Some("a"), false), &h, 100).unwrap(), "1");
         assert_eq!(value(&field_c("x-empty", false, None, false), &h, 100).unwrap(), "");
+        let dup = RequestHead::new("GET", "/", "http", vec![("x-opts".into(), "role=admin, role=user".into())]);
+        assert_eq!(value(&field_c("x-opts", true, None, false), &dup, 100).unwrap_err().code(), ErrorCode::MalformedHeader);
+        assert_eq!(
+            value(&field_c("x-opts", false, Some("role"), false), &dup, 100).unwrap_err().code(),
+            ErrorCode::MalformedHeader
+        );
+        let list = RequestHead::new("GET", "/", "http", vec![("x-l".into(), "a,   b;q=1".into())]);
+        assert_eq!(value(&field_c("x-l", true, None, false), &list, 100).unwrap(), "a, b;q=1");
         assert_eq!(value(&field_c("x-none", false, None, false), &h, 100).unwrap_err().code(), ErrorCode::ComponentNotFound);
     }
 

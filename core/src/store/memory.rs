@@ -14,7 +14,8 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
@@ -62,8 +63,29 @@ struct Shard {
     cursor: usize,
     max_slots: usize,
     capacity: usize,
-    quota: Option<usize>,
-    per_kid: HashMap<u32, usize>,
+    quota: Option<Arc<QuotaBook>>,
+}
+
+/// Live entries per key id, across all shards, for the per-key quota.
+#[derive(Debug)]
+struct QuotaBook {
+    limit: usize,
+    counts: Mutex<HashMap<u32, usize>>,
+}
+
+impl QuotaBook {
+    fn get(&self, kid: u32) -> usize {
+        self.counts.lock().get(&kid).copied().unwrap_or(0)
+    }
+
+    fn add(&self, kid: u32, delta: isize) {
+        let mut counts = self.counts.lock();
+        let n = counts.entry(kid).or_insert(0);
+        *n = n.saturating_add_signed(delta);
+        if *n == 0 {
+            counts.remove(&kid);
+        }
+    }
 }
 
 #[repr(align(128))]
@@ -76,6 +98,8 @@ pub struct MemoryStore {
     hasher: RandomState,
     config: MemoryStoreConfig,
     rejected_full: AtomicU64,
+    quota: Option<Arc<QuotaBook>>,
+    last_quota_sweep: AtomicI64,
 }
 
 impl fmt::Debug for MemoryStore {
@@ -121,15 +145,9 @@ impl Shard {
         slots / LOAD_DEN * LOAD_NUM
     }
 
-    fn count(&mut self, tag: u32, delta: isize) {
-        if self.quota.is_none() {
-            return;
-        }
-        let kid = tag & KID_MASK;
-        let n = self.per_kid.entry(kid).or_insert(0);
-        *n = n.saturating_add_signed(delta);
-        if *n == 0 {
-            self.per_kid.remove(&kid);
+    fn count(&self, tag: u32, delta: isize) {
+        if let Some(book) = &self.quota {
+            book.add(tag & KID_MASK, delta);
         }
     }
 
@@ -186,27 +204,22 @@ impl Shard {
         let new_len = (self.slots.len() * 2).min(self.max_slots);
         let old = std::mem::replace(&mut self.slots, vec![Slot::default(); new_len]);
         self.len = 0;
-        self.per_kid.clear();
         self.cursor = 0;
-        for s in old.into_iter().filter(|s| s.fp != 0 && s.expires > now) {
+        for s in old.into_iter().filter(|s| s.fp != 0) {
+            if s.expires <= now {
+                // Dropped while rehashing: it no longer counts against its key's quota.
+                self.count(s.tag, -1);
+                continue;
+            }
             if let Probe::Empty(i) = self.probe(s.fp, now) {
                 self.slots[i] = s;
                 self.len += 1;
-                self.count(s.tag, 1);
             }
         }
     }
 
     /// Makes room for one more entry, or reports why there is none.
-    fn make_room(&mut self, now: u32, kid: u32) -> Result<()> {
-        if let Some(quota) = self.quota
-            && self.per_kid.get(&kid).copied().unwrap_or(0) >= quota
-        {
-            self.sweep_all(now);
-            if self.per_kid.get(&kid).copied().unwrap_or(0) >= quota {
-                return fail(ErrorCode::ReplayStoreFull, "this key id has used its replay-store quota");
-            }
-        }
+    fn make_room(&mut self, now: u32) -> Result<()> {
         if self.len < self.capacity && self.len < Shard::load_limit(self.slots.len()) {
             return Ok(());
         }
@@ -233,7 +246,7 @@ impl Shard {
                 Ok(())
             }
             Probe::Empty(_) => {
-                self.make_room(now, tag & KID_MASK)?;
+                self.make_room(now)?;
                 // The table may have grown or been swept: find the slot again.
                 match self.probe(fp, now) {
                     Probe::Empty(i) | Probe::Expired(i) => {
@@ -282,7 +295,7 @@ impl MemoryStore {
         let shard_count = wanted.clamp(1, 1 << 16).next_power_of_two();
         let per_shard_capacity = config.capacity.div_ceil(shard_count);
         let max_slots = (per_shard_capacity * LOAD_DEN).div_ceil(LOAD_NUM).next_power_of_two().max(MIN_SLOTS);
-        let per_shard_quota = config.per_key_quota.map(|q| q.div_ceil(shard_count).max(1));
+        let quota = config.per_key_quota.map(|limit| Arc::new(QuotaBook { limit, counts: Mutex::new(HashMap::new()) }));
         let shards = (0..shard_count)
             .map(|_| {
                 PaddedShard(Mutex::new(Shard {
@@ -291,8 +304,7 @@ impl MemoryStore {
                     cursor: 0,
                     max_slots,
                     capacity: per_shard_capacity,
-                    quota: per_shard_quota,
-                    per_kid: HashMap::new(),
+                    quota: quota.clone(),
                 }))
             })
             .collect();
@@ -302,6 +314,8 @@ impl MemoryStore {
             hasher: RandomState::new(),
             config,
             rejected_full: AtomicU64::new(0),
+            quota,
+            last_quota_sweep: AtomicI64::new(i64::MIN),
         })
     }
 
@@ -352,6 +366,28 @@ impl MemoryStore {
         (fp, kid, &self.shards[shard].0)
     }
 
+    /// The per-key quota, checked before the shard lock is taken (so a full sweep can visit every
+    /// shard without holding one). Concurrent inserts of one key id may overshoot the quota by at
+    /// most their number.
+    fn check_quota(&self, kid: u32, now_ms: i64) -> Result<()> {
+        let Some(book) = &self.quota else { return Ok(()) };
+        if book.get(kid) < book.limit {
+            return Ok(());
+        }
+        // Expired entries still count until a sweep reaches them; sweep everything, at most once
+        // a second, so a key at its quota cannot make every request a full sweep.
+        let last = self.last_quota_sweep.load(Ordering::Relaxed);
+        if now_ms.saturating_sub(last) >= 1000
+            && self.last_quota_sweep.compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        {
+            self.purge_expired(now_ms);
+        }
+        if book.get(kid) < book.limit {
+            return Ok(());
+        }
+        fail(ErrorCode::ReplayStoreFull, "this key id has used its replay-store quota")
+    }
+
     fn note(&self, r: Result<()>) -> Result<()> {
         if r.as_ref().is_err_and(|e| e.code() == ErrorCode::ReplayStoreFull) {
             self.rejected_full.fetch_add(1, Ordering::Relaxed);
@@ -363,14 +399,18 @@ impl MemoryStore {
 impl ReplayStore for MemoryStore {
     fn insert_if_absent(&self, key: &ReplayKey<'_>, ttl_ms: u64, now_ms: i64) -> Result<()> {
         let (fp, kid, shard) = self.locate(key);
-        let r = shard.lock().insert(fp, expiry(now_ms, ttl_ms), kid, now_secs(now_ms));
+        let r =
+            self.check_quota(kid, now_ms).and_then(|()| shard.lock().insert(fp, expiry(now_ms, ttl_ms), kid, now_secs(now_ms)));
         self.note(r)
     }
 
-    fn reserve(&self, key: &ReplayKey<'_>, hold_ms: u64, now_ms: i64) -> Result<()> {
+    fn reserve(&self, key: &ReplayKey<'_>, hold_ms: u64, now_ms: i64) -> Result<u64> {
         let (fp, kid, shard) = self.locate(key);
-        let r = shard.lock().insert(fp, expiry(now_ms, hold_ms), kid | RESERVED, now_secs(now_ms));
-        self.note(r)
+        // The hold's expiry second identifies the reservation: a later one for the same nonce
+        // can only start after this one lapsed, so it always ends later.
+        let until = expiry(now_ms, hold_ms);
+        let r = self.check_quota(kid, now_ms).and_then(|()| shard.lock().insert(fp, until, kid | RESERVED, now_secs(now_ms)));
+        self.note(r).map(|()| u64::from(until))
     }
 
     fn commit(&self, key: &ReplayKey<'_>, ttl_ms: u64, now_ms: i64) -> Result<()> {
@@ -393,11 +433,12 @@ impl ReplayStore for MemoryStore {
         }
     }
 
-    fn release(&self, key: &ReplayKey<'_>, now_ms: i64) -> Result<()> {
+    fn release(&self, key: &ReplayKey<'_>, token: u64, now_ms: i64) -> Result<()> {
         let (fp, _, shard) = self.locate(key);
         let mut shard = shard.lock();
         if let Probe::Live(i) | Probe::Expired(i) = shard.probe(fp, now_secs(now_ms))
             && shard.slots[i].tag & RESERVED != 0
+            && u64::from(shard.slots[i].expires) == token
         {
             shard.delete(i);
         }
@@ -480,15 +521,25 @@ mod tests {
     }
 
     #[test]
+    fn quota_is_exact_across_shards() {
+        let store =
+            MemoryStore::new(MemoryStoreConfig { capacity: 100_000, per_key_quota: Some(100), shards: Some(16) }).unwrap();
+        let accepted = (0..200).filter(|i| store.insert_if_absent(&key(&format!("q{i}")), 60_000, T0).is_ok()).count();
+        assert_eq!(accepted, 100);
+        // Once they expire, a full sweep frees the quota even though no shard swept on its own.
+        store.insert_if_absent(&key("later"), 60_000, T0 + 61_000).unwrap();
+    }
+
+    #[test]
     fn reserve_commit_release() {
         let store = MemoryStore::new(MemoryStoreConfig::default()).unwrap();
-        store.reserve(&key("d1"), 30_000, T0).unwrap();
+        let t = store.reserve(&key("d1"), 30_000, T0).unwrap();
         assert_eq!(store.reserve(&key("d1"), 30_000, T0).unwrap_err().code(), ErrorCode::Replay);
-        store.release(&key("d1"), T0).unwrap();
-        store.reserve(&key("d1"), 30_000, T0).unwrap();
+        store.release(&key("d1"), t, T0).unwrap();
+        let t = store.reserve(&key("d1"), 30_000, T0).unwrap();
         store.commit(&key("d1"), 300_000, T0).unwrap();
         // Committed entries are not released and outlive the hold.
-        store.release(&key("d1"), T0).unwrap();
+        store.release(&key("d1"), t, T0).unwrap();
         assert_eq!(store.insert_if_absent(&key("d1"), 1, T0 + 60_000).unwrap_err().code(), ErrorCode::Replay);
         // An unreleased reservation lapses after its hold.
         store.reserve(&key("d2"), 30_000, T0).unwrap();

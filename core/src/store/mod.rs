@@ -44,11 +44,12 @@ pub trait ReplayStore: Send + Sync + fmt::Debug {
     fn insert_if_absent(&self, key: &ReplayKey<'_>, ttl_ms: u64, now_ms: i64) -> Result<()>;
 
     /// Two-phase delivery: holds the key for `hold_ms` as a reservation. Concurrent duplicates
-    /// are rejected with `ERR_REPLAY` while it is held.
+    /// are rejected with `ERR_REPLAY` while it is held. Returns a token that identifies this
+    /// reservation for [`ReplayStore::release`].
     ///
     /// # Errors
     /// As [`ReplayStore::insert_if_absent`].
-    fn reserve(&self, key: &ReplayKey<'_>, hold_ms: u64, now_ms: i64) -> Result<()>;
+    fn reserve(&self, key: &ReplayKey<'_>, hold_ms: u64, now_ms: i64) -> Result<u64>;
 
     /// Turns a reservation into a used nonce kept for `ttl_ms`.
     ///
@@ -56,9 +57,11 @@ pub trait ReplayStore: Send + Sync + fmt::Debug {
     /// `ERR_REPLAY_STORE_FULL` / `ERR_REPLAY_STORE_UNAVAILABLE`.
     fn commit(&self, key: &ReplayKey<'_>, ttl_ms: u64, now_ms: i64) -> Result<()>;
 
-    /// Drops a reservation (the handler failed), so a retry can succeed.
+    /// Drops the reservation `token` (the handler failed), so a retry can succeed. A no-op when
+    /// the key is committed or now held by another reservation (this one's hold lapsed and a
+    /// retry took over): a slow handler must never cancel a newer delivery attempt.
     ///
     /// # Errors
     /// `ERR_REPLAY_STORE_UNAVAILABLE` for networked stores.
-    fn release(&self, key: &ReplayKey<'_>, now_ms: i64) -> Result<()>;
+    fn release(&self, key: &ReplayKey<'_>, token: u64, now_ms: i64) -> Result<()>;
 }

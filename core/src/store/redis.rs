@@ -11,7 +11,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use sha2::{Digest as _, Sha256};
@@ -66,6 +66,7 @@ pub struct RedisStore {
     config: RedisStoreConfig,
     idle: Mutex<Vec<redis::Connection>>,
     fail_open_uses: AtomicU64,
+    last_fail_open_log: Mutex<Option<Instant>>,
     release_script: redis::Script,
 }
 
@@ -103,10 +104,18 @@ impl RedisStore {
         }
         let client = redis::Client::open(config.url.as_str())
             .map_err(|_| Error::new(ErrorCode::InvalidConfig, "redis URL is not valid"))?;
-        // Deletes a reservation only if it is still a reservation (not committed by someone else).
-        let release_script =
-            redis::Script::new("if redis.call('GET', KEYS[1]) == 'r' then return redis.call('DEL', KEYS[1]) else return 0 end");
-        Ok(RedisStore { client, config, idle: Mutex::new(Vec::new()), fail_open_uses: AtomicU64::new(0), release_script })
+        // Deletes a reservation only if it is still this reservation (not committed, not a newer one).
+        let release_script = redis::Script::new(
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
+        );
+        Ok(RedisStore {
+            client,
+            config,
+            idle: Mutex::new(Vec::new()),
+            fail_open_uses: AtomicU64::new(0),
+            last_fail_open_log: Mutex::new(None),
+            release_script,
+        })
     }
 
     /// How many requests were accepted without replay protection (fail-open mode only).
@@ -159,8 +168,15 @@ impl RedisStore {
         match r {
             Err(e) if e.code() == ErrorCode::ReplayStoreUnavailable && self.config.fail_open => {
                 let n = self.fail_open_uses.fetch_add(1, Ordering::Relaxed) + 1;
+                // Every use is counted; the log line is limited to one a second so an outage does
+                // not flood the logs.
+                let mut last = self.last_fail_open_log.lock();
+                if last.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+                    return Ok(());
+                }
+                *last = Some(Instant::now());
                 eprintln!(
-                    "hmac-guard: replay store unavailable ({}); fail-open accepted a request without replay protection (#{n})",
+                    "hmac-guard: replay store unavailable ({}); fail-open accepted a request without replay protection ({n} so far)",
                     e.reason()
                 );
                 Ok(())
@@ -194,13 +210,17 @@ impl ReplayStore for RedisStore {
         self.guard_availability(r)
     }
 
-    fn reserve(&self, key: &ReplayKey<'_>, hold_ms: u64, _now_ms: i64) -> Result<()> {
-        let r = match self.set(key, "r", hold_ms, true) {
+    fn reserve(&self, key: &ReplayKey<'_>, hold_ms: u64, _now_ms: i64) -> Result<u64> {
+        // A random token names this reservation, so release can tell it from a newer one.
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).map_err(|_| Error::new(ErrorCode::Internal, "OS random source failed"))?;
+        let token = u64::from_le_bytes(bytes) >> 1;
+        let r = match self.set(key, &format!("r{token}"), hold_ms, true) {
             Ok(true) => Ok(()),
             Ok(false) => fail(ErrorCode::Replay, "delivery is reserved or was already processed"),
             Err(e) => Err(e),
         };
-        self.guard_availability(r)
+        self.guard_availability(r).map(|()| token)
     }
 
     fn commit(&self, key: &ReplayKey<'_>, ttl_ms: u64, _now_ms: i64) -> Result<()> {
@@ -208,9 +228,10 @@ impl ReplayStore for RedisStore {
         self.guard_availability(r)
     }
 
-    fn release(&self, key: &ReplayKey<'_>, _now_ms: i64) -> Result<()> {
+    fn release(&self, key: &ReplayKey<'_>, token: u64, _now_ms: i64) -> Result<()> {
         let k = self.redis_key(key);
-        let r = self.run(|con| self.release_script.key(&k).invoke::<i64>(con)).map(|_| ());
+        let value = format!("r{token}");
+        let r = self.run(|con| self.release_script.key(&k).arg(&value).invoke::<i64>(con)).map(|_| ());
         self.guard_availability(r)
     }
 }
