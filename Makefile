@@ -48,9 +48,24 @@ test-rust: toolchain redis-server ## Rust unit, vector, property, concurrency an
 	$(CARGO) test --workspace --features hmac-guard/redis --lib --bins --tests --examples 2>&1 | tee $(LOGS)/rust.log
 	$(CARGO) test --workspace --doc 2>&1 | tee $(LOGS)/rust-doc.log
 
+.PHONY: test-node
+test-node: ## Node binding: npm install, napi build, tsc, node:test against real servers
+	@mkdir -p $(LOGS)
+	bash node-binding/scripts/ci.sh 2>&1 | tee $(LOGS)/node.log
+
+.PHONY: test-python
+test-python: redis-server ## Python binding: venv, maturin develop, ruff, mypy, pytest against real servers
+	@mkdir -p $(LOGS)
+	bash python-binding/scripts/ci.sh 2>&1 | tee $(LOGS)/python.log
+
 .PHONY: test
-test: lint vectors-check test-rust ## Everything CI runs
-	@$(PYTHON) scripts/tally.py $(LOGS)/rust.log $(LOGS)/rust-doc.log
+test: lint vectors-check test-rust test-node test-python ## Everything CI runs
+	@$(PYTHON) scripts/tally.py $(LOGS)/rust.log $(LOGS)/rust-doc.log $(LOGS)/node.log $(LOGS)/python.log
+
+.PHONY: dist
+dist: ## npm tarballs and the manylinux2014 abi3 wheel + sdist, each installed and smoke-tested without Rust
+	bash node-binding/scripts/dist.sh
+	bash python-binding/scripts/dist.sh
 
 .PHONY: bench
 bench: toolchain ## Criterion benches + store memory (numbers go to docs/benchmarks.md)

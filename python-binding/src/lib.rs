@@ -1,4 +1,55 @@
-//! The python binding of hmac-guard. It translates calls into the `hmac_guard` core and never
-//! re-implements a check; the binding itself lands with its own issue.
+//! The Python binding of hmac-guard: the extension module `hmac_guard._native`.
+//!
+//! It translates Python calls into the `hmac_guard` core and never re-implements a check. Core
+//! errors become the exception classes of `hmac_guard._errors` (one per error code, each
+//! carrying `.code` and `.status`); a Rust panic becomes `InternalError`, never pyo3's
+//! `PanicException`. Bodies of 2 KiB and more are hashed, and the replay-store step always runs,
+//! with the GIL released.
+
+mod convert;
+mod errors;
+mod guard;
+mod signer;
+
+use pyo3::prelude::*;
 
 pub use hmac_guard::ErrorCode;
+
+/// `(code, status, message)` for every core error code, in declaration order.
+fn error_codes() -> Vec<(&'static str, u16, &'static str)> {
+    ErrorCode::ALL.iter().map(|c| (c.as_str(), c.status(), c.message())).collect()
+}
+
+/// Test hook: panics inside the binding, to prove a panic surfaces as `InternalError`.
+#[pyfunction]
+fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
+    errors::shield(py, || -> PyResult<()> { std::panic::panic_any("hmac-guard: deliberate test panic") })
+}
+
+/// Test hook for the RFC 4231 vectors: the core's HMAC (`Key::mac`, the precomputed-state path
+/// every verification uses) of `data` under `secret`. Key rules apply (32-byte minimum).
+#[pyfunction]
+fn _mac_for_vectors(py: Python<'_>, algorithm: &str, secret: &Bound<'_, PyAny>, data: &[u8]) -> PyResult<Vec<u8>> {
+    use errors::IntoPyResult as _;
+    errors::shield(py, || {
+        let spec = convert::key_spec(py, "vector".into(), secret, algorithm, None, None, None)?;
+        Ok(hmac_guard::Key::new(spec).py_err(py)?.mac(data))
+    })
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("ERROR_CODES", error_codes())?;
+    m.add("GIL_RELEASE_THRESHOLD", convert::GIL_RELEASE_THRESHOLD)?;
+    m.add_class::<guard::PyGuard>()?;
+    m.add_class::<guard::PyVerification>()?;
+    m.add_class::<guard::PyVerified>()?;
+    m.add_class::<guard::PyReplayTicket>()?;
+    m.add_class::<guard::PyExplanation>()?;
+    m.add_class::<guard::PyManualClock>()?;
+    m.add_class::<signer::PySigner>()?;
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    m.add_function(wrap_pyfunction!(_mac_for_vectors, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,73 @@
+'use strict'
+
+// Express 5 with real HTTP requests on 127.0.0.1.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const http = require('node:http')
+const express = require('express')
+const { expressMiddleware, HmacGuardError, newGuard, listen, close, send, signed } = require('./helpers.js')
+const { httpSuite } = require('./suite.js')
+
+function echoHandler(req, res) {
+  res.json({
+    keyId: req.hmac.keyId,
+    subject: req.hmac.subject,
+    created: req.hmac.created,
+    nonce: req.hmac.nonce,
+    covered: req.hmac.covered,
+    body: Buffer.isBuffer(req.body) ? { buffer: req.body.length } : req.body,
+    raw: req.rawBody.toString('base64'),
+  })
+}
+
+function makeExpress(guard) {
+  const app = express()
+  app.get('/health', (_req, res) => res.send('ok'))
+  const hmac = expressMiddleware(guard)
+  app.post('/echo', hmac, echoHandler)
+  app.put('/echo', hmac, echoHandler)
+  app.post('/echo-alt', hmac, echoHandler)
+  return { server: http.createServer(app), echo: '/echo', echoAlt: '/echo-alt', health: '/health', readEcho: (j) => j }
+}
+
+test('Express 5', (t) => httpSuite(t, makeExpress))
+
+test('Express 5: parsing, next(err), misuse', async (t) => {
+  const guard = newGuard()
+  const app = express()
+  app.post('/next', expressMiddleware(guard, { onError: 'next' }), (req, res) => res.json({ ok: true }))
+  app.post('/parsed-first', express.json(), expressMiddleware(guard), (req, res) => res.json({ ok: true }))
+  app.post('/any', expressMiddleware(guard), (req, res) => res.json({ body: req.body, type: typeof req.body }))
+  app.post('/mounted', expressMiddleware(guard), express.json(), (req, res) => res.json({ body: req.body }))
+  app.use((err, req, res, _next) => {
+    res.status(418).json({ caught: err instanceof HmacGuardError, code: err.code, status: err.status })
+  })
+  const server = http.createServer(app)
+  const base = await listen(server)
+  t.after(() => close(server))
+
+  await t.test('onError next passes the HmacGuardError on', async () => {
+    const r = await send(base, { method: 'POST', path: '/next', body: '{}' })
+    assert.equal(r.status, 418)
+    assert.deepEqual(r.json, { caught: true, code: 'ERR_MISSING_SIGNATURE', status: 401 })
+  })
+  await t.test('a body parser mounted first is reported', async () => {
+    const r = await send(base, signed(base, { path: '/parsed-first', body: { a: 1 } }))
+    assert.equal(r.status, 500)
+    assert.equal(r.json.error.code, 'ERR_INVALID_STATE')
+  })
+  await t.test('urlencoded and text bodies are parsed; a later express.json() is skipped', async () => {
+    let r = await send(base, signed(base, { path: '/any', body: 'a=1&b=2&b=3', headers: { 'content-type': 'application/x-www-form-urlencoded' } }))
+    assert.deepEqual(r.json.body, { a: '1', b: ['2', '3'] })
+    r = await send(base, signed(base, { path: '/any', body: 'hello', headers: { 'content-type': 'text/plain' } }))
+    assert.deepEqual(r.json, { body: 'hello', type: 'string' })
+    r = await send(base, signed(base, { path: '/mounted', body: { x: [1, 2] } }))
+    assert.deepEqual(r.json, { body: { x: [1, 2] } })
+  })
+  await t.test('invalid JSON under a valid signature answers 400', async () => {
+    const r = await send(base, signed(base, { path: '/any', body: '{not json' }))
+    assert.equal(r.status, 400)
+    assert.equal(r.json.error.code, 'ERR_BODY_PARSE')
+  })
+})

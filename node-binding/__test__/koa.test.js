@@ -1,0 +1,95 @@
+'use strict'
+
+// Koa with real HTTP requests on 127.0.0.1.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const Koa = require('koa')
+const { koaMiddleware, HmacGuardError, newGuard, listen, close, send, signed } = require('./helpers.js')
+const { httpSuite } = require('./suite.js')
+
+function makeKoa(guard) {
+  const app = new Koa()
+  const hmac = koaMiddleware(guard)
+  app.use(async (ctx, next) => {
+    if (ctx.path === '/health') {
+      ctx.body = 'ok'
+      return
+    }
+    if (ctx.path === '/echo' || ctx.path === '/echo-alt') {
+      await hmac(ctx, async () => {
+        const body = ctx.request.body
+        ctx.body = {
+          keyId: ctx.state.hmac.keyId,
+          subject: ctx.state.hmac.subject,
+          created: ctx.state.hmac.created,
+          body: Buffer.isBuffer(body) ? { buffer: body.length } : body,
+          raw: ctx.request.rawBody.toString('base64'),
+        }
+      })
+      return
+    }
+    await next()
+  })
+  return { server: require('node:http').createServer(app.callback()), echo: '/echo', echoAlt: '/echo-alt', health: '/health', readEcho: (j) => j }
+}
+
+test('Koa', (t) => httpSuite(t, makeKoa))
+
+test('Koa: onError throw reaches the app error handling', async (t) => {
+  const guard = newGuard()
+  const app = new Koa()
+  app.use(async (ctx, next) => {
+    try {
+      await next()
+    } catch (err) {
+      ctx.status = 418
+      ctx.body = { caught: err instanceof HmacGuardError, code: err.code, status: err.status }
+    }
+  })
+  app.use(koaMiddleware(guard, { onError: 'throw' }))
+  app.use((ctx) => {
+    ctx.body = { ok: true, subject: ctx.state.hmac.subject }
+  })
+  const server = require('node:http').createServer(app.callback())
+  const base = await listen(server)
+  t.after(() => close(server))
+  let r = await send(base, { method: 'POST', path: '/x', body: '{}' })
+  assert.equal(r.status, 418)
+  assert.deepEqual(r.json, { caught: true, code: 'ERR_MISSING_SIGNATURE', status: 401 })
+  r = await send(base, signed(base, { path: '/x', body: { a: 1 } }))
+  assert.deepEqual(r.json, { ok: true, subject: 'user:1' })
+})
+
+test('Koa: sink mode streams the verified body into a writable', async (t) => {
+  const { Writable } = require('node:stream')
+  const guard = newGuard({ policy: { bodyLimit: 1 << 20 } })
+  const app = new Koa()
+  let got = []
+  app.use(
+    koaMiddleware(guard, {
+      sink: () =>
+        new Writable({
+          write(chunk, _enc, cb) {
+            got.push(chunk)
+            cb()
+          },
+        }),
+    }),
+  )
+  app.use((ctx) => {
+    ctx.body = { keyId: ctx.state.hmac.keyId, bytes: Buffer.concat(got).length, raw: ctx.request.rawBody === undefined }
+  })
+  const server = require('node:http').createServer(app.callback())
+  const base = await listen(server)
+  t.after(() => close(server))
+  const body = Buffer.alloc(300 * 1024, 7)
+  let r = await send(base, signed(base, { path: '/up', body, headers: { 'content-type': 'application/octet-stream' } }))
+  assert.deepEqual(r.json, { keyId: 'k1', bytes: body.length, raw: true })
+  got = []
+  const bad = signed(base, { path: '/up', body, headers: { 'content-type': 'application/octet-stream' } })
+  bad.body = Buffer.alloc(body.length, 8)
+  r = await send(base, bad)
+  assert.equal(r.status, 401)
+  assert.equal(r.json.error.code, 'ERR_DIGEST_MISMATCH')
+})

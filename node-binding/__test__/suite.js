@@ -1,0 +1,185 @@
+'use strict'
+
+// One HTTP behaviour suite, run against every framework adapter with real requests on 127.0.0.1.
+//
+// `make(guard)` returns { server, echo, echoAlt, health, readEcho(json) } where `echo` is a signed
+// POST/PUT route answering the verified values, `echoAlt` another protected route, `health` an
+// unprotected GET. `readEcho(json)` returns { keyId, subject, body, raw } from the answer.
+
+const http = require('node:http')
+const assert = require('node:assert/strict')
+const { newGuard, signer, wrongSigner, unknownSigner, listen, close, send, signed } = require('./helpers.js')
+
+const LIMIT = 64 * 1024
+const is2xx = (r) => r.status >= 200 && r.status < 300
+
+async function httpSuite(t, make, { putPath } = {}) {
+  const guard = newGuard({ policy: { bodyLimit: LIMIT } })
+  const app = await make(guard)
+  const base = await listen(app.server)
+  t.after(() => close(app.server))
+
+  const expectError = (res, status, code) => {
+    assert.ok(!res.error, `connection failed: ${res.error}`)
+    assert.equal(res.status, status, `status (body ${res.body})`)
+    assert.equal(res.json?.error?.code ?? res.json?.data?.code ?? res.json?.code, code, `code (body ${res.body})`)
+  }
+
+  await t.test('valid signed JSON request: verified values, raw and parsed body', async () => {
+    const r = await send(base, signed(base, { path: app.echo, body: { amount: 10, note: 'é' } }))
+    assert.ok(r.status >= 200 && r.status < 300, `${r.status} ${r.body}`)
+    const e = app.readEcho(r.json)
+    assert.equal(e.keyId, 'k1')
+    assert.equal(e.subject, 'user:1')
+    assert.deepEqual(e.body, { amount: 10, note: 'é' })
+    if (e.raw !== undefined) assert.equal(Buffer.from(e.raw, 'base64').toString(), JSON.stringify({ amount: 10, note: 'é' }))
+    if (e.created !== undefined) assert.ok(Math.abs(e.created - Date.now() / 1000) < 60)
+  })
+
+  await t.test('a non-UTF-8 binary body verifies and arrives byte for byte', async () => {
+    const body = Buffer.from([0xff, 0xfe, 0x00, 0x80, 0xc3, 0x28, 0xa0, 0xa1, 0xf0, 0x28, 0x8c, 0xbc])
+    const r = await send(base, signed(base, { path: app.echo, body, headers: { 'content-type': 'application/octet-stream' } }))
+    assert.ok(r.status >= 200 && r.status < 300, `${r.status} ${r.body}`)
+    const e = app.readEcho(r.json)
+    assert.equal(e.keyId, 'k1')
+    if (e.raw !== undefined) assert.equal(e.raw, body.toString('base64'))
+  })
+
+  await t.test('tampered body', async () => {
+    const s = signed(base, { path: app.echo, body: { amount: 10 } })
+    s.body = Buffer.from(JSON.stringify({ amount: 99 }))
+    expectError(await send(base, s), 401, 'ERR_DIGEST_MISMATCH')
+  })
+
+  await t.test('tampered path', async () => {
+    const s = signed(base, { path: app.echo, body: { amount: 10 } })
+    s.path = app.echoAlt
+    expectError(await send(base, s), 401, 'ERR_SIGNATURE_MISMATCH')
+  })
+
+  await t.test('tampered query', async () => {
+    const s = signed(base, { path: `${app.echo}?id=1`, body: { amount: 10 } })
+    s.path = `${app.echo}?id=2`
+    expectError(await send(base, s), 401, 'ERR_SIGNATURE_MISMATCH')
+  })
+
+  await t.test('tampered method', async () => {
+    const s = signed(base, { path: putPath || app.echo, body: { amount: 10 } })
+    s.method = 'PUT'
+    expectError(await send(base, s), 401, 'ERR_SIGNATURE_MISMATCH')
+  })
+
+  await t.test('wrong key', async () => {
+    expectError(await send(base, signed(base, { path: app.echo, body: { a: 1 }, by: wrongSigner })), 401, 'ERR_SIGNATURE_MISMATCH')
+  })
+
+  await t.test('unknown key', async () => {
+    expectError(await send(base, signed(base, { path: app.echo, body: { a: 1 }, by: unknownSigner })), 401, 'ERR_UNKNOWN_KEY')
+  })
+
+  await t.test('expired and future timestamps', async () => {
+    const now = Math.floor(Date.now() / 1000)
+    expectError(await send(base, signed(base, { path: app.echo, body: { a: 1 }, sign: { created: now - 3600 } })), 401, 'ERR_TIMESTAMP_EXPIRED')
+    expectError(await send(base, signed(base, { path: app.echo, body: { a: 1 }, sign: { created: now + 3600 } })), 401, 'ERR_TIMESTAMP_IN_FUTURE')
+  })
+
+  await t.test('replay of a valid request', async () => {
+    const s = signed(base, { path: app.echo, body: { a: 1 } })
+    assert.ok(is2xx(await send(base, s)))
+    expectError(await send(base, s), 401, 'ERR_REPLAY')
+  })
+
+  await t.test('100 concurrent copies of one signed request: exactly one 2xx', async () => {
+    const s = signed(base, { path: app.echo, body: { a: 'race' } })
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 100 })
+    const all = await Promise.all(Array.from({ length: 100 }, () => send(base, { ...s, agent })))
+    agent.destroy()
+    const ok = all.filter((r) => r.status >= 200 && r.status < 300)
+    assert.equal(ok.length, 1, `2xx count; statuses ${[...new Set(all.map((r) => r.status ?? String(r.error)))]}`)
+    for (const r of all) if (r !== ok[0]) expectError(r, 401, 'ERR_REPLAY')
+  })
+
+  await t.test('oversize body with Content-Length: 413 before the body is read, server keeps serving', async () => {
+    const body = Buffer.alloc(LIMIT * 16, 0x61)
+    const s = signed(base, { path: app.echo, body, headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length) } })
+    const r = await sendSlowly(base, s, body, 16 * 1024)
+    expectError(r, 413, 'ERR_BODY_TOO_LARGE')
+    assert.ok(r.sent < body.length, `the client could still send everything (${r.sent} bytes)`)
+    assert.equal((await send(base, { path: app.health })).status, 200)
+    assert.ok(is2xx(await send(base, signed(base, { path: app.echo, body: { after: 1 } }))))
+  })
+
+  await t.test('oversize chunked body without Content-Length: 413 once the cap is crossed, server keeps serving', async () => {
+    const body = Buffer.alloc(LIMIT * 64, 0x62)
+    const s = signed(base, { path: app.echo, body, headers: { 'content-type': 'application/octet-stream' } })
+    delete s.headers['content-length']
+    const r = await sendSlowly(base, s, body, 16 * 1024)
+    expectError(r, 413, 'ERR_BODY_TOO_LARGE')
+    assert.ok(r.sent < body.length, `the server read the whole oversize body (${r.sent} bytes)`)
+    assert.equal((await send(base, { path: app.health })).status, 200)
+    assert.ok(is2xx(await send(base, signed(base, { path: app.echo, body: { after: 2 } }))))
+  })
+
+  await t.test('missing and malformed signature headers', async () => {
+    expectError(await send(base, { method: 'POST', path: app.echo, headers: { 'content-type': 'application/json' }, body: '{}' }), 401, 'ERR_MISSING_SIGNATURE')
+    const s = signed(base, { path: app.echo, body: { a: 1 } })
+    const noInput = { ...s, headers: { ...s.headers } }
+    delete noInput.headers['signature-input']
+    expectError(await send(base, noInput), 400, 'ERR_MISSING_HEADER')
+    const bad = { ...s, headers: { ...s.headers, signature: 'sig1=:not base64!:' } }
+    expectError(await send(base, bad), 400, 'ERR_MALFORMED_SIGNATURE')
+    const badLen = signed(base, { path: app.echo, body: { a: 1 } })
+    badLen.headers['content-digest'] = 'sha-256=:AAAA:'
+    expectError(await send(base, badLen), 400, 'ERR_MALFORMED_HEADER')
+  })
+
+  await t.test('unprotected route still works', async () => {
+    assert.equal((await send(base, { path: app.health })).status, 200)
+  })
+}
+
+/**
+ * Sends headers, then the body in `chunk`-sized writes, pausing for the server between writes;
+ * stops writing as soon as an answer arrives. Resolves the answer plus `sent` (bytes written).
+ */
+function sendSlowly(base, s, body, chunk) {
+  return new Promise((resolve) => {
+    const u = new URL(s.path, base)
+    let sent = 0
+    let answered = false
+    let result
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: s.method, headers: s.headers, agent: false }, (res) => {
+      answered = true
+      const chunks = []
+      res.on('data', (c) => chunks.push(c))
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString()
+        let json
+        try {
+          json = JSON.parse(text)
+        } catch {}
+        result = { status: res.statusCode, body: text, json, sent }
+        req.destroy()
+        resolve(result)
+      })
+    })
+    req.on('error', (error) => {
+      if (!result) setTimeout(() => resolve(result || { error, sent }), 50)
+    })
+    req.setTimeout(20000, () => req.destroy(new Error('client timeout')))
+    const pump = () => {
+      if (answered || req.destroyed) return
+      if (sent >= body.length) {
+        req.end()
+        return
+      }
+      const part = body.subarray(sent, sent + chunk)
+      sent += part.length
+      req.write(part, () => setTimeout(pump, 2))
+    }
+    req.flushHeaders()
+    setTimeout(pump, 5)
+  })
+}
+
+module.exports = { httpSuite, LIMIT }

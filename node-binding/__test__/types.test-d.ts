@@ -1,0 +1,102 @@
+// Type-level test: compiled with `tsc --noEmit` (not run). Exercises the public API as users write it.
+
+import express from 'express'
+import Koa from 'koa'
+import { createWriteStream } from 'node:fs'
+import http from 'node:http'
+import {
+  Guard,
+  Signer,
+  HmacGuardError,
+  errorCodes,
+  coreVersion,
+  expressMiddleware,
+  koaMiddleware,
+  verifyUpload,
+  createVerifyStream,
+  signRequest,
+  sendError,
+  type Verified,
+  type ErrorCode,
+  type Explanation,
+} from '../index'
+import { hmacExpress, hmacKoa, requireHmac, compareAndSet, HmacStrategy, unlessVerified, toFeathersError } from '../feathers'
+
+const guard = new Guard({
+  scheme: 'rfc9421',
+  keys: [{ id: 'k1', secret: Buffer.alloc(32), subject: 'user:1', notAfter: new Date() }],
+  policy: { maxAgeSecs: 300, bodyLimit: 1 << 20, requiredComponents: ['@method', '@path'], replay: 'consume' },
+  replayStore: { capacity: 100_000, perKeyQuota: 1000 },
+})
+guard.addKey({ id: 'k2', secret: 'a string secret of at least 32 bytes!!', algorithm: 'hmac-sha512' })
+const removed: boolean = guard.removeKey('k2')
+const ids: string[] = guard.keyIds()
+
+const v: Verified = guard.verify({ method: 'POST', url: '/x?y=1', headers: { host: 'h' }, body: Buffer.from('') })
+const path: string | undefined = v.component('@path')
+const subject: string | undefined = v.subject
+v.replayTicket?.commit()
+guard.verifyAsync({ method: 'GET', url: '/', headers: [['host', 'h']] }).then((x) => x.keyId)
+
+const verification = guard.begin({ method: 'POST', url: '/', headers: ['host', 'h'] })
+verification.update(new Uint8Array(4)).update(Buffer.alloc(1))
+const done: Verified = verification.finish()
+const n: number = verification.bytesSeen
+
+const ex: Explanation = guard.explain({ method: 'GET', url: '/', headers: new Headers({ host: 'h' }) })
+const base: string | undefined = ex.signatureBase
+
+try {
+  guard.verify({ method: 'GET', url: '/' })
+} catch (e) {
+  if (e instanceof HmacGuardError) {
+    const code: ErrorCode = e.code
+    const status: number = e.status
+    const json: { code: ErrorCode; message: string } = e.toJSON()
+  }
+}
+const table = errorCodes().map((c) => `${c.code} ${c.status} ${c.message}`)
+const ver: string = coreVersion()
+
+const signer = new Signer({ id: 'k1', secret: Buffer.alloc(32) })
+const headers: Record<string, string> = signer.sign({ method: 'POST', url: 'https://api.example.com/x', body: '{}' }, { components: ['@method'], created: 1 })
+const simple = new Signer({ id: 'k1', secret: Buffer.alloc(32), scheme: 'simple' }).sign({ method: 'GET', url: '/' }, { scheme: 'simple', timestamp: 1 })
+const init = signRequest(signer, 'https://api.example.com/x', { method: 'POST', body: '{}' })
+void fetch('https://api.example.com/x', { method: init.method, headers: init.headers, body: init.body })
+
+// Express 5
+const app = express()
+app.post('/hook', expressMiddleware(guard), (req, res) => {
+  const hmac: Verified | undefined = req.hmac
+  const raw: Buffer | undefined = req.rawBody
+  res.json({ key: req.hmac?.keyId, body: req.body })
+})
+app.post('/next', expressMiddleware(guard, { onError: 'next', optional: true, parse: false }), (_req, res) => res.end())
+app.post('/upload', async (req, res) => {
+  try {
+    const r = await verifyUpload(guard, req, createWriteStream('/tmp/x'))
+    res.json({ ok: r.keyId })
+  } catch (e) {
+    sendError(req, res, e as Error)
+  }
+})
+const vs = createVerifyStream(guard.begin({ method: 'GET', url: '/' }))
+vs.verified.then((x) => x.nonce)
+
+// Koa
+const k = new Koa()
+k.use(koaMiddleware(guard, { onError: 'throw' }))
+k.use(async (ctx) => {
+  ctx.body = { subject: (ctx.state.hmac as Verified).subject }
+})
+http.createServer(k.callback())
+
+// Feathers
+const mw = hmacExpress(guard)
+const km = hmacKoa(guard, { optional: true })
+const hooks = [requireHmac(), compareAndSet({ header: 'x-expected-version' })]
+const strategy = new HmacStrategy()
+const wrapped = unlessVerified(async (_ctx: any, next: () => Promise<any>) => next())
+toFeathersError(new HmacGuardError('ERR_REPLAY'))
+
+export { removed, ids, path, subject, n, done, base, table, ver, headers, simple, mw, km, hooks, strategy, wrapped }

@@ -1,0 +1,414 @@
+// Type definitions for hmac-guard (Node.js binding).
+
+/// <reference types="node" />
+
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Transform, Writable } from 'node:stream'
+
+/** Bytes accepted wherever a body or secret is passed. Strings are UTF-8 encoded. */
+export type BytesLike = Buffer | Uint8Array | ArrayBuffer | string
+
+/**
+ * Request headers in any common shape: Node's flat `rawHeaders`, an array of `[name, value]`
+ * pairs, a plain object (`req.headers`), a fetch `Headers`, or a `Map`.
+ */
+export type HeadersLike =
+  | ReadonlyArray<string>
+  | ReadonlyArray<readonly [string, string]>
+  | Record<string, string | ReadonlyArray<string> | number | undefined>
+  | { forEach(cb: (value: string, name: string) => void): void; get(name: string): string | null }
+  | ReadonlyMap<string, string | ReadonlyArray<string>>
+
+/** The stable error codes (see `tests/error_codes.json`). */
+export type ErrorCode =
+  | 'ERR_MISSING_SIGNATURE'
+  | 'ERR_MISSING_HEADER'
+  | 'ERR_MALFORMED_SIGNATURE'
+  | 'ERR_MALFORMED_HEADER'
+  | 'ERR_HEADER_TOO_LARGE'
+  | 'ERR_LABEL_NOT_ACCEPTED'
+  | 'ERR_MISSING_PARAMETER'
+  | 'ERR_INVALID_PARAMETER'
+  | 'ERR_MISSING_COMPONENT'
+  | 'ERR_COMPONENT_NOT_FOUND'
+  | 'ERR_UNSUPPORTED_COMPONENT'
+  | 'ERR_UNSUPPORTED_ALGORITHM'
+  | 'ERR_UNKNOWN_KEY'
+  | 'ERR_KEY_NOT_YET_VALID'
+  | 'ERR_KEY_EXPIRED'
+  | 'ERR_ALGORITHM_MISMATCH'
+  | 'ERR_TIMESTAMP_EXPIRED'
+  | 'ERR_TIMESTAMP_IN_FUTURE'
+  | 'ERR_SIGNATURE_EXPIRED'
+  | 'ERR_SIGNATURE_MISMATCH'
+  | 'ERR_DIGEST_REQUIRED'
+  | 'ERR_UNSUPPORTED_DIGEST'
+  | 'ERR_DIGEST_MISMATCH'
+  | 'ERR_BODY_TOO_LARGE'
+  | 'ERR_BODY_LENGTH_MISMATCH'
+  | 'ERR_REPLAY'
+  | 'ERR_REPLAY_STORE_FULL'
+  | 'ERR_REPLAY_STORE_UNAVAILABLE'
+  | 'ERR_INVALID_CONFIG'
+  | 'ERR_INVALID_STATE'
+  | 'ERR_INTERNAL'
+
+/** One entry of the error table. */
+export interface ErrorCodeInfo {
+  code: ErrorCode
+  /** HTTP status adapters answer with (400, 401, 413, 500, 503). */
+  status: number
+  /** Generic message, safe to send to clients. */
+  message: string
+}
+
+/** Every failure of hmac-guard. */
+export declare class HmacGuardError extends Error {
+  constructor(code: ErrorCode, reason?: string)
+  readonly name: 'HmacGuardError'
+  /** Stable machine-readable code. */
+  readonly code: ErrorCode
+  /** HTTP status for this error. */
+  readonly status: number
+  /** Same as `status` (http-errors / Express convention). */
+  readonly statusCode: number
+  /** Whether `message` may be shown to clients (status < 500). */
+  readonly expose: boolean
+  /** Detailed internal reason for server logs. Never contains a secret or an expected MAC. */
+  readonly reason: string
+  /** `{ code, message }`: what adapters send to clients. */
+  toJSON(): { code: ErrorCode; message: string }
+}
+
+/** Every error code with its status and generic message. */
+export declare function errorCodes(): ErrorCodeInfo[]
+
+/** The version of the Rust core the addon was built from. */
+export declare function coreVersion(): string
+
+export type Algorithm = 'hmac-sha256' | 'hmac-sha512'
+
+/** A verification key. */
+export interface KeyOptions {
+  /** Key id as clients send it (printable ASCII, no spaces, quotes or backslashes). */
+  id: string
+  /** At least 32 bytes. A string is taken as UTF-8. */
+  secret: BytesLike
+  /** Default `hmac-sha256`. */
+  algorithm?: Algorithm
+  /** The principal this key belongs to: after verification, the only source of identity. */
+  subject?: string
+  /** Not accepted before this time (Unix seconds or a Date). */
+  notBefore?: number | Date
+  /** Not accepted from this time on (Unix seconds or a Date). */
+  notAfter?: number | Date
+}
+
+/** Verification policy; every field is optional and defaults to the core's safe value. */
+export interface PolicyOptions {
+  /** Oldest acceptable signature, seconds before now (default 300). */
+  maxAgeSecs?: number
+  /** Furthest acceptable timestamp after now, for clock skew (default 30). */
+  maxFutureSkewSecs?: number
+  /** Largest body accepted, in bytes (default 1 MiB). Declared and streamed. */
+  bodyLimit?: number
+  /** Whether a nonce is required (default true). */
+  requireNonce?: boolean
+  /** RFC 9421: components every signature must cover (default `@method @authority @path @query`, plus `content-digest` with a body). */
+  requiredComponents?: string[]
+  /** RFC 9421: parameters every signature must carry (default `created nonce keyid`). */
+  requiredParams?: Array<'created' | 'expires' | 'nonce' | 'keyid' | 'alg' | 'tag'>
+  /** RFC 9421: accepted labels (default: the first label of `Signature-Input`). */
+  acceptedLabels?: string[]
+  /** RFC 9421: the `tag` parameter must equal this. */
+  requiredTag?: string
+  /** `consume` (default): a nonce is claimed once. `reserve`: webhook deliveries, see ReplayTicket. */
+  replay?: 'consume' | 'reserve' | { mode: 'consume' | 'reserve'; holdSecs?: number }
+  /** In `reserve` mode: how long a reservation holds without a commit (default 60). */
+  reserveHoldSecs?: number
+  /** Longest value of any header the scheme reads (default 8192). */
+  maxHeaderLen?: number
+  /** Shortest nonce accepted (default 8). */
+  minNonceLen?: number
+  /** Longest nonce accepted (default 128). */
+  maxNonceLen?: number
+  /** Most covered components in one signature (default 32). */
+  maxComponents?: number
+}
+
+/** The in-process replay store. */
+export interface ReplayStoreOptions {
+  /** Most nonces held at once (default 1 000 000). When full of live nonces the guard fails closed with `ERR_REPLAY_STORE_FULL` (503). */
+  capacity?: number
+  /** Most nonces one key id may hold. */
+  perKeyQuota?: number
+}
+
+export interface GuardOptions {
+  /** `rfc9421` (RFC 9421 HTTP Message Signatures, default) or `simple` (X-HMAC-* headers). */
+  scheme?: 'rfc9421' | 'simple'
+  keys?: KeyOptions[]
+  policy?: PolicyOptions
+  replayStore?: ReplayStoreOptions
+  /** Testing only: a fixed clock at this Unix time (seconds); move it with `guard.setNow()`. */
+  now?: number
+}
+
+/** A request as the verifier sees it. */
+export interface RequestInit {
+  method: string
+  /** The request target as received: `/path?query` (origin form) or an absolute URL. */
+  url: string
+  /** `http` or `https`: how the request reached the application (for `@scheme`); default `http`. */
+  scheme?: string
+  headers?: HeadersLike
+}
+
+export interface RequestWithBody extends RequestInit {
+  body?: BytesLike | null
+}
+
+/** A covered component and the value that was signed. */
+export interface CoveredComponent {
+  /** Identifier as serialized in the signature: `"@method"`, `"content-type"`, … (simple scheme: `method`, `path`, …). */
+  id: string
+  value: string
+}
+
+/** A two-phase replay reservation (`replay: 'reserve'`). */
+export interface ReplayTicket {
+  /** The delivery was processed: keep the nonce for the rest of its window. */
+  commit(): void
+  /** The handler failed: drop the reservation so the provider's retry can pass. */
+  release(): void
+}
+
+/** A verified request: act only on these values. */
+export interface Verified {
+  scheme: 'rfc9421' | 'simple'
+  /** RFC 9421 signature label. */
+  label?: string
+  keyId: string
+  /** The key's subject: the only trustworthy identity. */
+  subject?: string
+  algorithm: Algorithm
+  /** Signature creation time (Unix seconds). */
+  created?: number
+  /** Signature expiry (Unix seconds). */
+  expires?: number
+  /** The nonce that was claimed. */
+  nonce?: string
+  /** RFC 9421 `tag`. */
+  tag?: string
+  /** Covered components with their signed values, in signature order. */
+  covered: CoveredComponent[]
+  /** Body bytes verified. */
+  bodyLength: number
+  /** In `reserve` replay mode. */
+  replayTicket?: ReplayTicket
+  /** The signed value of a component (`'@path'`, `'x-expected-version'`, or a serialized identifier). */
+  component(id: string): string | undefined
+}
+
+export interface ExplainCheck {
+  name: string
+  outcome: 'passed' | 'failed' | 'skipped'
+  code?: ErrorCode
+  reason?: string
+}
+
+/** What the server computed for a request. Never contains a secret or the expected MAC. */
+export interface Explanation {
+  ok: boolean
+  scheme: string
+  label?: string
+  keyId?: string
+  covered: CoveredComponent[]
+  /** The exact text the MAC runs over (no trailing newline). */
+  signatureBase?: string
+  checks: ExplainCheck[]
+  error?: HmacGuardError
+  /** A human-readable report. */
+  text: string
+  toString(): string
+}
+
+/** A verification in progress. */
+export declare class Verification {
+  private constructor()
+  /** Feeds a body chunk. Buffers and Uint8Arrays are read in place, not copied. Throws HmacGuardError (e.g. `ERR_BODY_TOO_LARGE`). */
+  update(chunk: Uint8Array | string): this
+  /** Finishes the body checks and claims the nonce. Can be called once. */
+  finish(): Verified
+  /** Abandons the verification; nothing is claimed. */
+  abort(): void
+  readonly bytesSeen: number
+  readonly keyId: string | null
+  readonly finished: boolean
+}
+
+/** A configured verifier. Share one per application. */
+export declare class Guard {
+  constructor(options?: GuardOptions)
+  readonly scheme: 'rfc9421' | 'simple'
+  readonly bodyLimit: number
+  /** Adds a key, or replaces the key with the same id, at runtime. */
+  addKey(key: KeyOptions): void
+  /** Removes a key; returns whether it was present. */
+  removeKey(id: string): boolean
+  /** The key ids, sorted. */
+  keyIds(): string[]
+  /** Testing only: moves the fixed clock of a guard built with `now`. */
+  setNow(unixSeconds: number): void
+  /** Runs every check that needs no body; throws HmacGuardError. */
+  begin(req: RequestInit): Verification
+  /** Verifies a request whose body is in memory; throws HmacGuardError. */
+  verify(req: RequestWithBody): Verified
+  /** As `verify`, on the libuv thread pool; rejects with HmacGuardError. */
+  verifyAsync(req: RequestWithBody): Promise<Verified>
+  /** Explains how the server sees a request; with `body`, the body checks run too. Never claims a nonce. */
+  explain(req: RequestWithBody): Explanation
+}
+
+export interface Rfc9421SignOptions {
+  scheme?: 'rfc9421'
+  /** Default `sig1`. */
+  label?: string
+  /** Default `@method @authority @path @query`, plus `content-digest` with a body. */
+  components?: string[]
+  /** Default: now. */
+  created?: number
+  /** Adds `expires = created + expiresIn`. */
+  expiresIn?: number
+  /** Default: 128 random bits. */
+  nonce?: string
+  tag?: string
+  includeAlg?: boolean
+  digest?: 'sha-256' | 'sha-512'
+}
+
+export interface SimpleSignOptions {
+  scheme: 'simple'
+  /** Default: now. */
+  timestamp?: number
+  /** Default: 128 random bits. */
+  nonce?: string
+}
+
+export interface SignerOptions extends KeyOptions {
+  /** Default scheme of `sign()`. */
+  scheme?: 'rfc9421' | 'simple'
+}
+
+/** Signs requests with one key (clients and tests). */
+export declare class Signer {
+  constructor(key: SignerOptions)
+  readonly keyId: string
+  readonly scheme: 'rfc9421' | 'simple'
+  /**
+   * The headers to add, lowercase names. RFC 9421 components read `req.headers` (e.g. `host`
+   * for `@authority`) or the authority of an absolute `url`.
+   */
+  sign(req: RequestWithBody, options?: Rfc9421SignOptions | SimpleSignOptions): Record<string, string>
+}
+
+export interface SignedRequestInit {
+  method: string
+  headers: Record<string, string>
+  /** The exact bytes that were signed: send these. */
+  body: Buffer<ArrayBuffer> | undefined
+  [key: string]: unknown
+}
+
+/** Signs a request for `fetch(url, init)`, `undici.request(url, init)` or `http.request(url, init)`. */
+export declare function signRequest(
+  signer: Signer,
+  url: string | URL,
+  init?: { method?: string; headers?: HeadersLike; body?: BytesLike | null; [key: string]: unknown },
+  options?: Rfc9421SignOptions | SimpleSignOptions,
+): SignedRequestInit
+
+// ---------------------------------------------------------------- framework adapters
+
+/** A minimal Express-compatible request (Express 4 and 5). */
+export interface ExpressLikeRequest extends IncomingMessage {
+  originalUrl?: string
+  protocol?: string
+  hmac?: Verified
+  rawBody?: Buffer
+  body?: any
+}
+
+export type ExpressLikeMiddleware = (req: any, res: any, next: (err?: any) => void) => void
+
+export interface AdapterOptions {
+  /** Let unsigned requests (`ERR_MISSING_SIGNATURE`) through without `hmac`. */
+  optional?: boolean
+  /** Parse JSON, urlencoded and text bodies (default true); other types stay a Buffer. */
+  parse?: boolean
+  /** `http`/`https`, or a function of the Node request (default: the framework's protocol). */
+  scheme?: string | ((req: IncomingMessage) => string)
+  /** Transform an error before it is passed on / thrown. */
+  mapError?: (err: Error) => unknown
+}
+
+export interface ExpressOptions extends AdapterOptions {
+  /**
+   * Stream the body into this Writable instead of buffering it (large uploads): `req.hmac` is set
+   * once the last byte is verified and the sink finished; `req.rawBody`/`req.body` stay unset.
+   * Bytes reach the sink before the verdict: publish them only in the handler.
+   */
+  sink?: (req: ExpressLikeRequest) => Writable
+  /** `respond` (default): JSON `{error: {code, message}}` with the status. `next`: `next(err)`. */
+  onError?: 'respond' | 'next'
+  onVerified?: (req: ExpressLikeRequest, verified: Verified) => void
+}
+
+export interface KoaOptions extends AdapterOptions {
+  /** Stream the body into this Writable instead of buffering it (see ExpressOptions.sink). */
+  sink?: (ctx: any) => Writable
+  /** `respond` (default): JSON `{error: {code, message}}` with the status. `throw`: throw the HmacGuardError. */
+  onError?: 'respond' | 'throw'
+  onVerified?: (ctx: any, verified: Verified) => void
+}
+
+/**
+ * Express 5 / 4 middleware: mount before body parsers. On success `req.hmac`, `req.rawBody`
+ * and `req.body` (parsed) are set; later body parsers skip the request.
+ */
+export declare function expressMiddleware(guard: Guard, options?: ExpressOptions): ExpressLikeMiddleware
+
+/** Koa middleware: on success `ctx.state.hmac`, `ctx.request.rawBody` and `ctx.request.body`. */
+export declare function koaMiddleware(guard: Guard, options?: KoaOptions): (ctx: any, next: () => Promise<any>) => Promise<any>
+
+/** A Transform that verifies the bytes passing through; `verified` settles after the last byte. */
+export interface VerifyStream extends Transform {
+  readonly verified: Promise<Verified>
+}
+
+/** Wraps a Verification (from `guard.begin`) in a pass-through Transform. */
+export declare function createVerifyStream(verification: Verification): VerifyStream
+
+/**
+ * Pipes an upload through the verifier into `destination`; resolves with the verdict after the
+ * last byte. The body limit is enforced chunk by chunk. Bytes written before a failure are
+ * unverified: publish the destination only after this resolves.
+ */
+export declare function verifyUpload(
+  guard: Guard,
+  req: IncomingMessage,
+  destination: Writable,
+  options?: { scheme?: string | ((req: IncomingMessage) => string) },
+): Promise<Verified>
+
+/** Answers an error as JSON `{error: {code, message}}` on a Node response. */
+export declare function sendError(req: IncomingMessage, res: ServerResponse, err: Error): void
+
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** Set by hmac-guard's adapters after a successful verification. */
+    hmac?: Verified
+    /** The verified body bytes, set by hmac-guard's Express adapter. */
+    rawBody?: Buffer
+  }
+}

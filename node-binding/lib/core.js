@@ -1,0 +1,409 @@
+'use strict'
+
+// The JS face of the native addon: argument plumbing and error translation only.
+// Every check runs in the Rust core; nothing here decides whether a request is valid.
+
+const util = require('node:util')
+const native = require('../native.js')
+
+const CODES = new Map(native.errorCodes().map((c) => [c.code, Object.freeze({ ...c })]))
+
+/** An hmac-guard failure: a stable `code`, its HTTP `status`, and a generic `message`. */
+class HmacGuardError extends Error {
+  constructor(code, reason) {
+    const info = CODES.get(code) || CODES.get('ERR_INTERNAL')
+    super(info.message)
+    this.name = 'HmacGuardError'
+    this.code = info.code
+    this.status = info.status
+    this.statusCode = info.status
+    // Koa and http-errors convention: whether `message` may be shown to the client.
+    this.expose = info.status < 500
+    // The core's internal reason, for server logs. It never contains a secret or expected MAC.
+    this.reason = reason === undefined ? info.message : String(reason)
+  }
+
+  /** The JSON body adapters answer with. */
+  toJSON() {
+    return { code: this.code, message: this.message }
+  }
+}
+
+/** Every error code with its status and generic message (the core's table). */
+function errorCodes() {
+  return Array.from(CODES.values())
+}
+
+// Native errors carry `code` = ERR_* and `message` = the core's reason. Anything else is a
+// programming error in the arguments (napi type checks) and is passed through unchanged.
+function translate(e) {
+  if (e instanceof HmacGuardError) return e
+  if (e && typeof e.code === 'string' && CODES.has(e.code)) return new HmacGuardError(e.code, e.message)
+  return e
+}
+
+function call(fn) {
+  try {
+    return fn()
+  } catch (e) {
+    const err = translate(e)
+    // Point the stack at the caller of the public method, not at this plumbing.
+    if (err !== e) Error.captureStackTrace(err, call)
+    throw err
+  }
+}
+
+function fromValue(v) {
+  return new HmacGuardError(v.code, v.reason)
+}
+
+// Headers in any common shape -> the flat [name, value, ...] list the addon takes.
+// Accepted: Node's `rawHeaders` (flat array), an array of [name, value] pairs, a plain object
+// (`req.headers`: values string or string[]), a fetch `Headers`, or a `Map`.
+function flattenHeaders(headers) {
+  if (headers == null) return []
+  if (Array.isArray(headers)) {
+    if (headers.length === 0) return headers
+    if (Array.isArray(headers[0])) {
+      const out = []
+      for (const [n, v] of headers) out.push(String(n), String(v))
+      return out
+    }
+    for (let i = 0; i < headers.length; i++) {
+      if (typeof headers[i] !== 'string') return headers.map(String)
+    }
+    return headers
+  }
+  const out = []
+  if (typeof headers.forEach === 'function' && typeof headers.get === 'function') {
+    // Headers or Map. fetch's Headers joins repeats with ", " already (set-cookie aside).
+    headers.forEach((v, n) => {
+      if (Array.isArray(v)) for (const x of v) out.push(String(n), String(x))
+      else out.push(String(n), String(v))
+    })
+    return out
+  }
+  for (const n of Object.keys(headers)) {
+    const v = headers[n]
+    if (v === undefined) continue
+    if (Array.isArray(v)) for (const x of v) out.push(n, String(x))
+    else out.push(n, String(v))
+  }
+  return out
+}
+
+// The head crosses into the addon as one string plus the UTF-16 lengths of its pieces (method,
+// target, scheme, then each header name and value): one string conversion instead of one per
+// header, which is most of a call's cost. The addon splits it back by those lengths.
+function packHead(req) {
+  const headers = flattenHeaders(req.headers)
+  const method = String(req.method)
+  const url = String(req.url)
+  const scheme = schemeOf(req)
+  const lens = new Uint32Array(headers.length + 3)
+  lens[0] = method.length
+  lens[1] = url.length
+  lens[2] = scheme.length
+  let parts = method + url + scheme
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i]
+    parts += h
+    lens[i + 3] = h.length
+  }
+  return [parts, lens]
+}
+
+function toBytes(body) {
+  if (body == null) return undefined
+  if (typeof body === 'string') return Buffer.from(body, 'utf8')
+  if (Buffer.isBuffer(body)) return body
+  if (ArrayBuffer.isView(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+  if (body instanceof ArrayBuffer) return Buffer.from(body)
+  throw new TypeError('body must be a Buffer, Uint8Array, ArrayBuffer or string')
+}
+
+function normKey(key) {
+  if (!key || typeof key !== 'object') throw new TypeError('a key must be an object {id, secret, ...}')
+  const out = {
+    id: key.id,
+    secret: typeof key.secret === 'string' ? key.secret : toBytes(key.secret),
+    algorithm: key.algorithm,
+    subject: key.subject,
+    notBefore: toSecs(key.notBefore),
+    notAfter: toSecs(key.notAfter),
+  }
+  return out
+}
+
+function toSecs(t) {
+  if (t == null) return undefined
+  if (t instanceof Date) return Math.floor(t.getTime() / 1000)
+  return t
+}
+
+function normReplay(policy) {
+  if (!policy) return policy
+  const p = { ...policy }
+  if (p.replay && typeof p.replay === 'object') {
+    p.reserveHoldSecs = p.replay.holdSecs
+    p.replay = p.replay.mode
+  }
+  return p
+}
+
+function schemeOf(req) {
+  if (req.scheme) return req.scheme
+  if (typeof req.url === 'string' && /^https?:\/\//i.test(req.url)) return req.url.slice(0, req.url.indexOf(':')).toLowerCase()
+  return 'http'
+}
+
+const kNative = Symbol('hmac-guard.native')
+
+// Reads the next `<UTF-16 length>:<text>` field (or `~`, absent) of a packed result.
+function unpack(s) {
+  const out = []
+  let i = 0
+  const end = s.length
+  while (i < end) {
+    if (s.charCodeAt(i) === 126) {
+      out.push(undefined)
+      i++
+      continue
+    }
+    let n = 0
+    let c
+    while ((c = s.charCodeAt(i++)) !== 58) n = n * 10 + (c - 48)
+    out.push(s.slice(i, i + n))
+    i += n
+  }
+  return out
+}
+
+const num = (x) => (x === undefined ? undefined : Number(x))
+
+/** A verified request. Act only on these values. */
+class Verified {
+  constructor(f) {
+    this.scheme = f[0]
+    this.label = f[1]
+    this.keyId = f[2]
+    this.subject = f[3]
+    this.algorithm = f[4]
+    this.created = num(f[5])
+    this.expires = num(f[6])
+    this.nonce = f[7]
+    this.tag = f[8]
+    this.bodyLength = Number(f[9])
+    const covered = []
+    for (let i = 10; i + 1 < f.length; i += 2) covered.push({ id: f[i], value: f[i + 1] })
+    this.covered = covered
+    this.replayTicket = undefined
+  }
+
+  /** The signed value of a covered component: `@path`, `content-type`, or a serialized identifier. */
+  component(id) {
+    const q = `"${id}"`
+    for (const c of this.covered) if (c.id === id || c.id === q) return c.value
+    return undefined
+  }
+}
+
+function makeVerified(r) {
+  if (typeof r === 'string') return new Verified(unpack(r))
+  // Reserve mode: a full object with the replay ticket.
+  const v = new Verified([r.scheme, r.label, r.keyId, r.subject, r.algorithm, r.created, r.expires, r.nonce, r.tag, r.bodyLength])
+  v.covered = r.covered
+  v.replayTicket = r.replayTicket
+  return v
+}
+
+/** A configured verifier. */
+class Guard {
+  constructor(options = {}) {
+    const opts = {
+      scheme: options.scheme,
+      keys: options.keys ? options.keys.map(normKey) : undefined,
+      policy: normReplay(options.policy),
+      replayStore: options.replayStore,
+      now: options.now,
+    }
+    this[kNative] = call(() => new native.NativeGuard(opts))
+  }
+
+  get scheme() {
+    return this[kNative].scheme
+  }
+
+  get bodyLimit() {
+    return this[kNative].bodyLimit
+  }
+
+  /** Adds a key or replaces the key with the same id (rotation at runtime). */
+  addKey(key) {
+    const k = normKey(key)
+    call(() => this[kNative].addKey(k))
+  }
+
+  /** Removes a key; returns whether it was there. */
+  removeKey(id) {
+    return call(() => this[kNative].removeKey(id))
+  }
+
+  /** The configured key ids. */
+  keyIds() {
+    return call(() => this[kNative].keyIds())
+  }
+
+  /** Testing aid: moves a guard built with `now` to another Unix time (seconds). */
+  setNow(secs) {
+    call(() => this[kNative].setNow(secs))
+  }
+
+  /** Checks everything that needs no body; returns a Verification to stream the body into. */
+  begin(req) {
+    const [parts, lens] = packHead(req)
+    const n = call(() => this[kNative].begin(parts, lens))
+    return new Verification(n)
+  }
+
+  /** Verifies a request whose body is in memory. Throws HmacGuardError. */
+  verify(req) {
+    const [parts, lens] = packHead(req)
+    const body = toBytes(req.body)
+    return makeVerified(call(() => this[kNative].verify(parts, lens, body)))
+  }
+
+  /** As verify(), on the libuv thread pool. Rejects with HmacGuardError. */
+  async verifyAsync(req) {
+    const [parts, lens] = packHead(req)
+    const body = toBytes(req.body)
+    const r = await call(() => this[kNative].verifyAsync(parts, lens, body))
+    if (typeof r !== 'string' && typeof r.reason === 'string' && typeof r.code === 'string' && r.keyId === undefined) throw fromValue(r)
+    return makeVerified(r)
+  }
+
+  /** What the server computes for a request, check by check. Never a secret or expected MAC. */
+  explain(req) {
+    const [parts, lens] = packHead(req)
+    const body = toBytes(req.body)
+    const ex = call(() => this[kNative].explain(parts, lens, body))
+    if (ex.error) ex.error = fromValue(ex.error)
+    Object.defineProperty(ex, 'toString', { enumerable: false, value: () => ex.text })
+    return ex
+  }
+
+  [util.inspect.custom]() {
+    return `Guard { scheme: '${this.scheme}', keys: [${this.keyIds().map((k) => `'${k}'`).join(', ')}] }`
+  }
+}
+
+/** A verification in progress. */
+class Verification {
+  constructor(handle) {
+    this[kNative] = handle
+    this.finished = false
+  }
+
+  /** Feeds a body chunk (Buffer/Uint8Array read in place; a string is UTF-8 encoded). */
+  update(chunk) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk
+    try {
+      native.stepUpdate(this[kNative], bytes)
+    } catch (e) {
+      throw translate(e)
+    }
+    return this
+  }
+
+  /** Finishes the body checks and claims the nonce; can be called once. */
+  finish() {
+    this.finished = true
+    return makeVerified(call(() => native.stepFinish(this[kNative])))
+  }
+
+  /** Abandons the verification; nothing is claimed. */
+  abort() {
+    this.finished = true
+    native.stepAbort(this[kNative])
+  }
+
+  get bytesSeen() {
+    return native.stepBytesSeen(this[kNative])
+  }
+
+  get keyId() {
+    return native.stepKeyId(this[kNative])
+  }
+
+  [util.inspect.custom]() {
+    return `Verification { keyId: ${JSON.stringify(this.keyId)}, bytesSeen: ${this.bytesSeen}, finished: ${this.finished} }`
+  }
+}
+
+function pairsToObject(flat) {
+  const out = {}
+  for (let i = 0; i < flat.length; i += 2) out[flat[i].toLowerCase()] = flat[i + 1]
+  return out
+}
+
+/** Signs requests with one key, for clients and tests. */
+class Signer {
+  constructor(key) {
+    const k = normKey(key)
+    this[kNative] = call(() => new native.NativeSigner(k))
+    this.scheme = key.scheme || 'rfc9421'
+  }
+
+  get keyId() {
+    return this[kNative].keyId
+  }
+
+  /**
+   * Returns the headers to add to the request, as a plain object with lowercase names.
+   * `req`: {method, url, headers?, body?}. RFC 9421 components read headers (e.g. Host for
+   * `@authority`); when `url` is absolute its authority is used.
+   */
+  sign(req, options = {}) {
+    const scheme = options.scheme || this.scheme
+    const body = toBytes(req.body)
+    const method = String(req.method || 'GET').toUpperCase()
+    const url = String(req.url)
+    if (scheme === 'simple') {
+      const pq = /^https?:\/\//i.test(url) ? new URL(url).pathname + new URL(url).search : url
+      const flat = call(() => this[kNative].signSimple(method, pq, body, { timestamp: options.timestamp, nonce: options.nonce }))
+      return pairsToObject(flat)
+    }
+    if (scheme !== 'rfc9421') throw new HmacGuardError('ERR_INVALID_CONFIG', `unknown scheme ${scheme}`)
+    const headers = flattenHeaders(req.headers)
+    const opts = {
+      label: options.label,
+      components: options.components,
+      created: options.created,
+      expiresIn: options.expiresIn,
+      nonce: options.nonce,
+      tag: options.tag,
+      includeAlg: options.includeAlg,
+      digest: options.digest,
+    }
+    const flat = call(() => this[kNative].signRfc9421(method, url, schemeOf(req), headers, body, opts))
+    return pairsToObject(flat)
+  }
+
+  [util.inspect.custom]() {
+    return `Signer { keyId: '${this.keyId}', scheme: '${this.scheme}' }`
+  }
+}
+
+module.exports = {
+  Guard,
+  Verified,
+  Verification,
+  Signer,
+  HmacGuardError,
+  errorCodes,
+  flattenHeaders,
+  toBytes,
+  translate,
+  packHead,
+  native,
+}

@@ -1,0 +1,88 @@
+'use strict'
+
+// Express 5 / Express 4 middleware. Mount it before any body parser on the protected routes.
+
+const { translate } = require('./core.js')
+const { headOf, streamInto, streamToSink, parseBody, sendError, closeAfter } = require('./http.js')
+
+/**
+ * @param {import('./core.js').Guard} guard
+ * @param {object} [options]
+ *   onError: 'respond' (default: JSON {error: {code, message}} with the status) | 'next' (next(err))
+ *   optional: let unsigned requests (ERR_MISSING_SIGNATURE) through without `req.hmac`
+ *   parse: parse JSON/urlencoded/text into `req.body` (default true)
+ *   scheme: 'http' | 'https' | (req) => string (default: req.protocol)
+ *   mapError: (err) => err, applied before next(err) (Feathers uses it)
+ *   onVerified: (req, verified) => void, called before next() (Feathers uses it)
+ *   sink: (req) => Writable: stream the body into this Writable (a temporary file...) instead of
+ *     buffering it; `req.hmac` is set once the last byte is verified and the sink finished.
+ *     Bytes reach the sink before the verdict: publish them only in the handler.
+ */
+function expressMiddleware(guard, options = {}) {
+  if (!guard || typeof guard.begin !== 'function') throw new TypeError('expressMiddleware(guard, options): guard must be a Guard')
+  const onError = options.onError || 'respond'
+  const parse = options.parse !== false
+  const optional = options.optional === true
+  const mapError = options.mapError || ((e) => e)
+
+  return function hmacGuard(req, res, next) {
+    const fail = (err) => {
+      if (!req.complete) closeAfter(req, res)
+      if (onError === 'next') next(mapError(err))
+      else sendError(req, res, err)
+    }
+    if (req._body || req.readableEnded) {
+      fail(
+        translate({
+          code: 'ERR_INVALID_STATE',
+          message: 'the request body was already consumed: mount the hmac-guard middleware before body parsers',
+        }),
+      )
+      return
+    }
+    let verification
+    try {
+      verification = guard.begin(headOf(req, options, req.originalUrl || req.url))
+    } catch (e) {
+      const err = translate(e)
+      if (optional && err.code === 'ERR_MISSING_SIGNATURE') {
+        next()
+        return
+      }
+      fail(err)
+      return
+    }
+    if (options.sink) {
+      streamToSink(req, verification, options.sink(req)).then(
+        (verified) => {
+          req.hmac = verified
+          req._body = true
+          if (options.onVerified) options.onVerified(req, verified)
+          next()
+        },
+        (err) => fail(translate(err)),
+      )
+      return
+    }
+    streamInto(req, verification, { buffer: true }).then(
+      ({ verified, raw }) => {
+        let body
+        try {
+          body = parse ? parseBody(raw, req.headers['content-type']) : raw
+        } catch (e) {
+          fail(e)
+          return
+        }
+        req.hmac = verified
+        req.rawBody = raw || Buffer.alloc(0)
+        req.body = body
+        req._body = true // body-parser convention: later parsers skip this request
+        if (options.onVerified) options.onVerified(req, verified)
+        next()
+      },
+      (err) => fail(translate(err)),
+    )
+  }
+}
+
+module.exports = { expressMiddleware }

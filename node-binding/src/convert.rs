@@ -1,0 +1,281 @@
+//! JS values <-> core types. Plain translation: no check lives here.
+
+use hmac_guard::{Algorithm, ErrorCode, KeySpec, RequestHead, Verified};
+use napi::bindgen_prelude::{Buffer, Either};
+use napi_derive::napi;
+
+use crate::core_error;
+use crate::guard::NativeReplayTicket;
+
+/// A key as JS passes it.
+#[napi(object)]
+pub struct KeyOptions {
+    /// Key id as clients send it.
+    pub id: String,
+    /// Secret bytes (a string is taken as UTF-8). At least 32 bytes.
+    pub secret: Either<Buffer, String>,
+    /// `hmac-sha256` (default) or `hmac-sha512`.
+    pub algorithm: Option<String>,
+    /// The principal the key belongs to: the only source of identity after verification.
+    pub subject: Option<String>,
+    /// Unix seconds before which the key is not accepted.
+    pub not_before: Option<i64>,
+    /// Unix seconds from which the key is no longer accepted.
+    pub not_after: Option<i64>,
+}
+
+impl std::fmt::Debug for KeyOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyOptions").field("id", &self.id).field("secret", &"[redacted]").finish_non_exhaustive()
+    }
+}
+
+impl KeyOptions {
+    /// Builds the core key spec; the secret is copied once into a zeroizing buffer.
+    pub(crate) fn to_spec(&self) -> hmac_guard::Result<KeySpec> {
+        let algorithm = match self.algorithm.as_deref() {
+            None => Algorithm::HmacSha256,
+            Some(name) => Algorithm::from_name(name)
+                .map_err(|e| core_error(ErrorCode::InvalidConfig, format!("key {:?}: {}", self.id, e.reason())))?,
+        };
+        let secret: Vec<u8> = match &self.secret {
+            Either::A(b) => b.to_vec(),
+            Either::B(s) => s.as_bytes().to_vec(),
+        };
+        let mut spec = KeySpec::new(self.id.clone(), secret, algorithm).with_validity(self.not_before, self.not_after);
+        spec.subject.clone_from(&self.subject);
+        Ok(spec)
+    }
+}
+
+/// Builds a request head from the flat `[name, value, name, value, …]` header list.
+pub(crate) fn head(
+    method: String,
+    target: String,
+    scheme: Option<String>,
+    headers: Vec<String>,
+) -> hmac_guard::Result<RequestHead> {
+    if !headers.len().is_multiple_of(2) {
+        return Err(core_error(ErrorCode::InvalidState, "headers must be a flat list of name/value pairs"));
+    }
+    let mut pairs = Vec::with_capacity(headers.len() / 2);
+    let mut it = headers.into_iter();
+    while let (Some(n), Some(v)) = (it.next(), it.next()) {
+        pairs.push((n, v));
+    }
+    Ok(RequestHead { method, target, scheme: scheme.unwrap_or_else(|| "http".to_string()), headers: pairs })
+}
+
+/// Builds a request head from one string holding method, target, scheme and every header name
+/// and value back to back, and `lens`, their lengths in UTF-16 code units (JS `string.length`).
+/// One string crosses the boundary instead of one per header, which is most of the call's cost.
+pub(crate) fn head_from_parts(parts: &str, lens: &[u32]) -> hmac_guard::Result<RequestHead> {
+    let bad = || core_error(ErrorCode::InvalidState, "request parts do not match their lengths");
+    if lens.len() < 3 || lens.len().is_multiple_of(2) {
+        return Err(bad());
+    }
+    let mut pieces: Vec<&str> = Vec::with_capacity(lens.len());
+    if parts.is_ascii() {
+        // Every character is one UTF-16 unit and one byte: split by byte offsets.
+        let mut start = 0usize;
+        for &want in lens {
+            let end = start.checked_add(usize::try_from(want).map_err(|_| bad())?).ok_or_else(bad)?;
+            pieces.push(parts.get(start..end).ok_or_else(bad)?);
+            start = end;
+        }
+        if start != parts.len() {
+            return Err(bad());
+        }
+    } else {
+        let mut chars = parts.char_indices();
+        let mut start = 0usize;
+        for &want in lens {
+            let mut units = 0usize;
+            let want = usize::try_from(want).map_err(|_| bad())?;
+            let mut end = start;
+            while units < want {
+                let (i, c) = chars.next().ok_or_else(bad)?;
+                units += c.len_utf16();
+                end = i + c.len_utf8();
+            }
+            if units != want {
+                return Err(bad());
+            }
+            pieces.push(parts.get(start..end).ok_or_else(bad)?);
+            start = end;
+        }
+        if chars.next().is_some() {
+            return Err(bad());
+        }
+    }
+    let mut headers = Vec::with_capacity((pieces.len() - 3) / 2);
+    let mut it = pieces[3..].chunks_exact(2);
+    for pair in &mut it {
+        headers.push((pair[0].to_string(), pair[1].to_string()));
+    }
+    Ok(RequestHead { method: pieces[0].to_string(), target: pieces[1].to_string(), scheme: pieces[2].to_string(), headers })
+}
+
+/// One covered component and the value that was signed.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct CoveredComponent {
+    /// Component identifier as serialized in the signature (`@method`, `"content-type"`, …).
+    pub id: String,
+    /// The value that was signed.
+    pub value: String,
+}
+
+/// A verified request: act only on these values.
+#[napi(object, object_from_js = false)]
+pub struct VerifiedResult {
+    /// Scheme that verified it (`rfc9421` or `simple`).
+    pub scheme: String,
+    /// Signature label (RFC 9421).
+    pub label: Option<String>,
+    /// Key id that verified it.
+    pub key_id: String,
+    /// The key's subject: the only source of identity.
+    pub subject: Option<String>,
+    /// The key's algorithm.
+    pub algorithm: String,
+    /// Signature creation time (Unix seconds).
+    pub created: Option<i64>,
+    /// Signature expiry (Unix seconds).
+    pub expires: Option<i64>,
+    /// The nonce that was claimed.
+    pub nonce: Option<String>,
+    /// Application tag (RFC 9421 `tag`).
+    pub tag: Option<String>,
+    /// Covered components with their signed values, in signature order.
+    pub covered: Vec<CoveredComponent>,
+    /// Body bytes verified.
+    pub body_length: i64,
+    /// In `reserve` replay mode: the reservation to commit or release.
+    pub replay_ticket: Option<NativeReplayTicket>,
+}
+
+impl std::fmt::Debug for VerifiedResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedResult").field("key_id", &self.key_id).finish_non_exhaustive()
+    }
+}
+
+impl From<Verified> for VerifiedResult {
+    fn from(v: Verified) -> Self {
+        VerifiedResult {
+            scheme: v.scheme.to_string(),
+            label: v.label,
+            key_id: v.key_id,
+            subject: v.subject,
+            algorithm: v.algorithm.name().to_string(),
+            created: v.created,
+            expires: v.expires,
+            nonce: v.nonce,
+            tag: v.tag,
+            covered: v
+                .covered
+                .iter()
+                .map(|(id, value)| CoveredComponent { id: id.to_string(), value: value.to_string() })
+                .collect(),
+            body_length: i64::try_from(v.body_len).unwrap_or(i64::MAX),
+            replay_ticket: v.replay_ticket.map(NativeReplayTicket::new),
+        }
+    }
+}
+
+/// A verification result as it crosses into JS: one packed string (see [`pack`]) in the common
+/// case, the full object when it carries a replay ticket (`reserve` mode).
+pub type Packed = Either<String, VerifiedResult>;
+
+/// Packs a result into one string of fields, each `<UTF-16 length>:<text>` or `~` when absent:
+/// scheme, label, key id, subject, algorithm, created, expires, nonce, tag, body length, then
+/// the covered components as id/value pairs. Creating one JS string costs a fraction of building
+/// an object property by property; `lib/core.js` unpacks it into a `Verified` object.
+pub(crate) fn pack(v: Verified) -> Packed {
+    if v.replay_ticket.is_some() {
+        return Either::B(VerifiedResult::from(v));
+    }
+    let mut out = String::with_capacity(256);
+    let put = |out: &mut String, s: Option<&str>| match s {
+        None => out.push('~'),
+        Some(s) => {
+            out.push_str(&s.encode_utf16().count().to_string());
+            out.push(':');
+            out.push_str(s);
+        }
+    };
+    let created = v.created.map(|n| n.to_string());
+    let expires = v.expires.map(|n| n.to_string());
+    put(&mut out, Some(v.scheme));
+    put(&mut out, v.label.as_deref());
+    put(&mut out, Some(&v.key_id));
+    put(&mut out, v.subject.as_deref());
+    put(&mut out, Some(v.algorithm.name()));
+    put(&mut out, created.as_deref());
+    put(&mut out, expires.as_deref());
+    put(&mut out, v.nonce.as_deref());
+    put(&mut out, v.tag.as_deref());
+    put(&mut out, Some(&v.body_len.to_string()));
+    for (id, value) in v.covered.iter() {
+        put(&mut out, Some(id));
+        put(&mut out, Some(value));
+    }
+    Either::A(out)
+}
+
+/// An error as a value (used where a promise resolves instead of rejecting).
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct ErrorValue {
+    /// Stable `ERR_*` code.
+    pub code: String,
+    /// Internal reason (no secrets).
+    pub reason: String,
+}
+
+impl From<&hmac_guard::Error> for ErrorValue {
+    fn from(e: &hmac_guard::Error) -> Self {
+        ErrorValue { code: e.code().as_str().to_string(), reason: e.reason().to_string() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::head_from_parts;
+
+    fn lens(pieces: &[&str]) -> Vec<u32> {
+        pieces.iter().map(|p| u32::try_from(p.encode_utf16().count()).expect("short")).collect()
+    }
+
+    #[test]
+    fn splits_ascii_and_non_ascii_parts_by_utf16_length() {
+        for pieces in [
+            vec!["POST", "/p?q=1", "https", "Host", "example.com", "X-A", "1"],
+            vec!["GET", "/é", "http", "X-Note", "naïve 😀 café", "Host", "h"],
+        ] {
+            let joined: String = pieces.concat();
+            let h = head_from_parts(&joined, &lens(&pieces)).expect("valid");
+            assert_eq!(h.method, pieces[0]);
+            assert_eq!(h.target, pieces[1]);
+            assert_eq!(h.scheme, pieces[2]);
+            assert_eq!(h.headers.len(), 2);
+            assert_eq!(h.headers[0].1, pieces[4]);
+            assert_eq!(h.headers[1].0, pieces[5]);
+        }
+    }
+
+    #[test]
+    fn rejects_lengths_that_do_not_match() {
+        let pieces = ["GET", "/", "http", "Host", "h😀"];
+        let joined: String = pieces.concat();
+        let mut l = lens(&pieces);
+        assert!(head_from_parts(&joined, &l[..4]).is_err(), "even count");
+        l[4] += 1;
+        assert!(head_from_parts(&joined, &l).is_err(), "too long");
+        l[4] -= 2;
+        assert!(head_from_parts(&joined, &l).is_err(), "too short / splits a surrogate pair");
+        assert!(head_from_parts("GETx", &[3, 0, 0]).is_err(), "trailing bytes");
+        assert!(head_from_parts("", &[]).is_err(), "no pieces");
+    }
+}

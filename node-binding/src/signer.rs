@@ -1,0 +1,135 @@
+//! The client-side signer.
+
+use std::fmt;
+
+use hmac_guard::{DigestAlgorithm, ErrorCode, Rfc9421SignOptions, Signer, SimpleSignOptions};
+use napi_derive::napi;
+
+use crate::convert::{KeyOptions, head};
+use crate::{Result, core_error, guarded};
+
+/// RFC 9421 signing options.
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct Rfc9421SignOpts {
+    /// Signature label (default `sig1`).
+    pub label: Option<String>,
+    /// Covered components (default `@method @authority @path @query`, plus `content-digest`
+    /// when there is a body).
+    pub components: Option<Vec<String>>,
+    /// `created` (default: now).
+    pub created: Option<i64>,
+    /// Adds `expires = created + expiresIn`.
+    pub expires_in: Option<u32>,
+    /// `nonce` (default: 128 random bits).
+    pub nonce: Option<String>,
+    /// `tag`.
+    pub tag: Option<String>,
+    /// Whether to add the `alg` parameter.
+    pub include_alg: Option<bool>,
+    /// `sha-256` (default) or `sha-512` for `Content-Digest`.
+    pub digest: Option<String>,
+}
+
+/// Simple-scheme signing options.
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct SimpleSignOpts {
+    /// Timestamp (default: now).
+    pub timestamp: Option<i64>,
+    /// Nonce (default: 128 random bits).
+    pub nonce: Option<String>,
+}
+
+/// Signs requests with one key; returns headers as a flat `[name, value, …]` list.
+#[napi]
+pub struct NativeSigner {
+    signer: Signer,
+}
+
+impl fmt::Debug for NativeSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NativeSigner").field("signer", &self.signer).finish()
+    }
+}
+
+fn flat(headers: Vec<(String, String)>) -> Vec<String> {
+    headers.into_iter().flat_map(|(n, v)| [n, v]).collect()
+}
+
+#[napi]
+impl NativeSigner {
+    /// A signer for one key; throws `ERR_INVALID_CONFIG` for a bad key.
+    #[napi(constructor)]
+    pub fn new(key: KeyOptions) -> Result<Self> {
+        guarded(|| Ok(NativeSigner { signer: Signer::new(key.to_spec()?)? }))
+    }
+
+    /// The key id.
+    #[napi(getter)]
+    pub fn key_id(&self) -> String {
+        self.signer.key_id().to_string()
+    }
+
+    /// RFC 9421 headers to add (`Content-Digest` when covered, `Signature-Input`, `Signature`).
+    #[napi]
+    pub fn sign_rfc9421(
+        &self,
+        method: String,
+        target: String,
+        scheme: Option<String>,
+        headers: Vec<String>,
+        body: Option<&[u8]>,
+        options: Option<Rfc9421SignOpts>,
+    ) -> Result<Vec<String>> {
+        guarded(|| {
+            let h = head(method, target, scheme, headers)?;
+            let o = options.unwrap_or_default();
+            let d = Rfc9421SignOptions::default();
+            let digest = match o.digest.as_deref() {
+                None | Some("sha-256") => DigestAlgorithm::Sha256,
+                Some("sha-512") => DigestAlgorithm::Sha512,
+                Some(other) => {
+                    return Err(core_error(
+                        ErrorCode::InvalidConfig,
+                        format!("digest must be sha-256 or sha-512, not {other:?}"),
+                    ));
+                }
+            };
+            let opts = Rfc9421SignOptions {
+                label: o.label.unwrap_or(d.label),
+                components: o.components,
+                created: o.created,
+                expires_in: o.expires_in,
+                nonce: o.nonce,
+                tag: o.tag,
+                include_alg: o.include_alg.unwrap_or(d.include_alg),
+                digest,
+            };
+            self.signer.sign_rfc9421(&h, body.unwrap_or_default(), &opts).map(flat)
+        })
+    }
+
+    /// Simple-scheme headers to add.
+    #[napi]
+    pub fn sign_simple(
+        &self,
+        method: String,
+        path_and_query: String,
+        body: Option<&[u8]>,
+        options: Option<SimpleSignOpts>,
+    ) -> Result<Vec<String>> {
+        guarded(|| {
+            let o = options.unwrap_or_default();
+            let opts = SimpleSignOptions { timestamp: o.timestamp, nonce: o.nonce };
+            self.signer.sign_simple(&method, &path_and_query, body.unwrap_or_default(), &opts).map(flat)
+        })
+    }
+}
+
+/// Testing aid (RFC 4231 vectors): a key's raw MAC of `data`, as lowercase hex, computed by the
+/// core's key code.
+#[napi(js_name = "__macForTest")]
+pub fn mac_for_test(key: KeyOptions, data: &[u8]) -> Result<String> {
+    guarded(|| Ok(hmac_guard::digest::to_hex(&hmac_guard::Key::new(key.to_spec()?)?.mac(data))))
+}

@@ -1,0 +1,142 @@
+"""ASGI middleware (Starlette, FastAPI, Quart, any ASGI 3 app).
+
+    from hmac_guard import Guard
+    from hmac_guard.asgi import HmacGuardMiddleware
+
+    app.add_middleware(HmacGuardMiddleware, guard=Guard(keys=[...]), path_prefixes=["/api/"])
+
+The body is streamed into the verifier as it arrives (413 as soon as the limit is crossed,
+nothing read when a header check fails); after verification the same bytes are replayed to the
+application, then ``receive`` passes through (so disconnect detection keeps working and nothing
+hangs). The result is in ``scope["hmac"]`` (``request.state.hmac`` in Starlette/FastAPI).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, MutableMapping, Sequence
+from typing import Any, Callable
+
+from ._errors import HmacGuardError
+from ._native import Guard, Verification, Verified
+
+__all__ = ["SCOPE_KEY", "HmacGuardMiddleware", "finish", "read_and_verify", "request_head", "send_error"]
+
+log = logging.getLogger("hmac_guard")
+
+SCOPE_KEY = "hmac"
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class ClientDisconnected(Exception):
+    """The client went away before the body was complete."""
+
+
+def request_head(scope: Scope) -> tuple[str, str, list[tuple[bytes, bytes]], str]:
+    """``(method, target, headers, url_scheme)`` from an HTTP scope, raw as sent."""
+    raw_path = scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else scope.get("root_path", "") + scope["path"]
+    query = scope.get("query_string", b"")
+    target = path + ("?" + query.decode("latin-1") if query else "")
+    # Raw (bytes, bytes) pairs: the native module reads them without decoding in Python.
+    headers: list[tuple[bytes, bytes]] = list(scope.get("headers", []))
+    return scope.get("method", "GET"), target, headers, scope.get("scheme", "http")
+
+
+async def read_and_verify(guard: Guard, scope: Scope, receive: Receive) -> tuple[Verified, bytes]:
+    """Header checks first, then the body streamed under the cap. Returns the result and the
+    exact body. Raises :class:`HmacGuardError` or :class:`ClientDisconnected`."""
+    method, target, headers, url_scheme = request_head(scope)
+    verification: Verification = guard.begin(method, target, headers, url_scheme=url_scheme)
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected
+        chunk = message.get("body", b"")
+        if chunk:
+            verification.update(chunk)  # raises as soon as the limit is crossed
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return await finish(guard, verification), b"".join(chunks)
+
+
+async def finish(guard: Guard, verification: Verification) -> Verified:
+    """``verification.finish()``; with a networked replay store (Redis) in a worker thread, so
+    the round trip never blocks the event loop (the GIL is released during it either way)."""
+    if guard.store == "memory":
+        return verification.finish()
+    return await asyncio.get_running_loop().run_in_executor(None, verification.finish)
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that first delivers ``body`` as one message, then defers to ``receive``."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def send_error(send: Send, exc: HmacGuardError) -> None:
+    """Sends ``{"error": {"code", "message"}}`` with the error's status."""
+    body = json.dumps(exc.to_dict()).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if exc.status == 413:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class HmacGuardMiddleware:
+    """Verifies HTTP requests before they reach ``app``. ``path_prefixes``: only paths starting
+    with one of these are checked (default: all); ``exempt``: a predicate on the scope."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        guard: Guard,
+        *,
+        path_prefixes: Sequence[str] | None = None,
+        exempt: Callable[[Scope], bool] | None = None,
+    ) -> None:
+        self.app = app
+        self.guard = guard
+        self.path_prefixes = tuple(path_prefixes) if path_prefixes is not None else None
+        self.exempt = exempt
+
+    def _applies(self, scope: Scope) -> bool:
+        if scope["type"] != "http":
+            return False
+        if self.exempt is not None and self.exempt(scope):
+            return False
+        return self.path_prefixes is None or scope["path"].startswith(self.path_prefixes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._applies(scope):
+            await self.app(scope, receive, send)
+            return
+        try:
+            verified, body = await read_and_verify(self.guard, scope, receive)
+        except HmacGuardError as exc:
+            log.info("hmac-guard rejected %s %s: %s", scope.get("method"), scope.get("path"), exc)
+            await send_error(send, exc)
+            return
+        except ClientDisconnected:
+            return
+        scope[SCOPE_KEY] = verified
+        scope.setdefault("state", {})[SCOPE_KEY] = verified
+        await self.app(scope, replaying(body, receive), send)

@@ -1,0 +1,79 @@
+"""FastAPI / Starlette dependency.
+
+    from fastapi import Depends, FastAPI
+    from hmac_guard import Guard, Verified
+    from hmac_guard.fastapi import HmacVerifier, install_error_handler
+
+    guard = Guard(keys=[...])
+    verified = HmacVerifier(guard)
+    app = FastAPI()
+    install_error_handler(app)
+
+    @app.post("/orders")
+    async def create(order: dict, hmac: Verified = Depends(verified)):
+        return {"by": hmac.subject}
+
+Where :class:`hmac_guard.asgi.HmacGuardMiddleware` already verified the request, the dependency
+returns that result. Otherwise it verifies the request itself: it streams the body under the cap
+when nothing has read it yet, and else checks the body FastAPI has already read for the
+endpoint's body parameters (FastAPI reads those before dependencies run, so for a hard cap on
+such endpoints use the middleware). Errors are ``{"error": {"code", "message"}}`` responses once
+:func:`install_error_handler` is installed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ._errors import HmacGuardError
+from ._native import Guard, Verified
+from .asgi import SCOPE_KEY, finish, request_head
+
+__all__ = ["HmacVerifier", "error_response", "install_error_handler"]
+
+
+class HmacVerifier:
+    """A dependency: ``Depends(HmacVerifier(guard))`` gives the :class:`~hmac_guard.Verified`."""
+
+    def __init__(self, guard: Guard) -> None:
+        self.guard = guard
+
+    async def __call__(self, request: Request) -> Verified:
+        done = request.scope.get(SCOPE_KEY)
+        if done is not None:
+            return done  # type: ignore[no-any-return]
+        method, target, headers, url_scheme = request_head(request.scope)
+        verification = self.guard.begin(method, target, headers, url_scheme=url_scheme)
+        cached: Any = getattr(request, "_body", None)
+        if cached is None:
+            chunks: list[bytes] = []
+            async for chunk in request.stream():
+                if chunk:
+                    verification.update(chunk)  # raises as soon as the limit is crossed
+                    chunks.append(chunk)
+            body = b"".join(chunks)
+            request._body = body  # the endpoint's request.body()/json() see the same bytes
+        else:
+            verification.update(cached)
+        verified = await finish(self.guard, verification)
+        request.scope[SCOPE_KEY] = verified
+        return verified
+
+
+def error_response(exc: HmacGuardError) -> Response:
+    """The JSON error response for an :class:`~hmac_guard.HmacGuardError`."""
+    headers = {"Connection": "close"} if exc.status == 413 else None
+    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+
+
+def install_error_handler(app: Any) -> None:
+    """Registers :func:`error_response` for every :class:`~hmac_guard.HmacGuardError`."""
+
+    async def handler(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HmacGuardError)
+        return error_response(exc)
+
+    app.add_exception_handler(HmacGuardError, handler)

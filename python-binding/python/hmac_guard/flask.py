@@ -1,0 +1,169 @@
+"""Flask extension.
+
+    from flask import Flask, g, request
+    from hmac_guard.flask import HmacGuard
+
+    app = Flask(__name__)
+    app.config["HMAC_GUARD_KEYS"] = [
+        {"id": "client-1", "secret": b"...32+ bytes...", "subject": "svc:billing"},
+    ]
+    hmac = HmacGuard(app)
+
+    @app.post("/orders")
+    @hmac.required
+    def create_order():
+        return {"by": g.hmac.subject, "order": request.get_json()}
+
+``hmac.protect(blueprint)`` protects every view of a blueprint; ``HMAC_GUARD_PROTECT_ALL = True``
+protects the whole app (``@hmac.exempt`` opts a view out). The body is streamed into the
+verifier in chunks under ``HMAC_GUARD_BODY_LIMIT`` (413 as soon as it is crossed, nothing read
+when a header check fails) and the view still gets the exact bytes through ``request.get_data()``,
+``get_json()`` and ``form``. ``g.hmac`` holds the :class:`~hmac_guard.Verified` result.
+
+Settings (``app.config``), each optional: ``HMAC_GUARD_SCHEME`` (``rfc9421``/``simple``),
+``HMAC_GUARD_KEYS``, ``HMAC_GUARD_MAX_AGE_SECS``, ``HMAC_GUARD_MAX_FUTURE_SKEW_SECS``,
+``HMAC_GUARD_BODY_LIMIT``, ``HMAC_GUARD_REQUIRE_NONCE``, ``HMAC_GUARD_REQUIRED_COMPONENTS``,
+``HMAC_GUARD_REQUIRED_PARAMS``, ``HMAC_GUARD_ACCEPTED_LABELS``, ``HMAC_GUARD_REQUIRED_TAG``,
+``HMAC_GUARD_REPLAY``, ``HMAC_GUARD_STORE_CAPACITY``, ``HMAC_GUARD_PER_KEY_QUOTA``,
+``HMAC_GUARD_MAX_HEADER_LEN``, ``HMAC_GUARD_CHUNK_SIZE``, ``HMAC_GUARD_PROTECT_ALL``, and for a
+replay store shared by every worker and host ``HMAC_GUARD_REDIS_URL`` (``redis://host:port/db``),
+``HMAC_GUARD_REDIS_PREFIX``, ``HMAC_GUARD_REDIS_TIMEOUT_MS``, ``HMAC_GUARD_REDIS_FAIL_OPEN``.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+from typing import Any, Callable, TypeVar, cast
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+
+from ._errors import HmacGuardError
+from ._native import Guard, Verified
+from ._wsgi import DEFAULT_CHUNK_SIZE, error_body, read_and_verify
+
+__all__ = ["HmacGuard", "guard_from_config", "verify_current_request"]
+
+log = logging.getLogger("hmac_guard")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_GUARD_OPTIONS = (
+    "scheme",
+    "keys",
+    "max_age_secs",
+    "max_future_skew_secs",
+    "body_limit",
+    "require_nonce",
+    "required_components",
+    "required_params",
+    "accepted_labels",
+    "required_tag",
+    "replay",
+    "reserve_hold_secs",
+    "store_capacity",
+    "per_key_quota",
+    "max_header_len",
+    "redis_url",
+    "redis_prefix",
+    "redis_timeout_ms",
+    "redis_fail_open",
+)
+
+_EXEMPT_ATTR = "_hmac_guard_exempt"
+
+
+def guard_from_config(config: Any) -> Guard:
+    """A :class:`~hmac_guard.Guard` from ``HMAC_GUARD_*`` settings (unset ones keep the defaults)."""
+    kwargs = {
+        name: config[f"HMAC_GUARD_{name.upper()}"]
+        for name in _GUARD_OPTIONS
+        if f"HMAC_GUARD_{name.upper()}" in config
+    }
+    return Guard(**kwargs)
+
+
+class _State:
+    def __init__(self, guard: Guard, chunk_size: int) -> None:
+        self.guard = guard
+        self.chunk_size = chunk_size
+
+
+class HmacGuard:
+    """The extension. ``HmacGuard(app)`` or ``ext = HmacGuard(); ext.init_app(app)``; pass
+    ``guard=`` to use a :class:`~hmac_guard.Guard` built in code instead of the settings."""
+
+    def __init__(self, app: Flask | None = None, *, guard: Guard | None = None) -> None:
+        self._guard = guard
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        guard = self._guard if self._guard is not None else guard_from_config(app.config)
+        chunk_size = int(app.config.get("HMAC_GUARD_CHUNK_SIZE", DEFAULT_CHUNK_SIZE))
+        app.extensions["hmac_guard"] = _State(guard, chunk_size)
+        app.register_error_handler(HmacGuardError, _error_response)
+        if app.config.get("HMAC_GUARD_PROTECT_ALL", False):
+            app.before_request(self._before_request)
+
+    @property
+    def guard(self) -> Guard:
+        """The current app's guard (for key rotation: ``ext.guard.add_key(...)``)."""
+        return cast(_State, current_app.extensions["hmac_guard"]).guard
+
+    def required(self, view: F) -> F:
+        """Decorator: the view runs only for a verified request."""
+
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            verify_current_request()
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    def exempt(self, view: F) -> F:
+        """Decorator: leave this view unchecked under ``protect()`` / ``HMAC_GUARD_PROTECT_ALL``."""
+        setattr(view, _EXEMPT_ATTR, True)
+        return view
+
+    def protect(self, blueprint: Blueprint) -> Blueprint:
+        """Verifies every request routed to ``blueprint`` (register it after calling this or before:
+        both work)."""
+        blueprint.before_request(self._before_request)
+        return blueprint
+
+    def _before_request(self) -> None:
+        endpoint = request.endpoint
+        view = current_app.view_functions.get(endpoint) if endpoint else None
+        if view is not None and getattr(view, _EXEMPT_ATTR, False):
+            return None
+        if request.routing_exception is not None:  # let Flask answer 404/405
+            return None
+        verify_current_request()
+        return None
+
+
+def verify_current_request() -> Verified:
+    """Verifies the current request once (a repeat call returns the same result)."""
+    done = g.get("hmac")
+    if done is not None:
+        return cast(Verified, done)
+    state = cast(_State, current_app.extensions["hmac_guard"])
+    environ = request.environ
+    verified, body = read_and_verify(state.guard, environ, stream=request.stream, chunk_size=state.chunk_size)
+    # The view reads the same bytes: get_data()/get_json()/form use the cached data, and a
+    # direct read of the stream or wsgi.input sees them too.
+    request._cached_data = body
+    request.__dict__["stream"] = io.BytesIO(body)
+    environ["wsgi.input"] = io.BytesIO(body)
+    g.hmac = verified
+    return verified
+
+
+def _error_response(exc: HmacGuardError) -> Response:
+    log.info("hmac-guard rejected %s %s: %s", request.method, request.path, exc)
+    response = current_app.response_class(error_body(exc), status=exc.status, mimetype="application/json")
+    if exc.status == 413:
+        response.headers["Connection"] = "close"
+    return response

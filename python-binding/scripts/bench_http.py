@@ -1,0 +1,135 @@
+"""End-to-end throughput on 127.0.0.1: Flask under gunicorn (2 sync workers), the same view with
+and without hmac-guard, alternating rounds against one server.
+
+    .venv/bin/python python-binding/scripts/bench_http.py [--rounds 6] [--secs 4] [--clients 8]
+
+The loader opens one connection per request (gunicorn's sync workers close every connection)
+and counts completed 200 responses; every signed request is unique (fresh nonce), signed before
+the round starts so signing costs the loader nothing during the round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import hmac_guard as hg
+
+SECRET = b"bench-http-secret-0123456789abcdef"
+BODY = bytes(range(256)) * 4  # 1 KiB
+
+APP = textwrap.dedent(
+    """
+    from flask import Flask, request
+    from hmac_guard.flask import HmacGuard
+
+    app = Flask(__name__)
+    app.config["HMAC_GUARD_KEYS"] = [{"id": "k1", "secret": b"bench-http-secret-0123456789abcdef"}]
+    hmac = HmacGuard(app)
+
+    @app.post("/plain")
+    def plain():
+        return {"n": len(request.get_data())}
+
+    @app.post("/signed")
+    @hmac.required
+    def signed():
+        return {"n": len(request.get_data())}
+    """
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def one(port: int, path: str, headers: list[tuple[str, str]]) -> bool:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.putrequest("POST", path, skip_host=True, skip_accept_encoding=True)
+        for k, v in headers:
+            conn.putheader(k, v)
+        conn.putheader("Content-Length", str(len(BODY)))
+        conn.endheaders(BODY)
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status == 200
+    finally:
+        conn.close()
+
+
+def round_(port: int, path: str, secs: float, clients: int, signer: hg.Signer | None) -> float:
+    host = [("Host", f"127.0.0.1:{port}"), ("Content-Type", "application/octet-stream")]
+    per_client = int(3000 * secs) // clients + 1
+    work = [
+        [host + (signer.sign("POST", path, host, BODY) if signer else []) for _ in range(per_client)]
+        for _ in range(clients)
+    ]
+    done = [0] * clients
+    stop = time.monotonic() + secs
+
+    def client(i: int) -> None:
+        for headers in work[i]:
+            if time.monotonic() >= stop:
+                return
+            if one(port, path, headers):
+                done[i] += 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(done) / (time.monotonic() - start)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--secs", type=float, default=4)
+    ap.add_argument("--clients", type=int, default=8)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp())
+    (tmp / "bench_app.py").write_text(APP)
+    port = free_port()
+    argv = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
+    proc = subprocess.Popen([*argv, "bench_app:app"], cwd=tmp, env={**os.environ, "PYTHONPATH": str(tmp)})
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        signer = hg.Signer("k1", SECRET)
+        round_(port, "/plain", 1, args.clients, None)  # warm-up
+        plain, signed = [], []
+        for _ in range(args.rounds):
+            plain.append(round_(port, "/plain", args.secs, args.clients, None))
+            signed.append(round_(port, "/signed", args.secs, args.clients, signer))
+        p, s = statistics.median(plain), statistics.median(signed)
+        print(f"gunicorn -w 2, Flask, 1 KiB POST, {args.clients} clients,", end=" ")
+        print(f"{args.rounds} alternating rounds of {args.secs}s")
+        print(f"  no auth      {p:8.0f} req/s  (rounds: {', '.join(f'{x:.0f}' for x in plain)})")
+        print(f"  hmac-guard   {s:8.0f} req/s  (rounds: {', '.join(f'{x:.0f}' for x in signed)})")
+        print(f"  ratio        {s / p:8.3f}")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()

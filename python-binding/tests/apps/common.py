@@ -1,0 +1,23 @@
+"""Settings shared by the test servers and the tests that call them."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+SECRET = b"0123456789abcdef0123456789abcdef"  # test-only key material
+BODY_LIMIT = 64 * 1024
+KEYS = [{"id": "k1", "secret": SECRET, "subject": "user:alice"}]
+
+
+def describe(verified: Any, body: bytes) -> dict[str, Any]:
+    """What the echo views answer: what was verified and the body they received."""
+    return {
+        "key_id": verified.key_id,
+        "subject": verified.subject,
+        "created": verified.created,
+        "nonce": verified.nonce,
+        "covered": [list(c) for c in verified.covered],
+        "body_sha256": hashlib.sha256(body).hexdigest(),
+        "body_len": len(body),
+    }

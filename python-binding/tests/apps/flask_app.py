@@ -1,0 +1,56 @@
+"""The Flask test app (served by gunicorn in the tests)."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint, Flask, g, request
+
+from hmac_guard.flask import HmacGuard
+
+from common import BODY_LIMIT, KEYS, describe
+
+app = Flask(__name__)
+app.config.update(
+    HMAC_GUARD_KEYS=KEYS,
+    HMAC_GUARD_BODY_LIMIT=BODY_LIMIT,
+    HMAC_GUARD_SCHEME=os.environ.get("HMAC_GUARD_TEST_SCHEME", "rfc9421"),
+)
+if os.environ.get("HMAC_GUARD_TEST_REDIS_URL"):
+    app.config["HMAC_GUARD_REDIS_URL"] = os.environ["HMAC_GUARD_TEST_REDIS_URL"]
+    app.config["HMAC_GUARD_REDIS_PREFIX"] = os.environ["HMAC_GUARD_TEST_REDIS_PREFIX"]
+hmac = HmacGuard(app)
+
+
+@app.get("/health")
+def health() -> dict[str, object]:
+    return {"ok": True, "pid": os.getpid()}
+
+
+@app.route("/echo", methods=["GET", "POST", "PUT", "DELETE"])
+@hmac.required
+def echo() -> dict[str, object]:
+    out = describe(g.hmac, request.get_data())
+    if request.mimetype == "application/x-www-form-urlencoded":
+        out["form"] = request.form.to_dict(flat=False)
+    if request.is_json:
+        out["json"] = request.get_json()
+    return out
+
+
+api = Blueprint("api", __name__, url_prefix="/api")
+hmac.protect(api)
+
+
+@api.route("/items", methods=["GET", "POST"])
+def items() -> dict[str, object]:
+    return describe(g.hmac, request.get_data())
+
+
+@api.get("/open")
+@hmac.exempt
+def open_view() -> dict[str, object]:
+    return {"open": True}
+
+
+app.register_blueprint(api)
