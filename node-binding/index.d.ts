@@ -149,7 +149,29 @@ export interface GuardOptions {
   scheme?: 'rfc9421' | 'simple'
   keys?: KeyOptions[]
   policy?: PolicyOptions
+  /** Settings of the in-memory replay store (the default store; not with `redisUrl`). */
   replayStore?: ReplayStoreOptions
+  /**
+   * Replay protection shared by every process and host: `redis://[user:password@]host:port/db`.
+   * One `SET NX PX` round trip per verification, run on the libuv pool (never on the event loop):
+   * use `verifyAsync`/`finishAsync` (the adapters do); the sync `verify`/`finish` throw
+   * `ERR_INVALID_STATE` with this store. Absent: `process.env.HMAC_GUARD_REDIS_URL`; `null` or
+   * `''`: the in-memory store even when that variable is set.
+   */
+  redisUrl?: string | null
+  /** Key prefix in Redis, to share one Redis between applications (default `hmac-guard`). */
+  redisPrefix?: string
+  /**
+   * Timeout of the connect and of each command, in milliseconds (default 250). A call that opens a
+   * new connection to a Redis that accepts but never answers can take about twice this.
+   */
+  redisTimeoutMs?: number
+  /**
+   * While Redis is unreachable: `false` (default) fails closed with `ERR_REPLAY_STORE_UNAVAILABLE`
+   * (503); `true` accepts requests *without replay protection*, counted in `guard.failOpenUses`
+   * and logged (at most one line a second).
+   */
+  redisFailOpen?: boolean
   /** Testing only: a fixed clock at this Unix time (seconds); move it with `guard.setNow()`. */
   now?: number
 }
@@ -175,12 +197,20 @@ export interface CoveredComponent {
   value: string
 }
 
-/** A two-phase replay reservation (`replay: 'reserve'`). */
-export interface ReplayTicket {
+/**
+ * A two-phase replay reservation (`replay: 'reserve'`). With the Redis store use the async
+ * methods: `commit`/`release` throw `ERR_INVALID_STATE` there rather than block the event loop.
+ */
+export declare class ReplayTicket {
+  private constructor()
   /** The delivery was processed: keep the nonce for the rest of its window. */
   commit(): void
   /** The handler failed: drop the reservation so the provider's retry can pass. */
   release(): void
+  /** As `commit`, on the libuv pool; rejects with HmacGuardError. */
+  commitAsync(): Promise<void>
+  /** As `release`, on the libuv pool; rejects with HmacGuardError. */
+  releaseAsync(): Promise<void>
 }
 
 /** A verified request: act only on these values. */
@@ -238,8 +268,17 @@ export declare class Verification {
   private constructor()
   /** Feeds a body chunk. Buffers and Uint8Arrays are read in place, not copied. Throws HmacGuardError (e.g. `ERR_BODY_TOO_LARGE`). */
   update(chunk: Uint8Array | string): this
-  /** Finishes the body checks and claims the nonce. Can be called once. */
+  /**
+   * Finishes the body checks and claims the nonce. Can be called once. Throws `ERR_INVALID_STATE`
+   * with the Redis store (it would block the event loop): use `finishAsync`.
+   */
   finish(): Verified
+  /**
+   * Finishes the body checks, then claims the nonce on the libuv pool: the replay store's round
+   * trip never blocks the event loop. Can be called once. Rejects with HmacGuardError
+   * (`ERR_REPLAY_STORE_UNAVAILABLE`, 503, when Redis cannot answer within its timeout).
+   */
+  finishAsync(): Promise<Verified>
   /** Abandons the verification; nothing is claimed. */
   abort(): void
   readonly bytesSeen: number
@@ -252,6 +291,10 @@ export declare class Guard {
   constructor(options?: GuardOptions)
   readonly scheme: 'rfc9421' | 'simple'
   readonly bodyLimit: number
+  /** The replay store: `memory` (this process only) or `redis` (shared). */
+  readonly store: 'memory' | 'redis'
+  /** Requests accepted without replay protection while Redis was unreachable (`redisFailOpen` only). */
+  readonly failOpenUses: number
   /** Adds a key, or replaces the key with the same id, at runtime. */
   addKey(key: KeyOptions): void
   /** Removes a key; returns whether it was present. */
@@ -262,9 +305,12 @@ export declare class Guard {
   setNow(unixSeconds: number): void
   /** Runs every check that needs no body; throws HmacGuardError. */
   begin(req: RequestInit): Verification
-  /** Verifies a request whose body is in memory; throws HmacGuardError. */
+  /**
+   * Verifies a request whose body is in memory; throws HmacGuardError. Throws `ERR_INVALID_STATE`
+   * with the Redis store (it would block the event loop): use `verifyAsync`.
+   */
   verify(req: RequestWithBody): Verified
-  /** As `verify`, on the libuv thread pool; rejects with HmacGuardError. */
+  /** As `verify`, on the libuv thread pool (the Redis round trip included); rejects with HmacGuardError. */
   verifyAsync(req: RequestWithBody): Promise<Verified>
   /** Explains how the server sees a request; with `body`, the body checks run too. Never claims a nonce. */
   explain(req: RequestWithBody): Explanation

@@ -13,6 +13,7 @@ const { sendError } = require('./lib/http.js')
 module.exports = {
   Guard: core.Guard,
   Verification: core.Verification,
+  ReplayTicket: core.ReplayTicket,
   Signer: core.Signer,
   HmacGuardError: core.HmacGuardError,
   errorCodes: core.errorCodes,

@@ -49,6 +49,12 @@ test('a Rust panic reaches JS as ERR_INTERNAL, never as a crash', () => {
   assert.equal(h.translateForTest((() => { try { native.__panicForTest() } catch (e) { return e } })()).status, 500)
 })
 
+test('a Rust panic on the libuv pool (where Redis round trips run) resolves as ERR_INTERNAL', async () => {
+  const r = await native.__panicForTestAsync()
+  assert.equal(r.code, 'ERR_INTERNAL')
+  assert.equal(h.translateForTest({ code: r.code, message: r.reason }).status, 500)
+})
+
 test('one-shot verify, replay, and the verified values', () => {
   const g = newGuard({ now: NOW })
   const r = req()

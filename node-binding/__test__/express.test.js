@@ -8,6 +8,7 @@ const http = require('node:http')
 const express = require('express')
 const { expressMiddleware, HmacGuardError, newGuard, listen, close, send, signed } = require('./helpers.js')
 const { httpSuite } = require('./suite.js')
+const { withRedis } = require('./redis-server.js')
 
 function echoHandler(req, res) {
   res.json({
@@ -32,6 +33,11 @@ function makeExpress(guard) {
 }
 
 test('Express 5', (t) => httpSuite(t, makeExpress))
+
+// The same suite with the shared Redis replay store: the middleware finishes asynchronously.
+test('Express 5 with the Redis replay store', { timeout: 90000 }, (t) =>
+  withRedis((redisUrl) => httpSuite(t, makeExpress, { guardOptions: { redisUrl } })),
+)
 
 test('Express 5: parsing, next(err), misuse', async (t) => {
   const guard = newGuard()

@@ -13,6 +13,7 @@ const { AuthenticationService, authenticate } = require('@feathersjs/authenticat
 const { hmacExpress, hmacKoa, unlessVerified, requireHmac, compareAndSet, HmacStrategy } = require('../feathers.js')
 const { newGuard, listen, close, send, signed, signer } = require('./helpers.js')
 const { httpSuite } = require('./suite.js')
+const { withRedis } = require('./redis-server.js')
 
 class EchoService {
   async create(data, params) {
@@ -90,6 +91,9 @@ for (const [name, make] of [
   ['Feathers over Koa', makeFeathersKoa],
 ]) {
   test(name, (t) => httpSuite(t, make))
+  test(`${name} with the Redis replay store`, { timeout: 90000 }, (t) =>
+    withRedis((redisUrl) => httpSuite(t, make, { guardOptions: { redisUrl } })),
+  )
 
   test(`${name}: authentication strategy and compare-and-set`, async (t) => {
     const guard = newGuard()

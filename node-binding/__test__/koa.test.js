@@ -7,6 +7,7 @@ const assert = require('node:assert/strict')
 const Koa = require('koa')
 const { koaMiddleware, HmacGuardError, newGuard, listen, close, send, signed } = require('./helpers.js')
 const { httpSuite } = require('./suite.js')
+const { withRedis } = require('./redis-server.js')
 
 function makeKoa(guard) {
   const app = new Koa()
@@ -35,6 +36,9 @@ function makeKoa(guard) {
 }
 
 test('Koa', (t) => httpSuite(t, makeKoa))
+
+// The same suite with the shared Redis replay store: the middleware finishes asynchronously.
+test('Koa with the Redis replay store', { timeout: 90000 }, (t) => withRedis((redisUrl) => httpSuite(t, makeKoa, { guardOptions: { redisUrl } })))
 
 test('Koa: onError throw reaches the app error handling', async (t) => {
   const guard = newGuard()

@@ -13,8 +13,9 @@ const { newGuard, signer, wrongSigner, unknownSigner, listen, close, send, signe
 const LIMIT = 64 * 1024
 const is2xx = (r) => r.status >= 200 && r.status < 300
 
-async function httpSuite(t, make, { putPath } = {}) {
-  const guard = newGuard({ policy: { bodyLimit: LIMIT } })
+async function httpSuite(t, make, { putPath, guardOptions } = {}) {
+  const guard = newGuard({ policy: { bodyLimit: LIMIT }, ...guardOptions })
+  if (guardOptions && guardOptions.redisUrl) assert.equal(guard.store, 'redis')
   const app = await make(guard)
   const base = await listen(app.server)
   t.after(() => close(app.server))

@@ -100,3 +100,29 @@ const wrapped = unlessVerified(async (_ctx: any, next: () => Promise<any>) => ne
 toFeathersError(new HmacGuardError('ERR_REPLAY'))
 
 export { removed, ids, path, subject, n, done, base, table, ver, headers, simple, mw, km, hooks, strategy, wrapped }
+
+// The Redis replay store (issue 5): options, async finish, async ticket calls.
+async function redisTypes(): Promise<void> {
+  const shared = new Guard({
+    keys: [{ id: 'k1', secret: Buffer.alloc(32) }],
+    redisUrl: process.env.HMAC_GUARD_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
+    redisPrefix: 'my-app',
+    redisTimeoutMs: 250,
+    redisFailOpen: false,
+    policy: { replay: 'reserve', reserveHoldSecs: 60 },
+  })
+  const inMemory = new Guard({ redisUrl: null })
+  const kind: 'memory' | 'redis' = shared.store
+  const uses: number = shared.failOpenUses
+  const verification = shared.begin({ method: 'POST', url: '/hook', headers: { host: 'h' } })
+  verification.update(Buffer.from('{}'))
+  const done: Verified = await verification.finishAsync()
+  if (done.replayTicket) {
+    await done.replayTicket.commitAsync()
+    await done.replayTicket.releaseAsync()
+  }
+  void kind
+  void uses
+  void inMemory
+}
+void redisTypes

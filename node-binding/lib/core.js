@@ -57,6 +57,12 @@ function fromValue(v) {
   return new HmacGuardError(v.code, v.reason)
 }
 
+// An async task resolves with `{code, reason}` instead of rejecting (napi task rejections cannot
+// carry an ERR_* code); a verified result is a packed string or an object with `keyId`.
+function isErrorValue(r) {
+  return typeof r !== 'string' && r != null && typeof r.reason === 'string' && typeof r.code === 'string' && r.keyId === undefined
+}
+
 // Headers in any common shape -> the flat [name, value, ...] list the addon takes.
 // Accepted: Node's `rawHeaders` (flat array), an array of [name, value] pairs, a plain object
 // (`req.headers`: values string or string[]), a fetch `Headers`, or a `Map`.
@@ -158,6 +164,9 @@ function schemeOf(req) {
 }
 
 const kNative = Symbol('hmac-guard.native')
+// Set on guards (and their verifications) whose replay store is networked (Redis): the store step
+// then only runs on the libuv pool, and adapters finish with `finishAsync()`.
+const kNetworked = Symbol('hmac-guard.networked')
 
 // Reads the next `<UTF-16 length>:<text>` field (or `~`, absent) of a packed result.
 function unpack(s) {
@@ -213,8 +222,51 @@ function makeVerified(r) {
   // Reserve mode: a full object with the replay ticket.
   const v = new Verified([r.scheme, r.label, r.keyId, r.subject, r.algorithm, r.created, r.expires, r.nonce, r.tag, r.bodyLength])
   v.covered = r.covered
-  v.replayTicket = r.replayTicket
+  v.replayTicket = r.replayTicket ? new ReplayTicket(r.replayTicket) : undefined
   return v
+}
+
+/**
+ * A two-phase replay reservation (`replay: 'reserve'`). With the Redis store, use the async
+ * methods: the sync ones would block the event loop and throw ERR_INVALID_STATE.
+ */
+class ReplayTicket {
+  constructor(handle) {
+    this[kNative] = handle
+  }
+
+  /** The delivery was processed: keep the nonce for the rest of its window. */
+  commit() {
+    call(() => this[kNative].commit())
+  }
+
+  /** The handler failed: drop the reservation so a retry can pass. */
+  release() {
+    call(() => this[kNative].release())
+  }
+
+  /** As commit(), on the libuv pool. Rejects with HmacGuardError. */
+  async commitAsync() {
+    const e = await this[kNative].commitAsync()
+    if (e) throw fromValue(e)
+  }
+
+  /** As release(), on the libuv pool. Rejects with HmacGuardError. */
+  async releaseAsync() {
+    const e = await this[kNative].releaseAsync()
+    if (e) throw fromValue(e)
+  }
+
+  [util.inspect.custom]() {
+    return 'ReplayTicket {}'
+  }
+}
+
+// The Redis URL: the option when given (null or '' selects the in-memory store), else
+// HMAC_GUARD_REDIS_URL.
+function redisUrlOf(options) {
+  const url = options.redisUrl !== undefined ? options.redisUrl : process.env.HMAC_GUARD_REDIS_URL
+  return url ? String(url) : undefined
 }
 
 /** A configured verifier. */
@@ -225,9 +277,24 @@ class Guard {
       keys: options.keys ? options.keys.map(normKey) : undefined,
       policy: normReplay(options.policy),
       replayStore: options.replayStore,
+      redisUrl: redisUrlOf(options),
+      redisPrefix: options.redisPrefix,
+      redisTimeoutMs: options.redisTimeoutMs,
+      redisFailOpen: options.redisFailOpen,
       now: options.now,
     }
     this[kNative] = call(() => new native.NativeGuard(opts))
+    this[kNetworked] = this[kNative].store !== 'memory'
+  }
+
+  /** `memory` (this process only) or `redis` (shared by every process and host). */
+  get store() {
+    return this[kNative].store
+  }
+
+  /** Requests accepted without replay protection because Redis was unreachable (`redisFailOpen` only). */
+  get failOpenUses() {
+    return this[kNative].failOpenUses
   }
 
   get scheme() {
@@ -263,7 +330,7 @@ class Guard {
   begin(req) {
     const [parts, lens] = packHead(req)
     const n = call(() => this[kNative].begin(parts, lens))
-    return new Verification(n)
+    return new Verification(n, this[kNetworked])
   }
 
   /** Verifies a request whose body is in memory. Throws HmacGuardError. */
@@ -278,7 +345,7 @@ class Guard {
     const [parts, lens] = packHead(req)
     const body = toBytes(req.body)
     const r = await call(() => this[kNative].verifyAsync(parts, lens, body))
-    if (typeof r !== 'string' && typeof r.reason === 'string' && typeof r.code === 'string' && r.keyId === undefined) throw fromValue(r)
+    if (isErrorValue(r)) throw fromValue(r)
     return makeVerified(r)
   }
 
@@ -299,8 +366,9 @@ class Guard {
 
 /** A verification in progress. */
 class Verification {
-  constructor(handle) {
+  constructor(handle, networked = false) {
     this[kNative] = handle
+    this[kNetworked] = networked
     this.finished = false
   }
 
@@ -319,6 +387,17 @@ class Verification {
   finish() {
     this.finished = true
     return makeVerified(call(() => native.stepFinish(this[kNative])))
+  }
+
+  /**
+   * Finishes the body checks here and claims the nonce on the libuv pool, so the replay store's
+   * round trip (Redis) never blocks the event loop. Can be called once. Rejects with HmacGuardError.
+   */
+  async finishAsync() {
+    this.finished = true
+    const r = await call(() => native.stepFinishAsync(this[kNative]))
+    if (isErrorValue(r)) throw fromValue(r)
+    return makeVerified(r)
   }
 
   /** Abandons the verification; nothing is claimed. */
@@ -394,8 +473,18 @@ class Signer {
   }
 }
 
+/**
+ * Finishes a verification the way its guard's store needs: in place for the in-memory store (a
+ * Promise would only add latency), on the libuv pool for Redis. Returns a Verified or a Promise.
+ */
+function finishVerification(verification) {
+  return verification[kNetworked] ? verification.finishAsync() : verification.finish()
+}
+
 module.exports = {
   Guard,
+  ReplayTicket,
+  finishVerification,
   Verified,
   Verification,
   Signer,

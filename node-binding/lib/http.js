@@ -4,7 +4,7 @@
 // into a Verification chunk by chunk, stop reading the moment the core says no, parse the
 // verified bytes. No verification decision is taken here.
 
-const { HmacGuardError, translate } = require('./core.js')
+const { HmacGuardError, translate, finishVerification } = require('./core.js')
 
 /** Collects the head of a Node request for `guard.begin`. */
 function headOf(req, opts, url) {
@@ -58,12 +58,15 @@ function streamInto(req, verification, { buffer = true } = {}) {
       cleanup()
       let verified
       try {
-        verified = verification.finish()
+        // A Promise with a networked store (Redis): its round trip runs on the libuv pool.
+        verified = finishVerification(verification)
       } catch (e) {
         reject(translate(e))
         return
       }
-      resolve({ verified, raw: chunks ? (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)) : undefined })
+      const raw = chunks ? (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)) : undefined
+      if (verified instanceof Promise) verified.then((v) => resolve({ verified: v, raw }), (e) => reject(translate(e)))
+      else resolve({ verified, raw })
     }
     function onError(e) {
       if (done) return

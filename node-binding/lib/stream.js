@@ -4,7 +4,7 @@
 // storage client) and learn the verdict at the end, with the body limit enforced chunk by chunk.
 
 const { Transform, promises: streamPromises } = require('node:stream')
-const { translate } = require('./core.js')
+const { translate, finishVerification } = require('./core.js')
 const { headOf } = require('./http.js')
 
 /**
@@ -31,13 +31,27 @@ function createVerifyStream(verification) {
       cb(null, chunk)
     },
     flush(cb) {
-      try {
-        settle.resolve(verification.finish())
-        cb()
-      } catch (e) {
+      const failed = (e) => {
         const err = translate(e)
         settle.reject(err)
         cb(err)
+      }
+      let verified
+      try {
+        // A Promise with a networked store (Redis): its round trip runs on the libuv pool.
+        verified = finishVerification(verification)
+      } catch (e) {
+        failed(e)
+        return
+      }
+      if (verified instanceof Promise) {
+        verified.then((v) => {
+          settle.resolve(v)
+          cb()
+        }, failed)
+      } else {
+        settle.resolve(verified)
+        cb()
       }
     },
   })

@@ -2,7 +2,9 @@
 # The Node binding's whole check, idempotent: install what is missing, build the addon, type-check,
 # run the node:test suite. Exits non-zero on any failure. Called by the root `make test`.
 #
-# Needs only Node >= 18 (20 in CI) with npm, and a Rust toolchain (cargo) on PATH.
+# Needs only Node >= 18 (20 in CI) with npm, a Rust toolchain (cargo) and redis-server on PATH
+# (`__test__/redis.test.js` starts its own on 127.0.0.1; without the binary it fails, never skips;
+# `make test` installs it with apt-get).
 # Environment:
 #   HMAC_GUARD_NODE_PROFILE=fast (default) | release | debug
 #     fast:    release optimisations without LTO and with parallel codegen (quick to build, quick

@@ -161,8 +161,10 @@ impl std::fmt::Debug for VerifiedResult {
     }
 }
 
-impl From<Verified> for VerifiedResult {
-    fn from(v: Verified) -> Self {
+impl VerifiedResult {
+    /// The full object; `networked` says whether the ticket's store is Redis (whose commit and
+    /// release then only run on the libuv pool).
+    pub(crate) fn new(v: Verified, networked: bool) -> Self {
         VerifiedResult {
             scheme: v.scheme.to_string(),
             label: v.label,
@@ -179,7 +181,7 @@ impl From<Verified> for VerifiedResult {
                 .map(|(id, value)| CoveredComponent { id: id.to_string(), value: value.to_string() })
                 .collect(),
             body_length: i64::try_from(v.body_len).unwrap_or(i64::MAX),
-            replay_ticket: v.replay_ticket.map(NativeReplayTicket::new),
+            replay_ticket: v.replay_ticket.map(|t| NativeReplayTicket::new(t, networked)),
         }
     }
 }
@@ -192,9 +194,9 @@ pub type Packed = Either<String, VerifiedResult>;
 /// scheme, label, key id, subject, algorithm, created, expires, nonce, tag, body length, then
 /// the covered components as id/value pairs. Creating one JS string costs a fraction of building
 /// an object property by property; `lib/core.js` unpacks it into a `Verified` object.
-pub(crate) fn pack(v: Verified) -> Packed {
+pub(crate) fn pack(v: Verified, networked: bool) -> Packed {
     if v.replay_ticket.is_some() {
-        return Either::B(VerifiedResult::from(v));
+        return Either::B(VerifiedResult::new(v, networked));
     }
     let mut out = String::with_capacity(256);
     let put = |out: &mut String, s: Option<&str>| match s {

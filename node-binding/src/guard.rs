@@ -2,10 +2,12 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use hmac_guard::{
-    Clock, ErrorCode, Explanation, Guard, HeaderLimits, KeyRing, ManualClock, MemoryStore, MemoryStoreConfig, Outcome, Policy,
-    ReplayMode, ReplayTicket, RequestHead, Rfc9421, Rfc9421Config, Scheme, Simple, Verification, Verified,
+    Clock, ErrorCode, Explanation, Guard, HeaderLimits, KeyRing, ManualClock, MemoryStore, MemoryStoreConfig, Outcome,
+    PendingReplay, Policy, RedisStore, RedisStoreConfig, ReplayMode, ReplayStore, ReplayTicket, RequestHead, Rfc9421,
+    Rfc9421Config, Scheme, Simple, Verification, Verified,
 };
 use napi::bindgen_prelude::{AsyncTask, Buffer, Either, External};
 use napi::{Env, Task};
@@ -70,13 +72,25 @@ pub struct GuardOptions {
     pub policy: Option<PolicyOptions>,
     /// Replay store.
     pub replay_store: Option<ReplayStoreOptions>,
+    /// The shared Redis replay store: `redis://[user:password@]host:port/db`. Absent: in memory.
+    pub redis_url: Option<String>,
+    /// Key prefix in Redis (default `hmac-guard`).
+    pub redis_prefix: Option<String>,
+    /// Timeout of the Redis connect and of each command, in ms (default 250).
+    pub redis_timeout_ms: Option<u32>,
+    /// Accept requests without replay protection while Redis is unreachable (default false).
+    pub redis_fail_open: Option<bool>,
     /// Testing only: a fixed clock at this Unix time (seconds); move it with `setNow`.
     pub now: Option<i64>,
 }
 
 impl fmt::Debug for GuardOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GuardOptions").field("scheme", &self.scheme).field("policy", &self.policy).finish_non_exhaustive()
+        f.debug_struct("GuardOptions")
+            .field("scheme", &self.scheme)
+            .field("policy", &self.policy)
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "[redacted]"))
+            .finish_non_exhaustive()
     }
 }
 
@@ -147,6 +161,57 @@ fn build_scheme(name: Option<&str>, p: &PolicyOptions) -> hmac_guard::Result<Arc
 pub struct NativeGuard {
     guard: Guard,
     manual_clock: Option<Arc<ManualClock>>,
+    /// Set when the replay store is Redis: its round trips must not run on the JS thread.
+    redis: Option<Arc<RedisStore>>,
+}
+
+/// The replay store a guard uses, and the same store as Redis when it is one.
+type Stores = (Arc<dyn ReplayStore>, Option<Arc<RedisStore>>);
+
+/// Builds the replay store: Redis when a URL is given, else in memory.
+fn build_store(options: &GuardOptions) -> hmac_guard::Result<Stores> {
+    let store_opts = options.replay_store.clone().unwrap_or_default();
+    match options.redis_url.as_deref() {
+        None | Some("") => {
+            if options.redis_prefix.is_some() || options.redis_timeout_ms.is_some() || options.redis_fail_open.is_some() {
+                return Err(core_error(
+                    ErrorCode::InvalidConfig,
+                    "redisPrefix, redisTimeoutMs and redisFailOpen need redisUrl (or HMAC_GUARD_REDIS_URL)",
+                ));
+            }
+            let mut store_config = MemoryStoreConfig::default();
+            if let Some(c) = store_opts.capacity {
+                store_config.capacity = usize_of(c);
+            }
+            store_config.per_key_quota = store_opts.per_key_quota.map(usize_of);
+            Ok((Arc::new(MemoryStore::new(store_config)?), None))
+        }
+        Some(url) => {
+            if store_opts.capacity.is_some() || store_opts.per_key_quota.is_some() {
+                return Err(core_error(ErrorCode::InvalidConfig, "replayStore options apply to the in-memory store only"));
+            }
+            let mut config = RedisStoreConfig::new(url);
+            if let Some(prefix) = &options.redis_prefix {
+                config.prefix.clone_from(prefix);
+            }
+            if let Some(ms) = options.redis_timeout_ms {
+                config.timeout = Duration::from_millis(u64::from(ms));
+            }
+            config.fail_open = options.redis_fail_open.unwrap_or(false);
+            let store = Arc::new(RedisStore::new(config)?);
+            Ok((Arc::clone(&store) as Arc<dyn ReplayStore>, Some(store)))
+        }
+    }
+}
+
+/// The error of a blocking store step asked for on the JS thread.
+fn blocking_refused(what: &str) -> hmac_guard::Error {
+    core_error(
+        ErrorCode::InvalidState,
+        format!(
+            "{what} would block the event loop on the Redis replay store: use the async variant (verifyAsync, finishAsync, commitAsync, releaseAsync)"
+        ),
+    )
 }
 
 impl fmt::Debug for NativeGuard {
@@ -168,19 +233,13 @@ impl NativeGuard {
             for k in options.keys.iter().flatten() {
                 ring.upsert(k.to_spec()?)?;
             }
-            let store_opts = options.replay_store.clone().unwrap_or_default();
-            let mut store_config = MemoryStoreConfig::default();
-            if let Some(c) = store_opts.capacity {
-                store_config.capacity = usize_of(c);
-            }
-            store_config.per_key_quota = store_opts.per_key_quota.map(usize_of);
-            let store = Arc::new(MemoryStore::new(store_config)?);
+            let (store, redis) = build_store(&options)?;
             let mut builder = Guard::builder().scheme(scheme).keys(ring).store(store).policy(policy);
             let manual_clock = options.now.map(|secs| Arc::new(ManualClock::at_secs(secs)));
             if let Some(clock) = &manual_clock {
                 builder = builder.clock(Arc::clone(clock) as Arc<dyn Clock>);
             }
-            Ok(NativeGuard { guard: builder.build()?, manual_clock })
+            Ok(NativeGuard { guard: builder.build()?, manual_clock, redis })
         })
     }
 
@@ -188,6 +247,19 @@ impl NativeGuard {
     #[napi(getter)]
     pub fn scheme(&self) -> String {
         self.guard.scheme().name().to_string()
+    }
+
+    /// The replay store: `memory` (this process) or `redis` (shared; async verification only).
+    #[napi(getter, ts_return_type = "'memory' | 'redis'")]
+    pub fn store(&self) -> &'static str {
+        if self.redis.is_some() { "redis" } else { "memory" }
+    }
+
+    /// Requests accepted without replay protection because Redis was unreachable (fail-open
+    /// mode only; always 0 otherwise).
+    #[napi(getter)]
+    pub fn fail_open_uses(&self) -> i64 {
+        self.redis.as_ref().map_or(0, |r| i64::try_from(r.fail_open_uses()).unwrap_or(i64::MAX))
     }
 
     /// The body limit in bytes.
@@ -236,7 +308,7 @@ impl NativeGuard {
     pub fn begin(&self, parts: String, lens: &[u32]) -> Result<External<VerificationState>> {
         guarded(|| {
             let h = head_from_parts(&parts, lens)?;
-            Ok(External::new(VerificationState(Some(self.guard.begin(&h)?))))
+            Ok(External::new(VerificationState { verification: Some(self.guard.begin(&h)?), networked: self.redis.is_some() }))
         })
     }
 
@@ -244,8 +316,11 @@ impl NativeGuard {
     #[napi(ts_return_type = "string | VerifiedResult")]
     pub fn verify(&self, parts: String, lens: &[u32], body: Option<&[u8]>) -> Result<Packed> {
         guarded(|| {
+            if self.redis.is_some() {
+                return Err(blocking_refused("verify()"));
+            }
             let h = head_from_parts(&parts, lens)?;
-            self.guard.verify(&h, body.unwrap_or_default()).map(pack)
+            self.guard.verify(&h, body.unwrap_or_default()).map(|v| pack(v, false))
         })
     }
 
@@ -255,7 +330,7 @@ impl NativeGuard {
     pub fn verify_async(&self, parts: String, lens: &[u32], body: Option<Buffer>) -> AsyncTask<VerifyTask> {
         let head = guarded(|| head_from_parts(&parts, lens))
             .map_err(|e| hmac_guard::Error::new(ErrorCode::from_code(&e.status).unwrap_or(ErrorCode::Internal), e.reason));
-        AsyncTask::new(VerifyTask { guard: self.guard.clone(), head: Some(head), body })
+        AsyncTask::new(VerifyTask { guard: self.guard.clone(), head: Some(head), body, networked: self.redis.is_some() })
     }
 
     /// What the server computes for a request: signature base, covered components, each check.
@@ -273,6 +348,7 @@ pub struct VerifyTask {
     guard: Guard,
     head: Option<hmac_guard::Result<RequestHead>>,
     body: Option<Buffer>,
+    networked: bool,
 }
 
 impl fmt::Debug for VerifyTask {
@@ -298,7 +374,7 @@ impl Task for VerifyTask {
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
         Ok(match output {
-            Ok(v) => Either::A(pack(v)),
+            Ok(v) => Either::A(pack(v, self.networked)),
             Err(e) => Either::B(ErrorValue::from(&e)),
         })
     }
@@ -310,7 +386,11 @@ fn finished() -> hmac_guard::Error {
 
 /// The state behind a `begin` handle: the core verification until it is finished.
 #[derive(Debug)]
-pub struct VerificationState(Option<Verification>);
+pub struct VerificationState {
+    verification: Option<Verification>,
+    /// The guard's store is networked: the claim must run on the libuv pool.
+    networked: bool,
+}
 
 /// Feeds a body chunk into a `begin` verification (read in place, not copied).
 #[napi]
@@ -318,7 +398,7 @@ pub fn step_update(
     #[napi(ts_arg_type = "ExternalObject<VerificationState>")] state: &mut External<VerificationState>,
     chunk: &[u8],
 ) -> Result<()> {
-    guarded(|| state.0.as_mut().ok_or_else(finished)?.update(chunk))
+    guarded(|| state.verification.as_mut().ok_or_else(finished)?.update(chunk))
 }
 
 /// Finishes a `begin` verification (once) and claims the nonce.
@@ -326,19 +406,99 @@ pub fn step_update(
 pub fn step_finish(
     #[napi(ts_arg_type = "ExternalObject<VerificationState>")] state: &mut External<VerificationState>,
 ) -> Result<Packed> {
-    guarded(|| state.0.take().ok_or_else(finished)?.finish().map(pack))
+    guarded(|| {
+        if state.networked {
+            return Err(blocking_refused("finish()"));
+        }
+        state.verification.take().ok_or_else(finished)?.finish().map(|v| pack(v, false))
+    })
+}
+
+/// Finishes the body checks of a `begin` verification on the JS thread (they are CPU work on
+/// bytes already hashed), then claims the nonce on the libuv pool: the store's round trip never
+/// runs on the event loop. A body check that fails throws here, without a trip to the pool.
+#[napi(ts_return_type = "Promise<string | VerifiedResult | ErrorValue>")]
+pub fn step_finish_async(
+    #[napi(ts_arg_type = "ExternalObject<VerificationState>")] state: &mut External<VerificationState>,
+) -> Result<AsyncTask<ClaimTask>> {
+    guarded(|| {
+        let pending = state.verification.take().ok_or_else(finished)?.finish_body()?;
+        Ok(AsyncTask::new(ClaimTask { pending: Some(pending), networked: state.networked }))
+    })
+}
+
+/// Maps a boundary error back to a core error (for values that cross as `ErrorValue`).
+fn core_of(e: napi::Error<String>) -> hmac_guard::Error {
+    hmac_guard::Error::new(ErrorCode::from_code(&e.status).unwrap_or(ErrorCode::Internal), e.reason)
+}
+
+/// The store step of a streamed verification, on the libuv pool.
+pub struct ClaimTask {
+    pending: Option<PendingReplay>,
+    networked: bool,
+}
+
+impl fmt::Debug for ClaimTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClaimTask").field("pending", &self.pending).finish()
+    }
+}
+
+impl Task for ClaimTask {
+    type Output = hmac_guard::Result<Verified>;
+    type JsValue = Either<Packed, ErrorValue>;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        let pending = self.pending.take();
+        Ok(guarded(|| pending.ok_or_else(|| core_error(ErrorCode::InvalidState, "claim task ran twice"))?.claim())
+            .map_err(core_of))
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        Ok(match output {
+            Ok(v) => Either::A(pack(v, self.networked)),
+            Err(e) => Either::B(ErrorValue::from(&e)),
+        })
+    }
+}
+
+/// A ticket's commit or release, on the libuv pool.
+pub struct TicketTask {
+    ticket: Arc<ReplayTicket>,
+    commit: bool,
+}
+
+impl fmt::Debug for TicketTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TicketTask").field("commit", &self.commit).finish_non_exhaustive()
+    }
+}
+
+impl Task for TicketTask {
+    type Output = Option<hmac_guard::Error>;
+    type JsValue = Option<ErrorValue>;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        let ticket = &self.ticket;
+        let commit = self.commit;
+        Ok(guarded(|| if commit { ticket.commit() } else { ticket.release() }).map_err(core_of).err())
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        Ok(output.as_ref().map(ErrorValue::from))
+    }
 }
 
 /// Abandons a `begin` verification; nothing is claimed.
 #[napi]
 pub fn step_abort(#[napi(ts_arg_type = "ExternalObject<VerificationState>")] state: &mut External<VerificationState>) {
-    state.0 = None;
+    state.verification = None;
 }
 
 /// Body bytes a `begin` verification has seen (0 once finished).
 #[napi]
 pub fn step_bytes_seen(#[napi(ts_arg_type = "ExternalObject<VerificationState>")] state: &External<VerificationState>) -> i64 {
-    state.0.as_ref().map_or(0, |v| i64::try_from(v.bytes_seen()).unwrap_or(i64::MAX))
+    state.verification.as_ref().map_or(0, |v| i64::try_from(v.bytes_seen()).unwrap_or(i64::MAX))
 }
 
 /// The key id a `begin` verification names (`null` once finished).
@@ -346,14 +506,15 @@ pub fn step_bytes_seen(#[napi(ts_arg_type = "ExternalObject<VerificationState>")
 pub fn step_key_id(
     #[napi(ts_arg_type = "ExternalObject<VerificationState>")] state: &External<VerificationState>,
 ) -> Option<String> {
-    state.0.as_ref().map(|v| v.key_id().to_string())
+    state.verification.as_ref().map(|v| v.key_id().to_string())
 }
 
 /// A two-phase replay reservation (`reserve` mode): commit once the handler succeeded, release
 /// when it failed so a retry can pass.
 #[napi]
 pub struct NativeReplayTicket {
-    ticket: ReplayTicket,
+    ticket: Arc<ReplayTicket>,
+    networked: bool,
 }
 
 impl fmt::Debug for NativeReplayTicket {
@@ -363,8 +524,8 @@ impl fmt::Debug for NativeReplayTicket {
 }
 
 impl NativeReplayTicket {
-    pub(crate) fn new(ticket: ReplayTicket) -> Self {
-        NativeReplayTicket { ticket }
+    pub(crate) fn new(ticket: ReplayTicket, networked: bool) -> Self {
+        NativeReplayTicket { ticket: Arc::new(ticket), networked }
     }
 }
 
@@ -373,13 +534,25 @@ impl NativeReplayTicket {
     /// Marks the delivery as processed for the rest of its window.
     #[napi]
     pub fn commit(&self) -> Result<()> {
-        guarded(|| self.ticket.commit())
+        guarded(|| if self.networked { Err(blocking_refused("commit()")) } else { self.ticket.commit() })
     }
 
     /// Drops the reservation so a retry can succeed.
     #[napi]
     pub fn release(&self) -> Result<()> {
-        guarded(|| self.ticket.release())
+        guarded(|| if self.networked { Err(blocking_refused("release()")) } else { self.ticket.release() })
+    }
+
+    /// `commit` on the libuv pool; resolves with `null` or an error value.
+    #[napi(ts_return_type = "Promise<ErrorValue | null>")]
+    pub fn commit_async(&self) -> AsyncTask<TicketTask> {
+        AsyncTask::new(TicketTask { ticket: Arc::clone(&self.ticket), commit: true })
+    }
+
+    /// `release` on the libuv pool; resolves with `null` or an error value.
+    #[napi(ts_return_type = "Promise<ErrorValue | null>")]
+    pub fn release_async(&self) -> AsyncTask<TicketTask> {
+        AsyncTask::new(TicketTask { ticket: Arc::clone(&self.ticket), commit: false })
     }
 }
 

@@ -20,7 +20,8 @@ use hmac_guard::{Error as CoreError, ErrorCode};
 use napi_derive::napi;
 
 pub use guard::{
-    NativeGuard, NativeReplayTicket, VerificationState, step_abort, step_bytes_seen, step_finish, step_key_id, step_update,
+    ClaimTask, NativeGuard, NativeReplayTicket, TicketTask, VerificationState, step_abort, step_bytes_seen, step_finish,
+    step_finish_async, step_key_id, step_update,
 };
 pub use signer::{NativeSigner, mac_for_test};
 
@@ -87,4 +88,29 @@ pub fn core_version() -> String {
 #[napi(js_name = "__panicForTest")]
 pub fn panic_for_test() -> Result<()> {
     guarded(|| -> hmac_guard::Result<()> { panic!("deliberate panic for the boundary test") })
+}
+
+/// Testing aid: panics on the libuv pool (where the Redis round trips run), to prove a panic
+/// there resolves as an `ERR_INTERNAL` error value instead of aborting the process.
+#[napi(js_name = "__panicForTestAsync", ts_return_type = "Promise<ErrorValue | null>")]
+pub fn panic_for_test_async() -> napi::bindgen_prelude::AsyncTask<PanicTask> {
+    napi::bindgen_prelude::AsyncTask::new(PanicTask)
+}
+
+/// The task behind [`panic_for_test_async`].
+#[derive(Debug)]
+pub struct PanicTask;
+
+impl napi::Task for PanicTask {
+    type Output = Option<convert::ErrorValue>;
+    type JsValue = Option<convert::ErrorValue>;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        let r = guarded(|| -> hmac_guard::Result<()> { panic!("deliberate panic on the pool") });
+        Ok(r.err().map(|e| convert::ErrorValue { code: e.status, reason: e.reason }))
+    }
+
+    fn resolve(&mut self, _env: napi::Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        Ok(output)
+    }
 }

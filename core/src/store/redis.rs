@@ -137,22 +137,32 @@ impl RedisStore {
         format!("{}:{}:{}:{}", self.config.prefix, scheme, to_hex(&kid[..8]), to_hex(&h.finalize()[..16]))
     }
 
-    fn connection(&self) -> Result<redis::Connection> {
+    /// A pooled connection, or a new one. A new connection gets what is left of this call's
+    /// timeout for its first command, so connecting plus the command never exceed one timeout.
+    fn connection(&self, started: Instant) -> Result<(redis::Connection, bool)> {
         if let Some(con) = self.idle.lock().pop() {
-            return Ok(con);
+            return Ok((con, false));
         }
         let t = self.config.timeout;
-        let con = self.client.get_connection_with_timeout(t).map_err(|e| unavailable(&e))?;
-        con.set_read_timeout(Some(t)).map_err(|e| unavailable(&e))?;
-        con.set_write_timeout(Some(t)).map_err(|e| unavailable(&e))?;
-        Ok(con)
+        // The client's connection handshake may wait for two replies, each up to the timeout it
+        // is given: half of ours keeps the whole connect within one timeout.
+        let con = self.client.get_connection_with_timeout(t / 2).map_err(|e| unavailable(&e))?;
+        let left = t.saturating_sub(started.elapsed()).max(Duration::from_millis(1));
+        con.set_read_timeout(Some(left)).map_err(|e| unavailable(&e))?;
+        con.set_write_timeout(Some(left)).map_err(|e| unavailable(&e))?;
+        Ok((con, true))
     }
 
     /// Runs one command on a pooled connection; a connection that failed is not reused.
     fn run<T>(&self, f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>) -> Result<T> {
-        let mut con = self.connection()?;
+        let (mut con, fresh) = self.connection(Instant::now())?;
         match f(&mut con) {
             Ok(v) => {
+                // A new connection goes back to the pool with the full per-command timeout.
+                let t = Some(self.config.timeout);
+                if fresh && (con.set_read_timeout(t).is_err() || con.set_write_timeout(t).is_err()) {
+                    return Ok(v);
+                }
                 let mut idle = self.idle.lock();
                 if idle.len() < self.config.max_idle {
                     idle.push(con);
