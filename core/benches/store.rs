@@ -137,91 +137,11 @@ fn inserts(c: &mut Criterion<BenchClock>) {
 fn config() -> Criterion<BenchClock> {
     let clock = BenchClock::from_env();
     eprintln!("timing with the {} clock", if clock.is_cpu() { "thread CPU-time" } else { "wall" });
-    Criterion::default()
-        .with_measurement(clock)
-        .warm_up_time(Duration::from_millis(700))
-        .measurement_time(Duration::from_secs(3))
+    Criterion::default().with_measurement(clock).warm_up_time(Duration::from_millis(700)).measurement_time(Duration::from_secs(3))
 }
 
 criterion_group! { name = benches; config = config(); targets = inserts }
 criterion_main!(benches);
 
-/// Which clock the benchmarks read: wall time (criterion's default), or with
-/// `HG_BENCH_CLOCK=cpu` the calling thread's CPU time, which other processes on a shared
-/// machine do not inflate (`openssl speed` also reports CPU time unless given `-elapsed`).
-mod bench_clock {
-    use std::time::{Duration, Instant};
-
-    use criterion::measurement::{Measurement, ValueFormatter, WallTime};
-
-    pub struct BenchClock {
-        cpu: bool,
-        origin: Instant,
-        wall: WallTime,
-    }
-
-    impl BenchClock {
-        pub fn from_env() -> Self {
-            let cpu = std::env::var("HG_BENCH_CLOCK").is_ok_and(|v| v == "cpu") && thread_cpu_time().is_some();
-            BenchClock { cpu, origin: Instant::now(), wall: WallTime }
-        }
-
-        /// The current reading (from an arbitrary origin).
-        pub fn now(&self) -> Duration {
-            if self.cpu { thread_cpu_time().unwrap_or_default() } else { self.origin.elapsed() }
-        }
-
-        pub fn is_cpu(&self) -> bool {
-            self.cpu
-        }
-    }
-
-    impl Measurement for BenchClock {
-        type Intermediate = Duration;
-        type Value = Duration;
-
-        fn start(&self) -> Duration {
-            self.now()
-        }
-        fn end(&self, start: Duration) -> Duration {
-            self.now().saturating_sub(start)
-        }
-        fn add(&self, a: &Duration, b: &Duration) -> Duration {
-            *a + *b
-        }
-        fn zero(&self) -> Duration {
-            Duration::ZERO
-        }
-        fn to_f64(&self, v: &Duration) -> f64 {
-            self.wall.to_f64(v)
-        }
-        fn formatter(&self) -> &dyn ValueFormatter {
-            self.wall.formatter()
-        }
-    }
-
-    /// CPU time of the calling thread: `clock_gettime(CLOCK_THREAD_CPUTIME_ID)` from the libc
-    /// std already links (no extra dependency).
-    #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
-    #[allow(unsafe_code)]
-    pub fn thread_cpu_time() -> Option<Duration> {
-        #[repr(C)]
-        struct Timespec {
-            tv_sec: i64,
-            tv_nsec: i64,
-        }
-        const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-        unsafe extern "C" {
-            fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
-        }
-        let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
-        // SAFETY: `ts` is a valid, writable timespec of the platform layout for the call.
-        let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &raw mut ts) };
-        (rc == 0).then(|| Duration::new(u64::try_from(ts.tv_sec).unwrap_or(0), u32::try_from(ts.tv_nsec).unwrap_or(0)))
-    }
-
-    #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
-    pub fn thread_cpu_time() -> Option<Duration> {
-        None
-    }
-}
+#[path = "common/clock.rs"]
+mod bench_clock;

@@ -177,7 +177,12 @@ pub fn from_hex(s: &str) -> Option<Vec<u8>> {
     if !bytes.len().is_multiple_of(2) {
         return None;
     }
-    bytes.chunks_exact(2).map(|p| Some((nibble(p[0])? << 4) | nibble(p[1])?)).collect()
+    // Sized up front: collecting into `Option<Vec>` cannot know the length and regrows.
+    let mut out = Vec::with_capacity(bytes.len() / 2);
+    for p in bytes.chunks_exact(2) {
+        out.push((nibble(p[0])? << 4) | nibble(p[1])?);
+    }
+    Some(out)
 }
 
 #[cfg(test)]

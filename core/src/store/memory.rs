@@ -3,8 +3,10 @@
 //! - A slot holds a 64-bit keyed hash of (scheme, key id, nonce), the expiry in Unix seconds and
 //!   a tag (keyed hash of the key id for quotas, plus a reservation bit). Its size never depends
 //!   on the nonce's length.
-//! - The hash key is random per process, so clients cannot choose nonces that pile into one
-//!   shard or one probe chain. High bits pick the shard, low bits the home slot.
+//! - The hash (foldhash, quality variant) is seeded at random per store, so clients cannot
+//!   choose nonces that pile into one shard or one probe chain; only requests with a valid MAC
+//!   reach the store at all, and a collision can only cause a false replay rejection. High bits
+//!   pick the shard, low bits the home slot.
 //! - Expired slots are reclaimed on the caller's thread: each insert sweeps two slots
 //!   (backward-shift deletion, no tombstones), and a full table is swept once before the store
 //!   admits it is full. No timer per entry, no background thread.
@@ -13,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
@@ -95,7 +97,7 @@ struct PaddedShard(Mutex<Shard>);
 pub struct MemoryStore {
     shards: Box<[PaddedShard]>,
     shard_shift: u32,
-    hasher: RandomState,
+    hasher: foldhash::quality::RandomState,
     config: MemoryStoreConfig,
     rejected_full: AtomicU64,
     quota: Option<Arc<QuotaBook>>,
@@ -311,7 +313,7 @@ impl MemoryStore {
         Ok(MemoryStore {
             shards,
             shard_shift: 64 - shard_count.trailing_zeros(),
-            hasher: RandomState::new(),
+            hasher: foldhash::quality::RandomState::default(),
             config,
             rejected_full: AtomicU64::new(0),
             quota,
