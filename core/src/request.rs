@@ -140,7 +140,8 @@ impl RequestHead {
     /// The authority: from an absolute-form target, else the single `Host` header.
     ///
     /// # Errors
-    /// `ERR_MALFORMED_HEADER` when `Host` is repeated or absent with an origin-form target.
+    /// `ERR_MALFORMED_HEADER` when `Host` is repeated, `ERR_COMPONENT_NOT_FOUND` when it is absent
+    /// with an origin-form target.
     pub fn authority(&self) -> Result<&str> {
         if let Some((_, authority, _)) = split_absolute(&self.target) {
             return Ok(authority);

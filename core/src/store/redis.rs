@@ -7,7 +7,7 @@
 //!   new one is made on the next call, so recovery after an outage needs no restart.
 //! - Unreachable or slow past the timeout: **fail closed** (`ERR_REPLAY_STORE_UNAVAILABLE`, 503)
 //!   unless the operator opted into fail-open, which accepts the request without replay
-//!   protection, counts it and logs a line to stderr each time.
+//!   protection, counts every such request and logs a line to stderr (at most one a second).
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
