@@ -231,10 +231,20 @@ pub(crate) fn trim_ows(v: &str) -> &str {
 /// Lowercase `host[:port]` without the scheme's default port.
 pub(crate) fn normalize_authority(authority: &str, scheme: &str) -> String {
     let lower = authority.to_ascii_lowercase();
-    let default_port = if scheme.eq_ignore_ascii_case("http") { ":80" } else { ":443" };
-    match lower.strip_suffix(default_port) {
+    match default_port(scheme).and_then(|p| lower.strip_suffix(p)) {
         Some(host) if !host.is_empty() && !host.ends_with(':') => host.to_string(),
         _ => lower,
+    }
+}
+
+/// `:80` for http, `:443` for https: the ports `@authority` leaves out.
+pub(crate) fn default_port(scheme: &str) -> Option<&'static str> {
+    if scheme.eq_ignore_ascii_case("http") {
+        Some(":80")
+    } else if scheme.eq_ignore_ascii_case("https") {
+        Some(":443")
+    } else {
+        None
     }
 }
 

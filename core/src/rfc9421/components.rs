@@ -6,7 +6,7 @@ use sfv::{FieldType, ListEntry, Parser, Version};
 
 use crate::error::{ErrorCode, Result, fail};
 use crate::keyring::truncate;
-use crate::request::{RequestHead, normalize_authority, normalize_field_value};
+use crate::request::{RequestHead, default_port, normalize_field_value};
 use crate::sf::{self, Bare, Item};
 
 /// A covered component as the verifier understands it.
@@ -163,13 +163,32 @@ fn write_scheme(head: &RequestHead, out: &mut String) -> Result<()> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) {
         return fail(ErrorCode::MalformedHeader, "scheme is not valid");
     }
-    out.extend(s.chars().map(|c| c.to_ascii_lowercase()));
+    let start = out.len();
+    out.push_str(s);
+    lowercase_from(out, start);
     Ok(())
+}
+
+/// Lowercases `out[start..]` in place (ASCII only; other bytes are refused later anyway).
+fn lowercase_from(out: &mut String, start: usize) {
+    if let Some(tail) = out.get_mut(start..) {
+        tail.make_ascii_lowercase();
+    }
 }
 
 /// `host[:port]`, host lowercased, the scheme's default port dropped (RFC 9421 §2.2.3).
 fn write_authority(head: &RequestHead, out: &mut String) -> Result<()> {
-    out.push_str(&normalize_authority(head.authority()?, &head.scheme));
+    let start = out.len();
+    out.push_str(head.authority()?);
+    lowercase_from(out, start);
+    if let Some(port) = default_port(&head.scheme)
+        && out[start..].ends_with(port)
+    {
+        let host_end = out.len() - port.len();
+        if host_end > start && !out[start..host_end].ends_with(':') {
+            out.truncate(host_end);
+        }
+    }
     Ok(())
 }
 

@@ -79,7 +79,8 @@ impl Rfc9421 {
 
 /// Which part of `Content-Digest` the signature covers: only a covered digest may bind the body.
 enum DigestCover {
-    Whole,
+    /// The whole field, whose value sits at this range of the base.
+    Whole(std::ops::Range<usize>),
     Member(String),
 }
 
@@ -224,14 +225,15 @@ impl Scheme for Rfc9421 {
             if covered.iter().any(|(existing, _)| existing == this_id) {
                 return fail(ErrorCode::MalformedSignature, format!("component {} is covered twice", truncate(this_id)));
             }
-            covered.push_span(id, value);
+            covered.push_span(id, value.clone());
             names.push((sf::as_str(&item.bare).unwrap_or_default(), item.params.0.is_empty()));
             if let Component::Field { name, bs: false, key, .. } = &component
                 && name == "content-digest"
             {
                 // The whole field covered beats one covered member: then any member may be checked.
                 digest_binding = match (digest_binding, key) {
-                    (Some(DigestCover::Whole), _) | (_, None) => Some(DigestCover::Whole),
+                    (Some(whole @ DigestCover::Whole(_)), _) => Some(whole),
+                    (_, None) => Some(DigestCover::Whole(value)),
                     (Some(DigestCover::Member(k)), Some(_)) => Some(DigestCover::Member(k)),
                     (None, Some(k)) => Some(DigestCover::Member(k.clone())),
                 };
@@ -245,12 +247,14 @@ impl Scheme for Rfc9421 {
             }
         }
         let body = if let Some(cover) = digest_binding {
-            let raw = head.combined("content-digest", limits.max_header_len)?.unwrap_or_default();
-            let only = match &cover {
-                DigestCover::Whole => None,
-                DigestCover::Member(k) => Some(k.as_str()),
-            };
-            BodyBinding::Digest(parse_content_digest(&raw, only)?)
+            BodyBinding::Digest(match &cover {
+                // The covered value is the field as signed: parse it from the base, not again from the headers.
+                DigestCover::Whole(range) => parse_content_digest(covered.text().get(range.clone()).unwrap_or_default(), None)?,
+                DigestCover::Member(k) => {
+                    let raw = head.combined("content-digest", limits.max_header_len)?.unwrap_or_default();
+                    parse_content_digest(&raw, Some(k.as_str()))?
+                }
+            })
         } else if head.announces_body()? {
             return fail(ErrorCode::DigestRequired, "the request has a body but content-digest is not covered");
         } else {
