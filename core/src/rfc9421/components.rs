@@ -170,7 +170,7 @@ fn write_scheme(head: &RequestHead, out: &mut String) -> Result<()> {
 }
 
 /// Lowercases `out[start..]` in place (ASCII only; other bytes are refused later anyway).
-fn lowercase_from(out: &mut String, start: usize) {
+fn lowercase_from(out: &mut str, start: usize) {
     if let Some(tail) = out.get_mut(start..) {
         tail.make_ascii_lowercase();
     }
