@@ -101,22 +101,73 @@ function flattenHeaders(headers) {
 // The head crosses into the addon as one string plus the UTF-16 lengths of its pieces (method,
 // target, scheme, then each header name and value): one string conversion instead of one per
 // header, which is most of a call's cost. The addon splits it back by those lengths.
+// The lengths go into one module-level buffer, reused by every call: callers pack the head last,
+// right before the native call, and the addon reads the lengths before it returns (the async
+// variants too: the head is split on this thread), so two heads never share it.
+let lensBuf = new Uint32Array(64)
+
+function growLens(lens, n, shared) {
+  const next = new Uint32Array(Math.max(n, lens.length * 2))
+  next.set(lens)
+  if (shared) lensBuf = next
+  return next
+}
+
+let packing = false
+
 function packHead(req) {
-  const headers = flattenHeaders(req.headers)
+  // A String() conversion below may run user code; should that code pack another head, it gets
+  // its own buffer instead of overwriting this one.
+  if (packing) return packHeadInto(req, new Uint32Array(64), false)
+  packing = true
+  try {
+    return packHeadInto(req, lensBuf, true)
+  } finally {
+    packing = false
+  }
+}
+
+function packHeadInto(req, lens, shared) {
   const method = String(req.method)
   const url = String(req.url)
   const scheme = schemeOf(req)
-  const lens = new Uint32Array(headers.length + 3)
   lens[0] = method.length
   lens[1] = url.length
   lens[2] = scheme.length
   let parts = method + url + scheme
-  for (let i = 0; i < headers.length; i++) {
-    const h = headers[i]
-    parts += h
-    lens[i + 3] = h.length
+  let n = 3
+  const headers = req.headers
+  if (headers != null && !Array.isArray(headers) && !(typeof headers.forEach === 'function' && typeof headers.get === 'function')) {
+    // A plain object (`req.headers`): walked in place, no intermediate list (flattenHeaders order).
+    for (const name of Object.keys(headers)) {
+      const v = headers[name]
+      if (v === undefined) continue
+      if (Array.isArray(v)) {
+        for (const x of v) {
+          const s = String(x)
+          if (n + 2 > lens.length) lens = growLens(lens, n + 2, shared)
+          parts += name + s
+          lens[n++] = name.length
+          lens[n++] = s.length
+        }
+      } else {
+        const s = typeof v === 'string' ? v : String(v)
+        if (n + 2 > lens.length) lens = growLens(lens, n + 2, shared)
+        parts += name + s
+        lens[n++] = name.length
+        lens[n++] = s.length
+      }
+    }
+  } else {
+    const flat = flattenHeaders(headers)
+    if (n + flat.length > lens.length) lens = growLens(lens, n + flat.length, shared)
+    for (let i = 0; i < flat.length; i++) {
+      const h = flat[i]
+      parts += h
+      lens[n++] = h.length
+    }
   }
-  return [parts, lens]
+  return [parts, lens.subarray(0, n)]
 }
 
 function toBytes(body) {
@@ -335,15 +386,15 @@ class Guard {
 
   /** Verifies a request whose body is in memory. Throws HmacGuardError. */
   verify(req) {
-    const [parts, lens] = packHead(req)
     const body = toBytes(req.body)
+    const [parts, lens] = packHead(req)
     return makeVerified(call(() => this[kNative].verify(parts, lens, body)))
   }
 
   /** As verify(), on the libuv thread pool. Rejects with HmacGuardError. */
   async verifyAsync(req) {
-    const [parts, lens] = packHead(req)
     const body = toBytes(req.body)
+    const [parts, lens] = packHead(req)
     const r = await call(() => this[kNative].verifyAsync(parts, lens, body))
     if (isErrorValue(r)) throw fromValue(r)
     return makeVerified(r)
@@ -351,8 +402,8 @@ class Guard {
 
   /** What the server computes for a request, check by check. Never a secret or expected MAC. */
   explain(req) {
-    const [parts, lens] = packHead(req)
     const body = toBytes(req.body)
+    const [parts, lens] = packHead(req)
     const ex = call(() => this[kNative].explain(parts, lens, body))
     if (ex.error) ex.error = fromValue(ex.error)
     Object.defineProperty(ex, 'toString', { enumerable: false, value: () => ex.text })

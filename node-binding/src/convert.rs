@@ -1,5 +1,7 @@
 //! JS values <-> core types. Plain translation: no check lives here.
 
+use std::fmt::Write as _;
+
 use hmac_guard::{Algorithm, ErrorCode, KeySpec, RequestHead, Verified};
 use napi::bindgen_prelude::{Buffer, Either};
 use napi_derive::napi;
@@ -70,50 +72,79 @@ pub(crate) fn head(
 /// and value back to back, and `lens`, their lengths in UTF-16 code units (JS `string.length`).
 /// One string crosses the boundary instead of one per header, which is most of the call's cost.
 pub(crate) fn head_from_parts(parts: &str, lens: &[u32]) -> hmac_guard::Result<RequestHead> {
+    let mut head = RequestHead { method: String::new(), target: String::new(), scheme: String::new(), headers: Vec::new() };
+    head_into(parts, lens, &mut head)?;
+    Ok(head)
+}
+
+/// As [`head_from_parts`], into an existing head whose strings are refilled in place: a head kept
+/// from call to call allocates nothing once it has seen a request of the same shape.
+pub(crate) fn head_into(parts: &str, lens: &[u32], head: &mut RequestHead) -> hmac_guard::Result<()> {
     let bad = || core_error(ErrorCode::InvalidState, "request parts do not match their lengths");
     if lens.len() < 3 || lens.len().is_multiple_of(2) {
         return Err(bad());
     }
-    let mut pieces: Vec<&str> = Vec::with_capacity(lens.len());
+    let refill = |to: &mut String, from: &str| {
+        to.clear();
+        to.push_str(from);
+    };
+    let RequestHead { method, target, scheme, headers } = head;
+    let count = (lens.len() - 3) / 2;
+    headers.truncate(count);
+    headers.reserve(count - headers.len());
+    let mut name: &str = "";
+    let split = split_parts(parts, lens, |i, piece| match i {
+        0 => refill(method, piece),
+        1 => refill(target, piece),
+        2 => refill(scheme, piece),
+        _ if i % 2 == 1 => name = piece,
+        _ => {
+            let k = (i - 3) / 2;
+            if let Some((n, v)) = headers.get_mut(k) {
+                refill(n, name);
+                refill(v, piece);
+            } else {
+                headers.push((name.to_owned(), piece.to_owned()));
+            }
+        }
+    });
+    if split.is_none() {
+        headers.clear();
+        return Err(bad());
+    }
+    Ok(())
+}
+
+/// Splits `parts` into pieces of `lens` UTF-16 units each, handing each to `f` with its index;
+/// `None` when the lengths do not match the string exactly.
+fn split_parts<'a>(parts: &'a str, lens: &[u32], mut f: impl FnMut(usize, &'a str)) -> Option<()> {
+    let mut start = 0usize;
     if parts.is_ascii() {
         // Every character is one UTF-16 unit and one byte: split by byte offsets.
-        let mut start = 0usize;
-        for &want in lens {
-            let end = start.checked_add(usize::try_from(want).map_err(|_| bad())?).ok_or_else(bad)?;
-            pieces.push(parts.get(start..end).ok_or_else(bad)?);
+        for (i, &want) in lens.iter().enumerate() {
+            let end = start.checked_add(usize::try_from(want).ok()?)?;
+            f(i, parts.get(start..end)?);
             start = end;
         }
-        if start != parts.len() {
-            return Err(bad());
-        }
-    } else {
-        let mut chars = parts.char_indices();
-        let mut start = 0usize;
-        for &want in lens {
-            let mut units = 0usize;
-            let want = usize::try_from(want).map_err(|_| bad())?;
-            let mut end = start;
-            while units < want {
-                let (i, c) = chars.next().ok_or_else(bad)?;
-                units += c.len_utf16();
-                end = i + c.len_utf8();
-            }
-            if units != want {
-                return Err(bad());
-            }
-            pieces.push(parts.get(start..end).ok_or_else(bad)?);
-            start = end;
-        }
-        if chars.next().is_some() {
-            return Err(bad());
-        }
+        return (start == parts.len()).then_some(());
     }
-    let mut headers = Vec::with_capacity((pieces.len() - 3) / 2);
-    let mut it = pieces[3..].chunks_exact(2);
-    for pair in &mut it {
-        headers.push((pair[0].to_string(), pair[1].to_string()));
+    let mut chars = parts.char_indices();
+    for (i, &want) in lens.iter().enumerate() {
+        let mut units = 0usize;
+        let want = usize::try_from(want).ok()?;
+        let mut end = start;
+        while units < want {
+            let (at, c) = chars.next()?;
+            units += c.len_utf16();
+            end = at + c.len_utf8();
+        }
+        if units != want {
+            return None;
+        }
+        f(i, parts.get(start..end)?);
+        start = end;
     }
-    Ok(RequestHead { method: pieces[0].to_string(), target: pieces[1].to_string(), scheme: pieces[2].to_string(), headers })
+    chars.next().is_none().then_some(())
 }
 
 /// One covered component and the value that was signed.
@@ -198,32 +229,48 @@ pub(crate) fn pack(v: Verified, networked: bool) -> Packed {
     if v.replay_ticket.is_some() {
         return Either::B(VerifiedResult::new(v, networked));
     }
-    let mut out = String::with_capacity(256);
+    let mut out = String::with_capacity(512);
     let put = |out: &mut String, s: Option<&str>| match s {
         None => out.push('~'),
         Some(s) => {
-            out.push_str(&s.encode_utf16().count().to_string());
-            out.push(':');
+            // ASCII (nearly every field): the UTF-16 length is the byte length.
+            let units = if s.is_ascii() { s.len() } else { s.encode_utf16().count() };
+            let _ = write!(out, "{units}:");
             out.push_str(s);
         }
     };
-    let created = v.created.map(|n| n.to_string());
-    let expires = v.expires.map(|n| n.to_string());
+    let put_num = |out: &mut String, n: Option<i64>| match n {
+        None => out.push('~'),
+        Some(n) => {
+            let _ = write!(out, "{}:{n}", decimal_len(n));
+        }
+    };
     put(&mut out, Some(v.scheme));
     put(&mut out, v.label.as_deref());
     put(&mut out, Some(&v.key_id));
     put(&mut out, v.subject.as_deref());
     put(&mut out, Some(v.algorithm.name()));
-    put(&mut out, created.as_deref());
-    put(&mut out, expires.as_deref());
+    put_num(&mut out, v.created);
+    put_num(&mut out, v.expires);
     put(&mut out, v.nonce.as_deref());
     put(&mut out, v.tag.as_deref());
-    put(&mut out, Some(&v.body_len.to_string()));
+    put_num(&mut out, Some(i64::try_from(v.body_len).unwrap_or(i64::MAX)));
     for (id, value) in v.covered.iter() {
         put(&mut out, Some(id));
         put(&mut out, Some(value));
     }
     Either::A(out)
+}
+
+/// The length of `n` in decimal, sign included (ASCII: also its UTF-16 length).
+fn decimal_len(n: i64) -> usize {
+    let mut len = usize::from(n < 0) + 1;
+    let mut m = n.unsigned_abs() / 10;
+    while m > 0 {
+        len += 1;
+        m /= 10;
+    }
+    len
 }
 
 /// An error as a value (used where a promise resolves instead of rejecting).
@@ -244,7 +291,7 @@ impl From<&hmac_guard::Error> for ErrorValue {
 
 #[cfg(test)]
 mod tests {
-    use super::head_from_parts;
+    use super::{decimal_len, head_from_parts, head_into};
 
     fn lens(pieces: &[&str]) -> Vec<u32> {
         pieces.iter().map(|p| u32::try_from(p.encode_utf16().count()).expect("short")).collect()
@@ -279,5 +326,32 @@ mod tests {
         assert!(head_from_parts(&joined, &l).is_err(), "too short / splits a surrogate pair");
         assert!(head_from_parts("GETx", &[3, 0, 0]).is_err(), "trailing bytes");
         assert!(head_from_parts("", &[]).is_err(), "no pieces");
+    }
+
+    #[test]
+    fn a_reused_head_takes_each_request_shape() {
+        let mut head = head_from_parts("GET/http", &lens(&["GET", "/", "http"])).expect("valid");
+        for pieces in [
+            vec!["POST", "/a", "https", "Host", "h", "X-A", "1", "X-B", "2"],
+            vec!["GET", "/é", "http", "X-Note", "naïve"],
+            vec!["PUT", "/b", "http"],
+            vec!["POST", "/c", "http", "Host", "other", "X-A", "3"],
+        ] {
+            head_into(&pieces.concat(), &lens(&pieces), &mut head).expect("valid");
+            let fresh = head_from_parts(&pieces.concat(), &lens(&pieces)).expect("valid");
+            assert_eq!(
+                (&head.method, &head.target, &head.scheme, &head.headers),
+                (&fresh.method, &fresh.target, &fresh.scheme, &fresh.headers)
+            );
+        }
+        assert!(head_into("GETx", &[3, 0, 0], &mut head).is_err());
+        assert!(head.headers.is_empty(), "a failed split leaves no stale headers");
+    }
+
+    #[test]
+    fn decimal_len_counts_sign_and_digits() {
+        for n in [0, 7, 9, 10, 99, 100, 1_795_364_607, -1, -10, -999, i64::MAX, i64::MIN] {
+            assert_eq!(decimal_len(n), n.to_string().len(), "{n}");
+        }
     }
 }

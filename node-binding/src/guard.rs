@@ -1,5 +1,6 @@
 //! `Guard`, `Verification`, the async verify task, `explain`, key rotation.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use napi::bindgen_prelude::{AsyncTask, Buffer, Either, External};
 use napi::{Env, Task};
 use napi_derive::napi;
 
-use crate::convert::{CoveredComponent, ErrorValue, KeyOptions, Packed, head_from_parts, pack};
+use crate::convert::{CoveredComponent, ErrorValue, KeyOptions, Packed, head_from_parts, head_into, pack};
 use crate::{Result, core_error, guarded};
 
 /// Policy options (every field optional; defaults are the core's).
@@ -163,6 +164,9 @@ pub struct NativeGuard {
     manual_clock: Option<Arc<ManualClock>>,
     /// Set when the replay store is Redis: its round trips must not run on the JS thread.
     redis: Option<Arc<RedisStore>>,
+    /// The head of the last synchronous call, refilled in place by the next one (no allocation
+    /// per header); emptied after each use. Only touched on the JS thread.
+    scratch: RefCell<RequestHead>,
 }
 
 /// The replay store a guard uses, and the same store as Redis when it is one.
@@ -239,7 +243,7 @@ impl NativeGuard {
             if let Some(clock) = &manual_clock {
                 builder = builder.clock(Arc::clone(clock) as Arc<dyn Clock>);
             }
-            Ok(NativeGuard { guard: builder.build()?, manual_clock, redis })
+            Ok(NativeGuard { guard: builder.build()?, manual_clock, redis, scratch: RefCell::new(empty_head()) })
         })
     }
 
@@ -319,8 +323,7 @@ impl NativeGuard {
             if self.redis.is_some() {
                 return Err(blocking_refused("verify()"));
             }
-            let h = head_from_parts(&parts, lens)?;
-            self.guard.verify(&h, body.unwrap_or_default()).map(|v| pack(v, false))
+            self.with_head(&parts, lens, |h| self.guard.verify(h, body.unwrap_or_default()).map(|v| pack(v, false)))
         })
     }
 
@@ -336,11 +339,38 @@ impl NativeGuard {
     /// What the server computes for a request: signature base, covered components, each check.
     #[napi]
     pub fn explain(&self, parts: String, lens: &[u32], body: Option<&[u8]>) -> Result<ExplanationResult> {
-        guarded(|| {
-            let h = head_from_parts(&parts, lens)?;
-            Ok(ExplanationResult::from(self.guard.explain(&h, body)))
-        })
+        guarded(|| self.with_head(&parts, lens, |h| Ok(ExplanationResult::from(self.guard.explain(h, body)))))
     }
+}
+
+impl NativeGuard {
+    /// Runs `f` on the head split from `parts`, in the guard's reused head. A re-entrant call
+    /// (never expected: nothing here calls back into JS) falls back to a fresh head.
+    fn with_head<T>(
+        &self,
+        parts: &str,
+        lens: &[u32],
+        f: impl FnOnce(&RequestHead) -> hmac_guard::Result<T>,
+    ) -> hmac_guard::Result<T> {
+        let Ok(mut head) = self.scratch.try_borrow_mut() else {
+            return f(&head_from_parts(parts, lens)?);
+        };
+        head_into(parts, lens, &mut head)?;
+        let out = f(&head);
+        // Empty the strings, keeping their capacity for the next call.
+        head.method.clear();
+        head.target.clear();
+        for (n, v) in &mut head.headers {
+            n.clear();
+            v.clear();
+        }
+        out
+    }
+}
+
+/// An empty request head.
+fn empty_head() -> RequestHead {
+    RequestHead { method: String::new(), target: String::new(), scheme: String::new(), headers: Vec::new() }
 }
 
 /// The async one-shot verification.
