@@ -43,7 +43,8 @@ demo: toolchain ## Build and run the demo (sign, verify, replay, tamper, rotate,
 	$(CARGO) run --quiet --release -p hmac-guard --example demo
 
 .PHONY: lint
-lint: toolchain ## cargo fmt --check and clippy -D warnings
+lint: toolchain ## cargo fmt --check, clippy -D warnings, one version everywhere
+	$(PYTHON) scripts/version.py check
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --features hmac-guard/redis -- -D warnings
 

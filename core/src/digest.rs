@@ -162,27 +162,43 @@ pub fn to_hex(bytes: &[u8]) -> String {
     s
 }
 
+/// Nibble value of each byte, `0xff` for bytes that are not hex digits.
+const NIBBLE: [u8; 256] = {
+    let mut table = [0xff_u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
 /// Decodes hex (either case); `None` on odd length or other characters.
+///
+/// One table lookup per digit and a single validity test at the end: this runs on every
+/// simple-scheme request (signature and body digest), where a branch per digit showed up in profiles.
 #[must_use]
 pub fn from_hex(s: &str) -> Option<Vec<u8>> {
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            b'A'..=b'F' => Some(c - b'A' + 10),
-            _ => None,
-        }
-    }
     let bytes = s.as_bytes();
     if !bytes.len().is_multiple_of(2) {
         return None;
     }
-    // Sized up front: collecting into `Option<Vec>` cannot know the length and regrows.
-    let mut out = Vec::with_capacity(bytes.len() / 2);
-    for p in bytes.chunks_exact(2) {
-        out.push((nibble(p[0])? << 4) | nibble(p[1])?);
-    }
-    Some(out)
+    let mut invalid = 0_u8;
+    let out: Vec<u8> = bytes
+        .chunks_exact(2)
+        .map(|p| {
+            let (hi, lo) = (NIBBLE[usize::from(p[0])], NIBBLE[usize::from(p[1])]);
+            invalid |= hi | lo;
+            (hi << 4) | (lo & 0x0f)
+        })
+        .collect();
+    (invalid & 0xf0 == 0).then_some(out)
 }
 
 #[cfg(test)]

@@ -53,20 +53,21 @@ impl Simple {
     /// The canonical string for a head, with the algorithm left for the verifier to fill in
     /// (it depends on the key). Returns the pieces after validation.
     fn read<'a>(head: &'a RequestHead, limits: &HeaderLimits) -> Result<SimpleFields<'a>> {
-        let get = |name: &str| head.single(name, limits.max_header_len, ErrorCode::MalformedSignature);
-        let key_id = get(KEY_ID_HEADER)?;
-        let signature = get(SIGNATURE_HEADER)?;
+        let found = FoundHeaders::collect(head);
+        let get = |slot: usize| found.single(slot, limits.max_header_len);
+        let key_id = get(0)?;
+        let signature = get(4)?;
         let (key_id, signature) = match (key_id, signature) {
             (None, None) => return fail(ErrorCode::MissingSignature, "no X-HMAC-Key-Id or X-HMAC-Signature header"),
             (None, Some(_)) => return fail(ErrorCode::MissingHeader, "X-HMAC-Key-Id is missing"),
             (Some(_), None) => return fail(ErrorCode::MissingHeader, "X-HMAC-Signature is missing"),
             (Some(k), Some(s)) => (k, s),
         };
-        let Some(timestamp) = get(TIMESTAMP_HEADER)? else {
+        let Some(timestamp) = get(1)? else {
             return fail(ErrorCode::MissingHeader, "X-HMAC-Timestamp is missing");
         };
-        let Some(nonce) = get(NONCE_HEADER)? else { return fail(ErrorCode::MissingHeader, "X-HMAC-Nonce is missing") };
-        let Some(content_sha256) = get(CONTENT_SHA256_HEADER)? else {
+        let Some(nonce) = get(2)? else { return fail(ErrorCode::MissingHeader, "X-HMAC-Nonce is missing") };
+        let Some(content_sha256) = get(3)? else {
             return fail(ErrorCode::MissingHeader, "X-HMAC-Content-SHA256 is missing");
         };
         if key_id.is_empty() || key_id.len() > crate::keyring::MAX_KEY_ID_LEN || !key_id.bytes().all(is_key_id_byte) {
@@ -92,6 +93,50 @@ impl Simple {
             return fail(ErrorCode::MalformedHeader, "request target has non-ASCII or control characters");
         }
         Ok(SimpleFields { key_id, timestamp, nonce, content_sha256, signature, target })
+    }
+}
+
+/// The scheme's five headers, in [`FoundHeaders`] slot order.
+const HEADERS: [&str; 5] = [KEY_ID_HEADER, TIMESTAMP_HEADER, NONCE_HEADER, CONTENT_SHA256_HEADER, SIGNATURE_HEADER];
+
+/// The scheme's headers found in one pass over the head (they share the `x-hmac-` prefix), where
+/// five lookups would compare every header name five times. Checks still run per header, in the
+/// order `read` asks, so the first error reported is the same as with separate lookups.
+struct FoundHeaders<'a> {
+    first: [Option<&'a str>; 5],
+    repeated: [bool; 5],
+}
+
+impl<'a> FoundHeaders<'a> {
+    fn collect(head: &'a RequestHead) -> Self {
+        const PREFIX: &str = "x-hmac-";
+        let mut found = FoundHeaders { first: [None; 5], repeated: [false; 5] };
+        for (name, value) in &head.headers {
+            let (Some(prefix), Some(rest)) = (name.get(..PREFIX.len()), name.get(PREFIX.len()..)) else { continue };
+            if !prefix.eq_ignore_ascii_case(PREFIX) {
+                continue;
+            }
+            let Some(slot) = HEADERS.iter().position(|h| h[PREFIX.len()..].eq_ignore_ascii_case(rest)) else { continue };
+            if found.first[slot].is_some() {
+                found.repeated[slot] = true;
+            } else {
+                found.first[slot] = Some(value);
+            }
+        }
+        found
+    }
+
+    /// As [`RequestHead::single`] for the header in `slot`.
+    fn single(&self, slot: usize, max_len: usize) -> Result<Option<&'a str>> {
+        let name = HEADERS[slot];
+        let Some(first) = self.first[slot] else { return Ok(None) };
+        if self.repeated[slot] {
+            return fail(ErrorCode::MalformedSignature, format!("header {name} appears more than once"));
+        }
+        if first.len() > max_len {
+            return fail(ErrorCode::HeaderTooLarge, format!("header {name} is longer than {max_len} bytes"));
+        }
+        Ok(Some(crate::request::trim_ows(first)))
     }
 }
 
@@ -149,5 +194,41 @@ impl Scheme for Simple {
             signature: f.signature,
             body: BodyBinding::Digest(ExpectedDigest { algorithm: DigestAlgorithm::Sha256, value: digest }),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(headers: &[(&str, &str)]) -> RequestHead {
+        RequestHead::new("POST", "/p", "https", headers.iter().map(|(n, v)| ((*n).to_string(), (*v).to_string())).collect())
+    }
+
+    #[test]
+    fn finds_its_headers_in_any_case_and_ignores_look_alikes() {
+        let h = head(&[
+            ("X-HMAC-KEY-ID", "k1"),
+            ("x-hmac-timestamp", " 1700000000 "),
+            ("X-Hmac-Nonce", "nonce-1234"),
+            ("x-hmac-content-sha256x", "ignored"),
+            ("x-hmac-", "ignored"),
+            ("é-hmac-signature", "ignored"),
+            ("x-hmac-signature", "00"),
+        ]);
+        let found = FoundHeaders::collect(&h);
+        assert_eq!(found.single(0, 64).unwrap(), Some("k1"));
+        assert_eq!(found.single(1, 64).unwrap(), Some("1700000000"));
+        assert_eq!(found.single(2, 64).unwrap(), Some("nonce-1234"));
+        assert_eq!(found.single(3, 64).unwrap(), None);
+        assert_eq!(found.single(4, 64).unwrap(), Some("00"));
+    }
+
+    #[test]
+    fn a_repeat_in_another_case_is_still_a_repeat() {
+        let h = head(&[("x-hmac-nonce", "nonce-1234"), ("X-HMAC-NONCE", "nonce-5678")]);
+        assert_eq!(FoundHeaders::collect(&h).single(2, 64).unwrap_err().code(), ErrorCode::MalformedSignature);
+        let h = head(&[("x-hmac-nonce", "n".repeat(65).as_str())]);
+        assert_eq!(FoundHeaders::collect(&h).single(2, 64).unwrap_err().code(), ErrorCode::HeaderTooLarge);
     }
 }
