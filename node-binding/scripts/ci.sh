@@ -12,7 +12,17 @@
 #     release: the workspace release profile (thin LTO, one codegen unit): what gets published.
 #     debug:   unoptimised (slow hashing; the memory test is skipped).
 #   HMAC_GUARD_NODE_SKIP_BUILD=1   reuse the addon already built.
+#   HMAC_GUARD_SETUP_ONLY=1 (or the --setup-only argument)   install and build only: no tsc, no
+#                                  tests (what `make demo` uses).
 set -euo pipefail
+
+setup_only="${HMAC_GUARD_SETUP_ONLY:-0}"
+for arg in "$@"; do
+  case "$arg" in
+    --setup-only) setup_only=1 ;;
+    *) echo "unknown argument: $arg (usage: ci.sh [--setup-only])" >&2; exit 2 ;;
+  esac
+done
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -55,6 +65,11 @@ if [ "${HMAC_GUARD_NODE_SKIP_BUILD:-0}" != "1" ]; then
 fi
 ls hmac-guard.*.node >/dev/null 2>&1 || { echo "no addon was built" >&2; exit 1; }
 export HMAC_GUARD_NODE_PROFILE="$profile"
+
+if [ "$setup_only" = "1" ]; then
+  say "setup only: dependencies installed and addon built; tsc and tests skipped"
+  exit 0
+fi
 
 # 3. Types: the declarations themselves (strict, lib check on), then a usage file against them.
 say "tsc"

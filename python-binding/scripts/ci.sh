@@ -8,7 +8,15 @@
 #
 #   bash python-binding/scripts/ci.sh            # everything
 #   bash python-binding/scripts/ci.sh -k flask   # extra arguments go to pytest
+#   bash python-binding/scripts/ci.sh --setup-only   # (or HMAC_GUARD_SETUP_ONLY=1) venv, tools and
+#                                                    # the extension only: no redis-server, no checks
 set -euo pipefail
+
+SETUP_ONLY="${HMAC_GUARD_SETUP_ONLY:-0}"
+if [[ "${1:-}" == "--setup-only" ]]; then
+    SETUP_ONLY=1
+    shift
+fi
 
 BINDING="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROOT="$(cd "$BINDING/.." && pwd)"
@@ -35,7 +43,7 @@ if [[ "$(cat "$STAMP" 2>/dev/null || true)" != "$WANT" ]]; then
 fi
 
 # The Redis replay-store tests need a real redis-server (a missing one is a failure, not a skip).
-if ! command -v redis-server >/dev/null; then
+if [[ "$SETUP_ONLY" != "1" ]] && ! command -v redis-server >/dev/null; then
     step "installing redis-server (apt-get)"
     SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"
     $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
@@ -47,6 +55,11 @@ step "building hmac_guard._native (maturin develop --release)"
     export VIRTUAL_ENV="$VENV" PATH="$VENV/bin:$PATH" CARGO_TARGET_DIR="$ROOT/target/py"
     "$VENV/bin/maturin" develop --release --quiet
 )
+
+if [[ "$SETUP_ONLY" == "1" ]]; then
+    step "setup only: $VENV ready and the extension built; checks and tests skipped"
+    exit 0
+fi
 
 cd "$BINDING"
 step "ruff"
