@@ -65,6 +65,7 @@ demo-core: toolchain ## The core-only demo (Rust: sign, verify, replay, tamper, 
 .PHONY: lint
 lint: toolchain ## cargo fmt --check, clippy -D warnings, one version everywhere
 	$(PYTHON) scripts/version.py check
+	$(PYTHON) scripts/check_readme.py
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --features hmac-guard/redis -- -D warnings
 

@@ -374,16 +374,8 @@ impl Guard {
         obs.record("timestamp window", &r);
         r?;
 
-        let declared_len = head.content_length();
-        let r = match &declared_len {
-            Err(e) => Err(e.clone()),
-            Ok(Some(n)) if *n > policy.body_limit => {
-                fail(ErrorCode::BodyTooLarge, format!("Content-Length {n} exceeds the limit of {} bytes", policy.body_limit))
-            }
-            Ok(_) => Ok(()),
-        };
-        obs.record("content-length within limit", &r);
-        r?;
+        let declared_len = check_declared_len(head, policy);
+        obs.record("content-length within limit", &declared_len.as_ref().map(|_| ()).map_err(Clone::clone));
         let declared_len = declared_len?;
 
         let body = match (&prepared.mac_input, &prepared.body) {
@@ -417,7 +409,17 @@ impl Guard {
     }
 }
 
-fn check_nonce(prepared: &Prepared, policy: &Policy) -> Result<()> {
+/// The declared `Content-Length`, refused above the body limit.
+pub(crate) fn check_declared_len(head: &RequestHead, policy: &Policy) -> Result<Option<u64>> {
+    match head.content_length()? {
+        Some(n) if n > policy.body_limit => {
+            fail(ErrorCode::BodyTooLarge, format!("Content-Length {n} exceeds the limit of {} bytes", policy.body_limit))
+        }
+        declared => Ok(declared),
+    }
+}
+
+pub(crate) fn check_nonce(prepared: &Prepared, policy: &Policy) -> Result<()> {
     let limits = &policy.header_limits;
     match &prepared.nonce {
         None if policy.require_nonce => fail(ErrorCode::MissingParameter, "a nonce is required"),
@@ -430,7 +432,7 @@ fn check_nonce(prepared: &Prepared, policy: &Policy) -> Result<()> {
     }
 }
 
-fn check_window(prepared: &Prepared, policy: &Policy, now: i64) -> Result<()> {
+pub(crate) fn check_window(prepared: &Prepared, policy: &Policy, now: i64) -> Result<()> {
     if let Some(created) = prepared.created {
         if now.saturating_sub(created) > i64::from(policy.max_age_secs) {
             return fail(

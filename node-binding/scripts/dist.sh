@@ -30,7 +30,7 @@ cp "hmac-guard.$triple.node" "dist/npm/$triple/"
 (cd "dist/npm/$triple" && npm pack --silent --pack-destination ../.. >/dev/null)
 
 say "main package"
-cp -r index.js index.d.ts feathers.js feathers.d.ts native.js native.d.ts lib README.md dist/stage/
+cp -r index.js index.d.ts feathers.js feathers.d.ts native.js native.d.ts lib bin README.md dist/stage/
 node -e '
   const fs = require("fs")
   const pkg = JSON.parse(fs.readFileSync("package.json", "utf8"))
@@ -82,5 +82,20 @@ const binding = require.resolve('hmac-guard-linux-x64-gnu')
 console.log(`smoke ok: core ${coreVersion()}, addon from ${binding.replace(process.cwd(), '.')}`)
 EOF
   node smoke.js
+  # The CLI as installed (npm `bin`): help, then sign -> raw request -> verify, and a tampered copy.
+  cli=./node_modules/.bin/hmac-guard
+  "$cli" --help >/dev/null
+  export HMAC_GUARD_SECRET=smoke-test-secret-0123456789abcdef
+  printf '{"smoke":"yes"}' > body.json
+  "$cli" sign --key-id k1 --body-file body.json http://example.com/smoke > signature.txt
+  { printf 'POST /smoke HTTP/1.1\r\nHost: example.com\r\nContent-Length: 15\r\n'; sed 's/$/\r/' signature.txt
+    printf '\r\n'; cat body.json; } > request.http
+  "$cli" verify --key-id k1 request.http > verified.txt
+  grep -qx 'verdict: ok' verified.txt
+  sed 's/"yes"}/"no!"}/' request.http > tampered.http
+  code=0; "$cli" verify --key-id k1 - < tampered.http > rejected.txt 2> rejected.err || code=$?
+  [ "$code" = 1 ] && grep -qx 'verdict: rejected ERR_DIGEST_MISMATCH (401)' rejected.txt \
+    || { echo "CLI: the tampered request was not rejected (exit $code)" >&2; cat rejected.txt rejected.err >&2; exit 1; }
+  echo "cli smoke ok: $("$cli" --version): sign -> verify -> tampered rejected"
 )
 say "dist ok: $(ls dist/*.tgz | xargs -n1 basename | tr '\n' ' ')"

@@ -9,6 +9,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod cli;
 mod convert;
 mod guard;
 mod signer;

@@ -30,6 +30,25 @@ ls -l "$OUT"
 # (default: $PYTHON), each in a fresh venv whose PATH has no Rust toolchain.
 SMOKE="$(mktemp -d)"
 trap 'rm -rf "$SMOKE"' EXIT
+# The console script as installed (`hmac-guard`): help, then sign -> raw request -> verify, and a
+# tampered copy; run in each smoke venv below.
+cat > "$SMOKE/cli-smoke.sh" <<'EOF'
+set -euo pipefail
+mkdir -p "$(dirname "$0")/cli" && cd "$(dirname "$0")/cli"
+hmac-guard --help >/dev/null
+export HMAC_GUARD_SECRET=smoke-test-secret-0123456789abcdef
+printf '{"smoke":"yes"}' > body.json
+hmac-guard sign --key-id k1 --body-file body.json http://example.com/smoke > signature.txt
+{ printf 'POST /smoke HTTP/1.1\r\nHost: example.com\r\nContent-Length: 15\r\n'; sed 's/$/\r/' signature.txt
+  printf '\r\n'; cat body.json; } > request.http
+hmac-guard verify --key-id k1 request.http > verified.txt
+grep -qx 'verdict: ok' verified.txt
+sed 's/"yes"}/"no!"}/' request.http > tampered.http
+code=0; hmac-guard verify --key-id k1 - < tampered.http > rejected.txt 2> rejected.err || code=$?
+[ "$code" = 1 ] && grep -qx 'verdict: rejected ERR_DIGEST_MISMATCH (401)' rejected.txt \
+  || { echo "CLI: the tampered request was not rejected (exit $code)" >&2; cat rejected.txt rejected.err >&2; exit 1; }
+echo "cli smoke ok: $(hmac-guard --version): sign -> verify -> tampered rejected"
+EOF
 for interpreter in ${SMOKE_PYTHONS:-$PYTHON}; do
     rm -rf "$SMOKE/venv"
     "$interpreter" -m venv "$SMOKE/venv"
@@ -40,7 +59,8 @@ for interpreter in ${SMOKE_PYTHONS:-$PYTHON}; do
         cd /
         python -c "import sys; print(sys.version.split()[0], end=\": \")"
         python "$1"
-    ' "$WHEEL" "$BINDING/scripts/smoke.py"
+        bash "$2"
+    ' "$WHEEL" "$BINDING/scripts/smoke.py" "$SMOKE/cli-smoke.sh"
 done
 # Optionally prove the sdist builds from source (needs Rust; ~2 min): CHECK_SDIST=1.
 if [[ "${CHECK_SDIST:-0}" == "1" ]]; then

@@ -15,6 +15,9 @@ use pyo3::types::PyAny;
 use crate::convert::{Chunk, GIL_RELEASE_THRESHOLD, build_head, extract_chunk, extract_headers, key_spec, key_spec_from_mapping};
 use crate::errors::{IntoPyResult, py_error, shield};
 
+/// The environment variable that selects the Redis store when `redis_url` is not given.
+const REDIS_URL_ENV: &str = "HMAC_GUARD_REDIS_URL";
+
 /// A Python-style string literal for `__repr__`.
 pub(crate) fn py_str(s: &str) -> String {
     format!("'{}'", s.escape_default())
@@ -97,7 +100,7 @@ impl PyGuard {
         accepted_labels = None,
         required_tag = None,
         replay = "consume",
-        reserve_hold_secs = 300,
+        reserve_hold_secs = 60,
         store_capacity = 1_000_000,
         per_key_quota = None,
         max_header_len = 8192,
@@ -179,6 +182,13 @@ impl PyGuard {
                     ring.upsert(key_spec_from_mapping(py, &item?)?).py_err(py)?;
                 }
             }
+            // As in Node: no `redis_url` argument means HMAC_GUARD_REDIS_URL, an empty one means
+            // this process's memory, so one variable moves a whole deployment to Redis.
+            let redis_url = match redis_url {
+                Some(url) if url.is_empty() => None,
+                Some(url) => Some(url),
+                None => std::env::var(REDIS_URL_ENV).ok().filter(|url| !url.is_empty()),
+            };
             let (store, store_kind): (Arc<dyn ReplayStore>, &'static str) = match redis_url {
                 None => {
                     let config = MemoryStoreConfig { capacity: store_capacity, per_key_quota, shards: None };

@@ -6,6 +6,7 @@
 //! `PanicException`. Bodies of 2 KiB and more are hashed, and the replay-store step always runs,
 //! with the GIL released.
 
+mod cli;
 mod convert;
 mod errors;
 mod guard;
@@ -51,5 +52,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<signer::PySigner>()?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_mac_for_vectors, m)?)?;
+    m.add_function(wrap_pyfunction!(cli::run_cli, m)?)?;
     Ok(())
 }

@@ -38,7 +38,7 @@ def test_flask_quick_start(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text(block("# app.py"), encoding="utf-8")
     secret = secrets.token_hex(32)
     port = free_port()
-    argv = ["gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "app:app"]
+    argv = ["gunicorn", "--no-control-socket", "-w", "2", "-b", f"127.0.0.1:{port}", "app:app"]
     with serve("readme-flask", argv, port, cwd=tmp_path, env={"HMAC_SECRET": secret}, health="/nothing") as s:
         out = run_client(f"http://{s.host}", secret)
     assert out.startswith("200 ")

@@ -138,6 +138,22 @@ def test_two_guards_share_one_redis_and_keys_expire(redis: Redis) -> None:
     assert 0 < ttl <= 332_000  # the timestamp window (300 s back + 30 s skew), no longer
 
 
+def test_hmac_guard_redis_url_selects_redis_unless_the_argument_says_otherwise(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HMAC_GUARD_REDIS_URL", redis.url)
+    keys = [{"id": "k1", "secret": SECRET}]
+    from_env = hg.Guard(keys=keys, redis_prefix=prefix())
+    assert from_env.store == "redis"
+    request_ = signed()
+    from_env.verify(*request_)
+    with pytest.raises(hg.ReplayError):
+        from_env.verify(*request_)
+    assert hg.Guard(keys=keys, redis_url="").store == "memory"  # explicitly this process only
+    monkeypatch.setenv("HMAC_GUARD_REDIS_URL", "")
+    assert hg.Guard(keys=keys).store == "memory"
+
+
 def test_reserve_mode_release_and_commit_with_redis(redis: Redis) -> None:
     pfx = prefix()
     g1, g2 = guard(redis, pfx, replay="reserve", reserve_hold_secs=30), guard(redis, pfx, replay="reserve")
@@ -214,7 +230,7 @@ def redis_env(redis: Redis) -> dict[str, str]:
 
 def test_gunicorn_4_workers_200_concurrent_copies_exactly_one(redis_env: dict[str, str]) -> None:
     port = free_port()
-    argv = ["gunicorn", "-w", "4", "-b", f"127.0.0.1:{port}", "--backlog", "512", "--log-level", "warning"]
+    argv = ["gunicorn", "--no-control-socket", "-w", "4", "-b", f"127.0.0.1:{port}", "--backlog", "512", "--log-level", "warning"]
     with serve("gunicorn-redis", [*argv, "flask_app:app"], port, env=redis_env) as s:
         statuses = _copies(s, 200)
         with ThreadPoolExecutor(40) as pool:
@@ -243,7 +259,7 @@ def test_uvicorn_with_redis_never_blocks_the_loop_and_one_copy_wins(redis_env: d
 
 def test_redis_outage_503_then_recovery_without_restart(redis: Redis, redis_env: dict[str, str]) -> None:
     port = free_port()
-    argv = ["gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
+    argv = ["gunicorn", "--no-control-socket", "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
     with serve("gunicorn-redis-outage", [*argv, "flask_app:app"], port, env=redis_env) as s:
         body = b'{"amount": 10}'
         assert request(s, "POST", "/echo?x=1", _server_signed(s, body), body)[0] == 200

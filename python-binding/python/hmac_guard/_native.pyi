@@ -22,6 +22,7 @@ __all__ = [
     "__version__",
     "_mac_for_vectors",
     "_panic_for_tests",
+    "run_cli",
 ]
 __version__: Final[str]
 ERROR_CODES: Final[list[tuple[str, int, str]]]
@@ -29,6 +30,8 @@ GIL_RELEASE_THRESHOLD: Final[int]
 
 def _panic_for_tests() -> None: ...
 def _mac_for_vectors(algorithm: str, secret: bytes | bytearray | str, data: bytes) -> bytes: ...
+def run_cli(argv: Sequence[str]) -> int:
+    """Runs the ``hmac-guard`` tool on the process's stdin/stdout/stderr; returns the exit code."""
 
 @final
 class ManualClock:
@@ -57,7 +60,7 @@ class Guard:
         accepted_labels: Sequence[str] | None = None,
         required_tag: str | None = None,
         replay: Literal["consume", "reserve"] = "consume",
-        reserve_hold_secs: int = 300,
+        reserve_hold_secs: int = 60,
         store_capacity: int = 1000000,
         per_key_quota: int | None = None,
         max_header_len: int = 8192,

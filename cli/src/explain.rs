@@ -1,0 +1,102 @@
+//! `hmac-guard explain`: the signature base / canonical string the server builds, the covered
+//! components and parameters, and each check's outcome (`hmac_guard::Guard::explain`). Without a
+//! key the MAC cannot be checked; everything else still is. Never prints a secret or a MAC.
+
+use hmac_guard::Outcome as Check;
+
+use crate::args::CheckArgs;
+use crate::raw::Framing;
+use crate::secret::Secret;
+use crate::{EXIT_OK, EXIT_REJECTED, Io, Outcome, check};
+
+pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
+    let spec = match a.key.key_id.as_deref() {
+        Some(key_id) => Some(Secret::load(&a.key, io)?.into_spec(&a.key, key_id, a.subject.as_deref())),
+        None => None,
+    };
+    let keyed = spec.is_some();
+    let guard = check::guard(a, spec, "explain")?;
+    let (head, body, framing) = check::load_request(a, io)?;
+    let ex = if keyed { guard.explain(&head, Some(&body)) } else { guard.explain_without_key(&head, Some(&body)) };
+    let now = guard.clock().now_secs();
+    let out = &mut *io.stdout;
+
+    writeln!(out, "scheme: {}", ex.scheme)?;
+    let framing = match framing {
+        Framing::ContentLength => "by Content-Length",
+        Framing::Chunked => "chunked",
+        Framing::ToEof => "to the end of the input",
+    };
+    writeln!(out, "request: {} {} ({}; body {} bytes, {framing})", head.method, head.target, head.scheme, body.len())?;
+    match a.at {
+        Some(at) => writeln!(out, "now: {at} (--at)")?,
+        None => writeln!(out, "now: {now} (system clock)")?,
+    }
+    match &a.key.key_id {
+        Some(id) => writeln!(out, "key: {id} ({})", a.key.algorithm.name())?,
+        None => writeln!(out, "key: none (no --key-id): the key checks and the MAC are not run")?,
+    }
+    if let Some(label) = &ex.label {
+        writeln!(out, "label: {label}")?;
+    }
+    if let Some(key_id) = &ex.key_id {
+        writeln!(out, "key id: {key_id}")?;
+    }
+    if let Some(created) = ex.created {
+        check::write_time(out, "created", created, now)?;
+    }
+    if let Some(expires) = ex.expires {
+        check::write_time(out, "expires", expires, now)?;
+    }
+    if let Some(nonce) = &ex.nonce {
+        writeln!(out, "nonce: {nonce}")?;
+    }
+    if let Some(alg) = ex.algorithm {
+        writeln!(out, "alg: {}", alg.name())?;
+    }
+    if let Some(tag) = &ex.tag {
+        writeln!(out, "tag: {tag}")?;
+    }
+    if !ex.covered.is_empty() {
+        check::write_covered(out, ex.covered.iter().map(|(i, v)| (i.as_str(), v.as_str())))?;
+    }
+    if let Some(base) = &ex.signature_base {
+        let what = if ex.scheme == "simple" { "canonical string" } else { "signature base" };
+        writeln!(out, "{what} ({} bytes, between the lines, no trailing newline):", base.len())?;
+        writeln!(out, "-----")?;
+        writeln!(out, "{base}")?;
+        writeln!(out, "-----")?;
+    }
+    writeln!(out, "checks:")?;
+    let mut failing = None;
+    for (name, outcome) in &ex.checks {
+        match outcome {
+            Check::Passed => writeln!(out, "  {name}: pass")?,
+            Check::Failed(e) => {
+                failing.get_or_insert(*name);
+                writeln!(out, "  {name}: FAIL {} ({})", e.code().as_str(), e.reason())?;
+            }
+            Check::NotRun(why) => writeln!(out, "  {name}: skip ({why})")?,
+        }
+    }
+    match &ex.error {
+        Some(e) => {
+            writeln!(out, "failing check: {}", failing.unwrap_or("headers parse"))?;
+            writeln!(out, "verdict: rejected {} ({})", e.code().as_str(), e.status())?;
+            writeln!(out, "reason: {}", e.reason())?;
+            Ok(EXIT_REJECTED)
+        }
+        None if !keyed => {
+            writeln!(
+                out,
+                "verdict: incomplete (every check without the key passed; give --key-id and the secret to check the MAC)"
+            )?;
+            Ok(EXIT_OK)
+        }
+        None => {
+            writeln!(out, "verdict: ok")?;
+            writeln!(out, "note: explain does not look for replays (a server remembers nonces; this tool cannot)")?;
+            Ok(EXIT_OK)
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! `--help` texts.
+
+/// Which help text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Topic {
+    Main,
+    Sign,
+    Verify,
+    Explain,
+}
+
+pub(crate) fn text(topic: Topic) -> &'static str {
+    match topic {
+        Topic::Main => MAIN,
+        Topic::Sign => SIGN,
+        Topic::Verify => VERIFY,
+        Topic::Explain => EXPLAIN,
+    }
+}
+
+const MAIN: &str = "\
+hmac-guard: sign, verify and explain HMAC-signed HTTP requests
+(RFC 9421 HTTP Message Signatures, or the simple HG1 header scheme)
+
+Usage:
+  hmac-guard sign    --key-id ID [OPTIONS] URL          print the signature headers, or a curl command
+  hmac-guard verify  --key-id ID [OPTIONS] [FILE | -]   verify a raw HTTP/1.1 request, print the verdict
+  hmac-guard explain [--key-id ID] [OPTIONS] [FILE | -] print the signature base and every check
+  hmac-guard help COMMAND     (or: hmac-guard COMMAND --help)
+  hmac-guard --version
+
+Secrets:
+  Read from the environment variable HMAC_GUARD_SECRET (name another with --secret-env NAME) or
+  from a file (--secret-file PATH; one trailing newline is removed), as raw bytes or, with
+  --secret-encoding hex|base64, decoded. Never from an argument: a command line is visible to other
+  users (ps, /proc) and kept in shell history, so --secret and the like are refused. No output,
+  error or note ever contains a secret or the MAC a server would expect.
+
+Exit codes:
+  0  signed; verified; explained with every check passing
+  1  verify: the request was rejected; explain: a check failed (the ERR_* code is printed)
+  2  usage or input error: bad option, no secret, unreadable file, malformed raw request
+
+Example:
+  read -rs HMAC_GUARD_SECRET && export HMAC_GUARD_SECRET
+  hmac-guard sign --key-id client-1 --body-file order.json --curl http://127.0.0.1:3000/orders
+";
+
+const SIGN: &str = "\
+hmac-guard sign: the headers that sign a request
+
+Usage: hmac-guard sign --key-id ID [OPTIONS] URL
+
+URL is absolute: http[s]://host[:port]/path?query. Prints the headers to add, one `Name: value`
+line each (Content-Digest, Signature-Input, Signature; or the five X-HMAC-* headers with
+--scheme simple). With --curl, prints instead a complete curl command line that sends exactly the
+signed request: the body file with --data-binary @FILE, the -H headers and the signature headers.
+
+Request:
+  -X, --method METHOD        GET, or POST with --body-file (default)
+      --body-file PATH       the exact body bytes (- for stdin; at most 16 MiB)
+  -H, --header 'Name: value' another header to send (repeatable); cover it with --components
+      --curl                 print a curl command line instead of header lines
+
+Key:
+      --key-id ID            the key id (required)
+      --alg ALG              hmac-sha256 (default) or hmac-sha512
+      --secret-env NAME      environment variable holding the secret (default HMAC_GUARD_SECRET)
+      --secret-file PATH     file holding the secret (one trailing newline removed)
+      --secret-encoding E    raw (default), hex or base64
+
+Signature:
+      --scheme S             rfc9421 (default) or simple
+      --created SECS         created / X-HMAC-Timestamp, Unix seconds (default: now; for tests)
+      --nonce NONCE          the nonce (default: 128 random bits; for tests)
+  rfc9421 only:
+      --label L              signature label (default sig1)
+      --components LIST      covered components, space or comma separated (repeatable), e.g.
+                             '@method @authority @path @query content-digest content-type'
+                             (default: @method @authority @path @query, plus content-digest
+                             when there is a body)
+      --expires-in SECS      add expires = created + SECS
+      --tag T                add the tag parameter
+      --include-alg          add the alg parameter
+      --digest D             sha-256 (default) or sha-512 for Content-Digest
+
+Examples:
+  hmac-guard sign --key-id client-1 --body-file order.json https://api.example.com/orders
+  hmac-guard sign --key-id client-1 --body-file order.json -H 'Content-Type: application/json' \\
+      --components '@method @authority @path @query content-digest content-type' \\
+      --curl http://127.0.0.1:3000/orders
+";
+
+const VERIFY: &str = "\
+hmac-guard verify: verify a raw HTTP/1.1 request with the hmac-guard verifier
+
+Usage: hmac-guard verify --key-id ID [OPTIONS] [FILE | -]
+
+Reads one request from FILE, or stdin when FILE is - or absent: the request line, header lines,
+a blank line, then the body, framed by Content-Length, Transfer-Encoding: chunked, or the end of
+the input (LF or CRLF line ends). Verifies it as a server holding this one key would, with a fresh
+in-memory replay store (so this tool cannot tell a replayed request), and prints:
+  verdict: ok                            then scheme, key id, subject, created, nonce, covered components
+  verdict: rejected ERR_CODE (STATUS)    then the client message and the reason
+Exit 0 when verified, 1 when rejected, 2 for usage or input errors.
+
+Key:
+      --key-id ID            the key id (required)
+      --subject S            the key's subject, reported on success
+      --alg ALG              hmac-sha256 (default) or hmac-sha512
+      --secret-env NAME      environment variable holding the secret (default HMAC_GUARD_SECRET)
+      --secret-file PATH     file holding the secret (one trailing newline removed)
+      --secret-encoding E    raw (default), hex or base64
+
+Verifier:
+      --scheme S             rfc9421 (default) or simple
+      --at SECS              check as of this Unix time (a captured request) instead of now
+      --max-age SECS         oldest signature accepted (default 300)
+      --max-skew SECS        furthest-future signature accepted (default 30)
+      --body-limit BYTES     largest body accepted (default 1048576)
+      --url-scheme S         how the request arrived: http (default) or https
+      --host HOST            use this Host instead of the request's (e.g. a proxy rewrote it)
+      --label L              accept only this signature label (repeatable; rfc9421)
+      --tag T                require this tag (rfc9421)
+
+Input limits: request head 64 KiB, body 16 MiB.
+
+Example:
+  printf 'POST /orders HTTP/1.1\\r\\nHost: api.example.com\\r\\n...' | hmac-guard verify --key-id client-1
+";
+
+const EXPLAIN: &str = "\
+hmac-guard explain: how a server sees a signed request, check by check
+
+Usage: hmac-guard explain [--key-id ID] [OPTIONS] [FILE | -]
+
+Reads a raw HTTP/1.1 request like `verify` and prints the signature base (RFC 9421) or canonical
+string (simple scheme) the server builds from it, the covered components and their values, the
+signature parameters, and each check in the verifier's order with its outcome:
+  checks:
+    timestamp window: FAIL ERR_TIMESTAMP_EXPIRED (...)
+  failing check: timestamp window
+  verdict: rejected ERR_TIMESTAMP_EXPIRED (401)
+With --key-id and a secret the key checks and the MAC run too (verdict: ok). Without --key-id no
+secret is read: the key checks and the MAC are skipped, the body is still compared with the
+signed digest, and a request that passes the rest ends with `verdict: incomplete`. Never prints
+a secret or the MAC the server expects, and never claims the nonce.
+Exit 0 when no check failed, 1 when one did, 2 for usage or input errors.
+
+Options: those of `hmac-guard verify` (see `hmac-guard verify --help`), with --key-id optional.
+
+Example:
+  hmac-guard explain --at 1700000000 captured-request.txt
+";

@@ -1,0 +1,49 @@
+//! `hmac-guard verify`: the core verifier's verdict on a raw request.
+
+use crate::args::CheckArgs;
+use crate::secret::Secret;
+use crate::{EXIT_OK, EXIT_REJECTED, Failure, Io, Outcome, check};
+
+pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
+    let Some(key_id) = a.key.key_id.as_deref() else {
+        return Err(Failure::usage(Some("verify"), "--key-id is required"));
+    };
+    // The secret first: a missing one is reported before anything waits on stdin.
+    let spec = Secret::load(&a.key, io)?.into_spec(&a.key, key_id, a.subject.as_deref());
+    let guard = check::guard(a, Some(spec), "verify")?;
+    let (head, body, _) = check::load_request(a, io)?;
+    let now = guard.clock().now_secs();
+    let out = &mut *io.stdout;
+    match guard.verify(&head, &body) {
+        Ok(v) => {
+            writeln!(out, "verdict: ok")?;
+            writeln!(out, "scheme: {}", v.scheme)?;
+            if let Some(label) = &v.label {
+                writeln!(out, "label: {label}")?;
+            }
+            writeln!(out, "key id: {}", v.key_id)?;
+            writeln!(out, "subject: {}", v.subject.as_deref().unwrap_or("(none)"))?;
+            writeln!(out, "algorithm: {}", v.algorithm.name())?;
+            if let Some(created) = v.created {
+                check::write_time(out, "created", created, now)?;
+            }
+            if let Some(expires) = v.expires {
+                check::write_time(out, "expires", expires, now)?;
+            }
+            writeln!(out, "nonce: {}", v.nonce.as_deref().unwrap_or("(none)"))?;
+            if let Some(tag) = &v.tag {
+                writeln!(out, "tag: {tag}")?;
+            }
+            writeln!(out, "body: {} bytes", v.body_len)?;
+            check::write_covered(out, v.covered.iter())?;
+            Ok(EXIT_OK)
+        }
+        Err(e) => {
+            writeln!(out, "verdict: rejected {} ({})", e.code().as_str(), e.status())?;
+            writeln!(out, "message: {}", e.message())?;
+            writeln!(out, "reason: {}", e.reason())?;
+            io.note("`hmac-guard explain` with the same options shows the signature base and the failing check");
+            Ok(EXIT_REJECTED)
+        }
+    }
+}

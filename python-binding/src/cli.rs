@@ -1,0 +1,28 @@
+//! `run_cli(argv)`: the `hmac-guard` console script (`hmac_guard._cli:main`). The tool itself is
+//! `hmac_guard_cli::run`, shared with the cargo binary and the npm bin; this hands it the
+//! process's real stdin, stdout and stderr and releases the GIL while it runs (it may block on
+//! stdin).
+
+use std::io::Write as _;
+
+use pyo3::prelude::*;
+
+use crate::errors;
+
+/// Runs `hmac-guard` with `argv` (the arguments after the program name) on the process's stdin,
+/// stdout and stderr; returns the exit code (0 ok, 1 rejected, 2 usage or input error). Output
+/// is flushed before it returns. A Rust panic becomes `InternalError`.
+#[pyfunction]
+pub(crate) fn run_cli(py: Python<'_>, argv: Vec<String>) -> PyResult<i32> {
+    errors::shield(py, || {
+        Ok(py.detach(|| {
+            let env = |name: &str| std::env::var(name).ok();
+            let mut stdout = std::io::stdout().lock();
+            let mut stderr = std::io::stderr().lock();
+            let code = hmac_guard_cli::run(&argv, &env, &mut std::io::stdin().lock(), &mut stdout, &mut stderr);
+            let _ = stdout.flush();
+            let _ = stderr.flush();
+            code
+        }))
+    })
+}
