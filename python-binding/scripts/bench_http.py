@@ -105,7 +105,18 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     (tmp / "bench_app.py").write_text(APP)
     port = free_port()
-    argv = [sys.executable, "-m", "gunicorn", "--no-control-socket", "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--no-control-socket",
+        "-w",
+        "2",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+    ]
     proc = subprocess.Popen([*argv, "bench_app:app"], cwd=tmp, env={**os.environ, "PYTHONPATH": str(tmp)})
     try:
         for _ in range(100):

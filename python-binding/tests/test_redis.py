@@ -230,7 +230,18 @@ def redis_env(redis: Redis) -> dict[str, str]:
 
 def test_gunicorn_4_workers_200_concurrent_copies_exactly_one(redis_env: dict[str, str]) -> None:
     port = free_port()
-    argv = ["gunicorn", "--no-control-socket", "-w", "4", "-b", f"127.0.0.1:{port}", "--backlog", "512", "--log-level", "warning"]
+    argv = [
+        "gunicorn",
+        "--no-control-socket",
+        "-w",
+        "4",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--backlog",
+        "512",
+        "--log-level",
+        "warning",
+    ]
     with serve("gunicorn-redis", [*argv, "flask_app:app"], port, env=redis_env) as s:
         statuses = _copies(s, 200)
         with ThreadPoolExecutor(40) as pool:

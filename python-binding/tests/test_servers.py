@@ -28,7 +28,16 @@ SIGNER = hg.Signer("k1", SECRET)
 def gunicorn(workers: int, threaded: bool = False, scheme: str = "rfc9421") -> Any:
     def start() -> Any:
         port = free_port()
-        argv = ["gunicorn", "--no-control-socket", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "60"]
+        argv = [
+            "gunicorn",
+            "--no-control-socket",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "60",
+        ]
         argv += ["--graceful-timeout", "3", "--log-level", "warning"]
         if threaded:
             argv += ["-k", "gthread", "--threads", "32", "--backlog", "256"]
