@@ -30,15 +30,10 @@ def admin_key() -> dict[str, Any]:
     return _key(KEYS["admin"])
 
 
-def store_options() -> dict[str, Any]:
-    """``redis_url`` from ``HMAC_GUARD_REDIS_URL``. The Python ``Guard`` does not read the
-    environment itself (the Node one does), so the demo servers pass it on."""
-    url = os.environ.get("HMAC_GUARD_REDIS_URL") or None
-    return {"redis_url": url}
-
-
 def new_guard(keys: list[dict[str, Any]]) -> Guard:
-    return Guard(keys=keys, **store_options())
+    """A guard with the default store: this process's memory, or Redis when
+    ``HMAC_GUARD_REDIS_URL`` is set (the ``Guard`` reads the variable itself)."""
+    return Guard(keys=keys)
 
 
 def health(server: str, guard: Guard) -> dict[str, Any]:

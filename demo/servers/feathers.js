@@ -32,7 +32,10 @@ const app = fexpress.default(feathers())
 // The key-control service has its own guard, so client keys are unknown there.
 const clientTransport = hmacExpress(guard)
 const adminTransport = hmacExpress(adminGuard)
-app.use((req, res, next) => (req.path.startsWith('/admin/') ? adminTransport : clientTransport)(req, res, next))
+// Routed on the path as Feathers will see it (it ignores repeated and trailing slashes), so
+// `//admin/keys/x` cannot reach the key-control service through the client guard.
+const isAdminPath = (path) => /^\/admin(\/|$)/i.test(path.replace(/\/{2,}/g, '/'))
+app.use((req, res, next) => (isAdminPath(req.path) ? adminTransport : clientTransport)(req, res, next))
 app.use(fexpress.json())
 app.configure(fexpress.rest())
 
