@@ -182,12 +182,19 @@ impl PyGuard {
                     ring.upsert(key_spec_from_mapping(py, &item?)?).py_err(py)?;
                 }
             }
-            // As in Node: no `redis_url` argument means HMAC_GUARD_REDIS_URL, an empty one means
-            // this process's memory, so one variable moves a whole deployment to Redis.
+            // No `redis_url` (None) means HMAC_GUARD_REDIS_URL, so one variable moves a whole
+            // deployment to Redis; "" means this process's memory (Node: `redisUrl: null` or "").
+            // A variable that is set but unreadable is an error, not a silent in-memory store.
             let redis_url = match redis_url {
                 Some(url) if url.is_empty() => None,
                 Some(url) => Some(url),
-                None => std::env::var(REDIS_URL_ENV).ok().filter(|url| !url.is_empty()),
+                None => match std::env::var(REDIS_URL_ENV) {
+                    Ok(url) if !url.is_empty() => Some(url),
+                    Ok(_) | Err(std::env::VarError::NotPresent) => None,
+                    Err(std::env::VarError::NotUnicode(_)) => {
+                        return Err(config_error(format!("{REDIS_URL_ENV} is not valid UTF-8")));
+                    }
+                },
             };
             let (store, store_kind): (Arc<dyn ReplayStore>, &'static str) = match redis_url {
                 None => {

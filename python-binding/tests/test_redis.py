@@ -6,6 +6,7 @@ is released during the round trip. A missing redis-server binary is a failure, n
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import socket
 import subprocess
@@ -152,6 +153,9 @@ def test_hmac_guard_redis_url_selects_redis_unless_the_argument_says_otherwise(
     assert hg.Guard(keys=keys, redis_url="").store == "memory"  # explicitly this process only
     monkeypatch.setenv("HMAC_GUARD_REDIS_URL", "")
     assert hg.Guard(keys=keys).store == "memory"
+    monkeypatch.setitem(os.environb, b"HMAC_GUARD_REDIS_URL", b"redis://\xff")  # set, but unreadable
+    with pytest.raises(hg.ConfigError, match="not valid UTF-8"):
+        hg.Guard(keys=keys)
 
 
 def test_reserve_mode_release_and_commit_with_redis(redis: Redis) -> None:
