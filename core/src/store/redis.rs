@@ -8,6 +8,12 @@
 //! - Unreachable or slow past the timeout: **fail closed** (`ERR_REPLAY_STORE_UNAVAILABLE`, 503)
 //!   unless the operator opted into fail-open, which accepts the request without replay
 //!   protection, counts every such request and logs a line to stderr (at most one a second).
+//! - TLS: a `rediss://` URL connects over TLS (rustls with the `ring` provider, TLS 1.2 and 1.3).
+//!   The server certificate is always verified, chain and host name, against the Mozilla roots
+//!   built in (webpki-roots; the OS trust store is not read) or, if given, only the CA certificates
+//!   in [`RedisStoreConfig::tls_ca_pem`]. There is no way to turn verification off: the redis
+//!   crate's `rediss://…#insecure` is refused as invalid configuration. A TLS failure is an
+//!   unavailable store like any other (fail closed, 503, within the timeout).
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +29,8 @@ use crate::error::{Error, ErrorCode, Result, fail};
 /// Settings for [`RedisStore`].
 #[derive(Clone, PartialEq, Eq)]
 pub struct RedisStoreConfig {
-    /// `redis://[user:password@]host:port/db` (the password never appears in Debug or errors).
+    /// `redis://[user:password@]host:port/db`, or `rediss://…` for TLS (the password never appears
+    /// in Debug or errors).
     pub url: String,
     /// Key prefix, to share one Redis between applications.
     pub prefix: String,
@@ -33,6 +40,9 @@ pub struct RedisStoreConfig {
     pub fail_open: bool,
     /// Idle connections kept for reuse.
     pub max_idle: usize,
+    /// For a `rediss://` URL: the CA certificate(s), PEM, to verify the server against *instead of*
+    /// the built-in public roots (a private CA or a self-signed Redis). `None`: public roots.
+    pub tls_ca_pem: Option<Vec<u8>>,
 }
 
 impl RedisStoreConfig {
@@ -44,6 +54,7 @@ impl RedisStoreConfig {
             timeout: Duration::from_millis(250),
             fail_open: false,
             max_idle: 32,
+            tls_ca_pem: None,
         }
     }
 }
@@ -56,6 +67,7 @@ impl fmt::Debug for RedisStoreConfig {
             .field("timeout", &self.timeout)
             .field("fail_open", &self.fail_open)
             .field("max_idle", &self.max_idle)
+            .field("tls_ca_pem", &self.tls_ca_pem.as_ref().map(|pem| format!("[{} bytes of PEM]", pem.len())))
             .finish()
     }
 }
@@ -63,6 +75,7 @@ impl fmt::Debug for RedisStoreConfig {
 /// The Redis replay store.
 pub struct RedisStore {
     client: redis::Client,
+    tls: bool,
     config: RedisStoreConfig,
     idle: Mutex<Vec<redis::Connection>>,
     fail_open_uses: AtomicU64,
@@ -76,9 +89,36 @@ impl fmt::Debug for RedisStore {
     }
 }
 
+/// The TLS error under a failed call, if that is why it failed. The redis crate keeps rustls's
+/// error inside an `io::Error` inside an `Arc`; if that nesting changes this finds nothing and the
+/// failure is reported as a plain I/O error (`core/tests/redis_tls.rs` would notice).
+fn tls_failure(e: &redis::RedisError) -> Option<&'static str> {
+    use std::error::Error as _;
+    let inner = e.source()?.downcast_ref::<std::sync::Arc<dyn std::error::Error + Send + Sync>>()?;
+    let io = inner.downcast_ref::<std::io::Error>()?;
+    Some(match io.get_ref()?.downcast_ref::<rustls::Error>()? {
+        rustls::Error::InvalidCertificate(_) => "TLS certificate rejected",
+        _ => "TLS handshake failed",
+    })
+}
+
+/// rustls needs a process-wide crypto provider. With only this crate's `ring` in the build it
+/// picks that one by itself; when another dependency also enables aws-lc-rs it cannot choose and
+/// panics instead, unless the application installed one. So: keep any provider already installed,
+/// else install `ring` (what rustls would have picked alone). Called just before connecting, so
+/// an application that installs its own provider at start-up keeps it.
+fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race to another installer is fine: a provider is installed either way.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 /// Why Redis could not answer, without any detail that might carry a credential.
 fn unavailable(e: &redis::RedisError) -> Error {
-    let kind = if e.is_timeout() {
+    let kind = if let Some(tls) = tls_failure(e) {
+        tls
+    } else if e.is_timeout() {
         "timed out"
     } else if e.is_connection_refusal() {
         "connection refused"
@@ -97,19 +137,49 @@ impl RedisStore {
     /// can start while Redis is still coming up.
     ///
     /// # Errors
-    /// `ERR_INVALID_CONFIG` for a URL the client cannot parse or a zero timeout.
+    /// `ERR_INVALID_CONFIG` for a URL the client cannot parse, a zero timeout, a `rediss://…#insecure`
+    /// URL (certificate verification cannot be turned off), or a `tls_ca_pem` that holds no valid
+    /// certificate or comes with a URL that is not `rediss://`.
     pub fn new(config: RedisStoreConfig) -> Result<Self> {
+        use redis::IntoConnectionInfo as _;
         if config.timeout.is_zero() {
             return fail(ErrorCode::InvalidConfig, "redis timeout must be positive");
         }
-        let client = redis::Client::open(config.url.as_str())
-            .map_err(|_| Error::new(ErrorCode::InvalidConfig, "redis URL is not valid"))?;
+        let invalid_url = |_| Error::new(ErrorCode::InvalidConfig, "redis URL is not valid");
+        let info = config.url.as_str().into_connection_info().map_err(invalid_url)?;
+        let tls = match info.addr() {
+            redis::ConnectionAddr::TcpTls { insecure: true, .. } => {
+                return fail(
+                    ErrorCode::InvalidConfig,
+                    "redis URL asks for TLS without certificate verification (#insecure): not supported; give the server's CA as tls_ca_pem instead",
+                );
+            }
+            redis::ConnectionAddr::TcpTls { .. } => true,
+            _ => false,
+        };
+        let client = match &config.tls_ca_pem {
+            None => redis::Client::open(info).map_err(invalid_url)?,
+            Some(_) if !tls => return fail(ErrorCode::InvalidConfig, "redis tls_ca_pem needs a rediss:// URL"),
+            Some(pem) => {
+                use rustls::pki_types::{CertificateDer, pem::PemObject as _};
+                // The redis crate accepts a PEM without any certificate and then trusts nothing;
+                // say so now instead of failing every call.
+                let certs = CertificateDer::pem_slice_iter(pem).collect::<std::result::Result<Vec<_>, _>>();
+                if !certs.is_ok_and(|c| !c.is_empty()) {
+                    return fail(ErrorCode::InvalidConfig, "redis tls_ca_pem holds no PEM certificate");
+                }
+                let certificates = redis::TlsCertificates { client_tls: None, root_cert: Some(pem.clone()) };
+                redis::Client::build_with_tls(info, certificates)
+                    .map_err(|_| Error::new(ErrorCode::InvalidConfig, "redis tls_ca_pem is not a valid CA certificate"))?
+            }
+        };
         // Deletes a reservation only if it is still this reservation (not committed, not a newer one).
         let release_script = redis::Script::new(
             "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
         );
         Ok(RedisStore {
             client,
+            tls,
             config,
             idle: Mutex::new(Vec::new()),
             fail_open_uses: AtomicU64::new(0),
@@ -144,6 +214,9 @@ impl RedisStore {
             return Ok((con, false));
         }
         let t = self.config.timeout;
+        if self.tls {
+            ensure_crypto_provider();
+        }
         // The client's connection handshake may wait for two replies, each up to the timeout it
         // is given: half of ours keeps the whole connect within one timeout.
         let con = self.client.get_connection_with_timeout(t / 2).map_err(|e| unavailable(&e))?;
