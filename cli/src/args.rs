@@ -304,8 +304,13 @@ fn key_option(long: &str, parser: &mut Parser, key: &mut KeyArgs, cmd: Option<&'
         }
         "secret-env" => {
             let name = value(parser, cmd, "--secret-env")?;
-            if name.is_empty() || name.contains(['=', '\0']) {
-                return Err(Failure::usage(cmd, "--secret-env needs an environment variable name"));
+            if !crate::secret::is_env_name(&name) {
+                // Not repeated: what was given may be the secret itself.
+                return Err(Failure::usage(
+                    cmd,
+                    "--secret-env takes the NAME of an environment variable that holds the secret (letters, digits and \
+                     _, not starting with a digit, at most 64), not the secret itself (the value given is not shown)",
+                ));
             }
             key.secret_env = Some(name);
         }

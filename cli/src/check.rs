@@ -15,10 +15,11 @@ use crate::{Failure, Io, input};
 
 /// Reads and parses the raw request named by the options (a file, or stdin).
 pub(crate) fn load_request(a: &CheckArgs, io: &mut Io<'_>) -> Result<(RequestHead, Vec<u8>, Framing), Failure> {
-    let bytes = input::read_source(a.input.as_deref(), io.stdin, MAX_INPUT).map_err(Failure::input)?;
+    // Never the path in a message: it came from the command line (a secret pasted in its place).
+    let bytes = input::read_source(a.input.as_deref(), "the input file", io.stdin, MAX_INPUT).map_err(Failure::input)?;
     let req = raw::parse(&bytes).map_err(|e| match a.input.as_deref() {
         None | Some("-") => Failure::input(format!("stdin: {e}")),
-        Some(path) => Failure::input(format!("{path}: {e}")),
+        Some(_) => Failure::input(format!("the input file: {e}")),
     })?;
     for note in &req.notes {
         io.note(note);
@@ -84,7 +85,7 @@ pub(crate) fn guard(a: &CheckArgs, key: Option<KeySpec>, cmd: &'static str) -> R
 pub(crate) fn write_covered<'a>(out: &mut dyn Write, covered: impl Iterator<Item = (&'a str, &'a str)>) -> std::io::Result<()> {
     writeln!(out, "covered components:")?;
     for (id, value) in covered {
-        writeln!(out, "  {id}: {value}")?;
+        writeln!(out, "  {}: {}", crate::show::line(id), crate::show::line(value))?;
     }
     Ok(())
 }

@@ -1,13 +1,16 @@
 //! `hmac-guard explain`: the signature base / canonical string the server builds, the covered
 //! components and parameters, and each check's outcome (`hmac_guard::Guard::explain`). Without a
-//! key the MAC cannot be checked; everything else still is. Never prints a secret or a MAC.
+//! key the MAC cannot be checked; everything else still is, and the exit code is
+//! [`EXIT_INCOMPLETE`], never success. Never prints a secret or a MAC; everything taken from the
+//! request is escaped for the terminal (`show`).
 
 use hmac_guard::Outcome as Check;
 
 use crate::args::CheckArgs;
 use crate::raw::Framing;
 use crate::secret::Secret;
-use crate::{EXIT_OK, EXIT_REJECTED, Io, Outcome, check};
+use crate::show::{line, lines};
+use crate::{EXIT_INCOMPLETE, EXIT_OK, EXIT_REJECTED, Io, Outcome, check};
 
 pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
     let spec = match a.key.key_id.as_deref() {
@@ -21,26 +24,33 @@ pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
     let now = guard.clock().now_secs();
     let out = &mut *io.stdout;
 
-    writeln!(out, "scheme: {}", ex.scheme)?;
+    writeln!(out, "scheme: {}", line(ex.scheme))?;
     let framing = match framing {
         Framing::ContentLength => "by Content-Length",
         Framing::Chunked => "chunked",
         Framing::ToEof => "to the end of the input",
     };
-    writeln!(out, "request: {} {} ({}; body {} bytes, {framing})", head.method, head.target, head.scheme, body.len())?;
+    writeln!(
+        out,
+        "request: {} {} ({}; body {} bytes, {framing})",
+        line(&head.method),
+        line(&head.target),
+        line(&head.scheme),
+        body.len()
+    )?;
     match a.at {
         Some(at) => writeln!(out, "now: {at} (--at)")?,
         None => writeln!(out, "now: {now} (system clock)")?,
     }
     match &a.key.key_id {
-        Some(id) => writeln!(out, "key: {id} ({})", a.key.algorithm.name())?,
+        Some(id) => writeln!(out, "key: {} ({})", line(id), a.key.algorithm.name())?,
         None => writeln!(out, "key: none (no --key-id): the key checks and the MAC are not run")?,
     }
     if let Some(label) = &ex.label {
-        writeln!(out, "label: {label}")?;
+        writeln!(out, "label: {}", line(label))?;
     }
     if let Some(key_id) = &ex.key_id {
-        writeln!(out, "key id: {key_id}")?;
+        writeln!(out, "key id: {}", line(key_id))?;
     }
     if let Some(created) = ex.created {
         check::write_time(out, "created", created, now)?;
@@ -49,13 +59,13 @@ pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
         check::write_time(out, "expires", expires, now)?;
     }
     if let Some(nonce) = &ex.nonce {
-        writeln!(out, "nonce: {nonce}")?;
+        writeln!(out, "nonce: {}", line(nonce))?;
     }
     if let Some(alg) = ex.algorithm {
         writeln!(out, "alg: {}", alg.name())?;
     }
     if let Some(tag) = &ex.tag {
-        writeln!(out, "tag: {tag}")?;
+        writeln!(out, "tag: {}", line(tag))?;
     }
     if !ex.covered.is_empty() {
         check::write_covered(out, ex.covered.iter().map(|(i, v)| (i.as_str(), v.as_str())))?;
@@ -64,7 +74,8 @@ pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
         let what = if ex.scheme == "simple" { "canonical string" } else { "signature base" };
         writeln!(out, "{what} ({} bytes, between the lines, no trailing newline):", base.len())?;
         writeln!(out, "-----")?;
-        writeln!(out, "{base}")?;
+        // Line by line: the base's own line breaks are kept, anything else unprintable escaped.
+        writeln!(out, "{}", lines(base))?;
         writeln!(out, "-----")?;
     }
     writeln!(out, "checks:")?;
@@ -74,7 +85,7 @@ pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
             Check::Passed => writeln!(out, "  {name}: pass")?,
             Check::Failed(e) => {
                 failing.get_or_insert(*name);
-                writeln!(out, "  {name}: FAIL {} ({})", e.code().as_str(), e.reason())?;
+                writeln!(out, "  {name}: FAIL {} ({})", e.code().as_str(), line(e.reason()))?;
             }
             Check::NotRun(why) => writeln!(out, "  {name}: skip ({why})")?,
         }
@@ -83,15 +94,18 @@ pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
         Some(e) => {
             writeln!(out, "failing check: {}", failing.unwrap_or("headers parse"))?;
             writeln!(out, "verdict: rejected {} ({})", e.code().as_str(), e.status())?;
-            writeln!(out, "reason: {}", e.reason())?;
+            writeln!(out, "reason: {}", line(e.reason()))?;
             Ok(EXIT_REJECTED)
         }
         None if !keyed => {
+            // Not a success: the MAC was never checked, so the request may well be forged (a
+            // script running `hmac-guard explain req && accept` must not accept it).
             writeln!(
                 out,
                 "verdict: incomplete (every check without the key passed; give --key-id and the secret to check the MAC)"
             )?;
-            Ok(EXIT_OK)
+            writeln!(out, "note: the signature was not checked: this request is not known to be authentic (exit 3)")?;
+            Ok(EXIT_INCOMPLETE)
         }
         None => {
             writeln!(out, "verdict: ok")?;

@@ -37,9 +37,11 @@ Secrets:
   error or note ever contains a secret or the MAC a server would expect.
 
 Exit codes:
-  0  signed; verified; explained with every check passing
+  0  signed; verified; explained with a key and every check passing
   1  verify: the request was rejected; explain: a check failed (the ERR_* code is printed)
   2  usage or input error: bad option, no secret, unreadable file, malformed raw request
+  3  explain without --key-id: incomplete, the signature was not checked (no key given); every
+     other check passed, but the request is not known to be authentic
 
 Example:
   read -rs HMAC_GUARD_SECRET && export HMAC_GUARD_SECRET
@@ -65,7 +67,8 @@ Request:
 Key:
       --key-id ID            the key id (required)
       --alg ALG              hmac-sha256 (default) or hmac-sha512
-      --secret-env NAME      environment variable holding the secret (default HMAC_GUARD_SECRET)
+      --secret-env NAME      the NAME of the environment variable holding the secret (default
+                             HMAC_GUARD_SECRET; letters, digits and _)
       --secret-file PATH     file holding the secret (one trailing newline removed)
       --secret-encoding E    raw (default), hex or base64
 
@@ -98,8 +101,10 @@ Usage: hmac-guard verify --key-id ID [OPTIONS] [FILE | -]
 
 Reads one request from FILE, or stdin when FILE is - or absent: the request line, header lines,
 a blank line, then the body, framed by Content-Length, Transfer-Encoding: chunked, or the end of
-the input (LF or CRLF line ends). Verifies it as a server holding this one key would, with a fresh
-in-memory replay store (so this tool cannot tell a replayed request), and prints:
+the input when neither is present (LF or CRLF line ends; a Transfer-Encoding that does not end
+with chunked is refused, as a server would with 400). Verifies it as a server holding this one
+key would, with a fresh in-memory replay store (so this tool cannot tell a replayed request),
+and prints:
   verdict: ok                            then scheme, key id, subject, created, nonce, covered components
   verdict: rejected ERR_CODE (STATUS)    then the client message and the reason
 Exit 0 when verified, 1 when rejected, 2 for usage or input errors.
@@ -108,7 +113,8 @@ Key:
       --key-id ID            the key id (required)
       --subject S            the key's subject, reported on success
       --alg ALG              hmac-sha256 (default) or hmac-sha512
-      --secret-env NAME      environment variable holding the secret (default HMAC_GUARD_SECRET)
+      --secret-env NAME      the NAME of the environment variable holding the secret (default
+                             HMAC_GUARD_SECRET; letters, digits and _)
       --secret-file PATH     file holding the secret (one trailing newline removed)
       --secret-encoding E    raw (default), hex or base64
 
@@ -143,9 +149,12 @@ signature parameters, and each check in the verifier's order with its outcome:
   verdict: rejected ERR_TIMESTAMP_EXPIRED (401)
 With --key-id and a secret the key checks and the MAC run too (verdict: ok). Without --key-id no
 secret is read: the key checks and the MAC are skipped, the body is still compared with the
-signed digest, and a request that passes the rest ends with `verdict: incomplete`. Never prints
-a secret or the MAC the server expects, and never claims the nonce.
-Exit 0 when no check failed, 1 when one did, 2 for usage or input errors.
+signed digest, and a request that passes the rest ends with `verdict: incomplete` and exit 3:
+the signature was not checked, so the request is not known to be authentic. Never prints a
+secret or the MAC the server expects, and never claims the nonce. Control characters from the
+request are printed as \\u{..} escapes.
+Exit 0 when every check passed (with a key), 1 when one failed, 2 for usage or input errors,
+3 when incomplete (no key given: the signature was not checked).
 
 Options: those of `hmac-guard verify` (see `hmac-guard verify --help`), with --key-id optional.
 

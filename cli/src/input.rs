@@ -14,17 +14,19 @@ pub(crate) fn read_bounded(reader: &mut dyn Read, max: usize, what: &str) -> Res
     Ok(out)
 }
 
-/// Reads a whole file of at most `max` bytes.
-pub(crate) fn read_file(path: &str, max: usize) -> Result<Vec<u8>, String> {
-    let mut file = File::open(path).map_err(|e| format!("cannot open {path}: {}", describe(&e)))?;
-    read_bounded(&mut file, max, path)
+/// Reads a whole file of at most `max` bytes. Messages name the file by `what` ("the input
+/// file", "the --secret-file file"), never by its path: a path comes from the command line, where
+/// a secret may have been pasted by mistake.
+pub(crate) fn read_file(path: &str, max: usize, what: &str) -> Result<Vec<u8>, String> {
+    let mut file = File::open(path).map_err(|e| format!("cannot open {what}: {}", describe(&e)))?;
+    read_bounded(&mut file, max, what)
 }
 
-/// Reads `path`, or stdin for `-` / `None`.
-pub(crate) fn read_source(path: Option<&str>, stdin: &mut dyn Read, max: usize) -> Result<Vec<u8>, String> {
+/// Reads `path` (called `what` in messages), or stdin for `-` / `None`.
+pub(crate) fn read_source(path: Option<&str>, what: &str, stdin: &mut dyn Read, max: usize) -> Result<Vec<u8>, String> {
     match path {
         None | Some("-") => read_bounded(stdin, max, "stdin"),
-        Some(p) => read_file(p, max),
+        Some(p) => read_file(p, max, what),
     }
 }
 

@@ -6,7 +6,9 @@
 //! (`hmac_guard::Signer`, `hmac_guard::Guard::verify`, `Guard::explain`).
 //!
 //! Secrets come only from an environment variable or a file, never from an argument, and never
-//! appear in any output. Exit codes: [`EXIT_OK`], [`EXIT_REJECTED`], [`EXIT_USAGE`].
+//! appear in any output; nor does a file path or other value given on the command line in an
+//! error message. Text taken from a request is escaped before it is printed (`show`). Exit codes:
+//! [`EXIT_OK`], [`EXIT_REJECTED`], [`EXIT_USAGE`], [`EXIT_INCOMPLETE`].
 
 #![forbid(unsafe_code)]
 
@@ -17,6 +19,7 @@ mod help;
 mod input;
 mod raw;
 mod secret;
+mod show;
 mod sign;
 mod verify;
 
@@ -25,12 +28,16 @@ use std::io::{Read, Write};
 
 use args::Command;
 
-/// Success: signed, verified, or explained with every check passing.
+/// Success: signed, verified, or explained with a key and every check passing (MAC included).
 pub const EXIT_OK: i32 = 0;
 /// The request was rejected (`verify`), or a check failed (`explain`); the code is printed.
 pub const EXIT_REJECTED: i32 = 1;
 /// Usage or input error: bad flags, no secret, unreadable file, malformed raw request.
 pub const EXIT_USAGE: i32 = 2;
+/// `explain` without a key: every check that needs no key passed, but the signature (MAC) was
+/// never checked — the request is not known to be authentic. Never a success: a script that
+/// tests for exit 0 must not accept such a request.
+pub const EXIT_INCOMPLETE: i32 = 3;
 
 /// Why a command could not run (exit [`EXIT_USAGE`]). Messages never contain a secret.
 #[derive(Debug)]
@@ -82,12 +89,12 @@ pub(crate) struct Io<'a> {
 impl Io<'_> {
     /// A note on stderr (`hmac-guard: note: …`); stdout stays the verdict alone.
     pub(crate) fn note(&mut self, message: &str) {
-        let _ = writeln!(self.stderr, "hmac-guard: note: {message}");
+        let _ = writeln!(self.stderr, "hmac-guard: note: {}", show::line(message));
     }
 }
 
 /// Runs the tool with `args` (without the program name) and returns the exit code:
-/// [`EXIT_OK`], [`EXIT_REJECTED`] or [`EXIT_USAGE`]. Never panics on any input; output is
+/// [`EXIT_OK`], [`EXIT_REJECTED`], [`EXIT_USAGE`] or (`explain` without a key) [`EXIT_INCOMPLETE`]. Never panics on any input; output is
 /// written to `stdout`/`stderr` and flushed before it returns.
 pub fn run(
     args: &[String],
@@ -113,7 +120,8 @@ pub fn run(
     let code = match result {
         Ok(code) => code,
         Err(failure) => {
-            let _ = writeln!(io.stderr, "hmac-guard: error: {failure}");
+            let message = show::redact_args(&failure.to_string(), args);
+            let _ = writeln!(io.stderr, "hmac-guard: error: {}", show::lines(&message));
             EXIT_USAGE
         }
     };

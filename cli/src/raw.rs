@@ -1,6 +1,7 @@
 //! A raw HTTP/1.x request as captured (a file or stdin): request line, headers (`httparse`), and
-//! the body framed by `Transfer-Encoding: chunked`, `Content-Length`, or the end of the input.
-//! Every part is bounded; a framing problem is an input error, never a guess.
+//! the body framed by `Transfer-Encoding: chunked`, `Content-Length`, or (with neither header)
+//! the end of the input. Every part is bounded; a framing problem is an input error, never a
+//! guess (a `Transfer-Encoding` whose last coding is not `chunked` included: RFC 9112 §6.3).
 
 use crate::input::size;
 
@@ -109,7 +110,11 @@ fn body(headers: &[(String, String)], rest: &[u8], notes: &mut Vec<String>) -> R
             }
             return Ok((body, Framing::Chunked));
         }
-        return to_eof(rest, false);
+        // RFC 9112 §6.3: in a request, a Transfer-Encoding whose final coding is not chunked
+        // leaves the body length unknown; a server answers 400 and closes the connection.
+        return Err("malformed request: Transfer-Encoding does not end with chunked, so the body length cannot be \
+                    determined (RFC 9112 §6.3: a server answers 400 Bad Request)"
+            .into());
     }
     if has_length {
         let declared = content_length(values("content-length"))?;
@@ -127,16 +132,16 @@ fn body(headers: &[(String, String)], rest: &[u8], notes: &mut Vec<String>) -> R
         }
         return Ok((rest.get(..declared).unwrap_or_default().to_vec(), Framing::ContentLength));
     }
-    to_eof(rest, true)
+    to_eof(rest)
 }
 
-/// The rest of the input; with no framing header at all, a rest of only line breaks (an editor's
-/// final newline) is no body.
-fn to_eof(rest: &[u8], unframed: bool) -> Result<(Vec<u8>, Framing), String> {
+/// The rest of the input, for a request with no framing header at all; a rest of only line
+/// breaks (an editor's final newline) is no body.
+fn to_eof(rest: &[u8]) -> Result<(Vec<u8>, Framing), String> {
     if rest.len() > MAX_BODY {
         return Err(format!("body is larger than {} (the limit of this tool)", size(MAX_BODY)));
     }
-    if unframed && is_blank(rest) {
+    if is_blank(rest) {
         return Ok((Vec::new(), Framing::ToEof));
     }
     Ok((rest.to_vec(), Framing::ToEof))
@@ -175,9 +180,16 @@ fn dechunk(input: &[u8]) -> Result<(Vec<u8>, usize), String> {
     loop {
         let (size_line, next) = line(input, pos).ok_or("malformed chunked body: it ends before the last (0-size) chunk")?;
         let size_text = size_line.split(|b| *b == b';').next().unwrap_or_default().trim_ascii();
-        if size_text.is_empty() || size_text.len() > 8 || !size_text.iter().all(u8::is_ascii_hexdigit) {
-            return Err("malformed chunked body: a chunk size is not hexadecimal (or is over 4 GiB)".into());
+        if size_text.is_empty() || !size_text.iter().all(u8::is_ascii_hexdigit) {
+            return Err("malformed chunked body: a chunk size is not hexadecimal".into());
         }
+        // Leading zeros are allowed (`0000000003`); the value is bounded, not the digits typed
+        // (the line itself is bounded by MAX_CHUNK_LINE).
+        let significant = size_text.iter().position(|b| *b != b'0').map_or(&[][..], |i| size_text.get(i..).unwrap_or_default());
+        if significant.len() > 8 {
+            return Err("malformed chunked body: a chunk size is over 4 GiB".into());
+        }
+        let size_text = significant;
         let chunk_size = size_text.iter().try_fold(0usize, |acc, b| {
             let digit = usize::try_from(char::from(*b).to_digit(16)?).ok()?;
             acc.checked_mul(16)?.checked_add(digit)
@@ -259,10 +271,41 @@ mod tests {
             b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n",
             b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n",
             b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFF\r\n",
+            b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n000100000000\r\n",
             b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n2\r\nab\r\n0\r\n\r\n",
         ] {
             assert!(parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn chunk_sizes_with_leading_zeros() {
+        let r =
+            parse(b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0000000003\r\nabc\r\n000000000000\r\n\r\n").unwrap();
+        assert_eq!((r.body.as_slice(), r.framing), (&b"abc"[..], Framing::Chunked));
+        let r =
+            parse(b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n00000000000000000002;e=1\r\nhi\r\n0\r\n\r\n").unwrap();
+        assert_eq!(r.body, b"hi");
+        // Eight significant digits parse (and are then over this tool's body limit); nine do not.
+        let e = parse(b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n00FFFFFFFF\r\n").unwrap_err();
+        assert!(e.contains("larger than 16 MiB"), "{e}");
+        let e = parse(b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0100000000\r\n").unwrap_err();
+        assert!(e.contains("over 4 GiB"), "{e}");
+    }
+
+    #[test]
+    fn transfer_encoding_not_ending_in_chunked_is_refused() {
+        for te in ["chunked, identity", "identity", "", "gzip", "chunked, gzip", " , "] {
+            let input = format!("POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: {te}\r\n\r\nbody bytes");
+            let e = parse(input.as_bytes()).unwrap_err();
+            assert!(e.contains("Transfer-Encoding does not end with chunked") && e.contains("RFC 9112"), "{te:?}: {e}");
+        }
+        // Two header lines are one list: the last coding is the last line's.
+        let r = parse(b"POST /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n")
+            .unwrap();
+        assert_eq!(r.body, b"hi");
+        let e = parse(b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\nhi").unwrap_err();
+        assert!(e.contains("does not end with chunked"), "{e}");
     }
 
     #[test]

@@ -35,17 +35,17 @@ impl Secret {
                 return Err(Failure::input("give the secret one way: --secret-file PATH or --secret-env NAME, not both"));
             }
             (Some(path), None) => {
-                let bytes = Zeroizing::new(
-                    input::read_file(path, MAX_SECRET_FILE).map_err(|e| Failure::input(format!("--secret-file: {e}")))?,
-                );
-                (Zeroizing::new(strip_newline(&bytes).to_vec()), format!("the file {path}"))
+                // The path is never repeated: a secret may have been pasted in its place.
+                let bytes =
+                    Zeroizing::new(input::read_file(path, MAX_SECRET_FILE, "the --secret-file file").map_err(Failure::input)?);
+                (Zeroizing::new(strip_newline(&bytes).to_vec()), "the --secret-file file".to_string())
             }
             (None, env) => {
                 let name = env.as_deref().unwrap_or(DEFAULT_SECRET_ENV);
                 let Some(value) = (io.env)(name).map(Zeroizing::new) else {
                     return Err(Failure::input(missing_message(name)));
                 };
-                (Zeroizing::new(value.as_bytes().to_vec()), format!("the environment variable {name}"))
+                (Zeroizing::new(value.as_bytes().to_vec()), format!("the environment variable {}", shown_name(name)))
             }
         };
         if stored.is_empty() {
@@ -75,10 +75,35 @@ impl Secret {
     }
 }
 
+/// Whether `name` can be given to `--secret-env`: `[A-Za-z_][A-Za-z0-9_]{0,63}`, a portable
+/// environment variable name. Anything else is refused without being repeated (it may be the
+/// secret itself, pasted where its variable's name belongs).
+pub(crate) fn is_env_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && name.len() <= 64
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Shortest secret the core accepts; a variable name shorter than this cannot be a secret.
+const MIN_SECRET_LEN: usize = 32;
+
+/// A variable name as it may be printed: as given when it is shorter than any secret the core
+/// accepts, else a description (a 32-to-64 character "name" may be a secret pasted in its place).
+fn shown_name(name: &str) -> String {
+    if name.len() < MIN_SECRET_LEN {
+        name.to_string()
+    } else {
+        format!("named by --secret-env (not shown: {} characters long)", name.len())
+    }
+}
+
 fn missing_message(name: &str) -> String {
+    let how = if name.len() < MIN_SECRET_LEN { format!(" (e.g. `read -rs {name} && export {name}`)") } else { String::new() };
     format!(
-        "no secret: the environment variable {name} is not set. Set it (e.g. `read -rs {name} && export {name}`), name \
-         another variable with --secret-env NAME, or give --secret-file PATH. Secrets are never accepted as arguments."
+        "no secret: the environment variable {} is not set. Set it{how}, name another variable with --secret-env NAME, \
+         or give --secret-file PATH. Secrets are never accepted as arguments.",
+        shown_name(name)
     )
 }
 
@@ -118,5 +143,17 @@ mod tests {
         assert_eq!(strip_newline(b"abc\r\n"), b"abc");
         assert_eq!(strip_newline(b"abc\n\n"), b"abc\n");
         assert_eq!(format!("{:?}", Secret(Zeroizing::new(b"top-secret".to_vec()))), "Secret([redacted])");
+    }
+
+    #[test]
+    fn env_names() {
+        for good in ["HMAC_GUARD_SECRET", "_x", "a", "MY_KEY_2", &"A".repeat(64)] {
+            assert!(is_env_name(good), "{good}");
+        }
+        for bad in ["", "1ABC", "MY-KEY", "A=B", "A B", "é", "A\0", &"A".repeat(65), "s3cr3t/with+base64=="] {
+            assert!(!is_env_name(bad), "{bad}");
+        }
+        assert_eq!(shown_name("OTHER_VAR"), "OTHER_VAR");
+        assert!(!shown_name(&"S".repeat(40)).contains("SSSS"));
     }
 }

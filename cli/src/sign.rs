@@ -36,9 +36,7 @@ pub(crate) fn run(a: &SignArgs, io: &mut Io<'_>) -> Outcome {
     let signer = Signer::new(secret.into_spec(&a.key, key_id, None))
         .map_err(|e| Failure::input(format!("the key is not usable: {}", e.reason())))?;
     let body = match &a.body_file {
-        Some(path) => {
-            input::read_source(Some(path), io.stdin, MAX_BODY).map_err(|e| Failure::input(format!("--body-file: {e}")))?
-        }
+        Some(path) => input::read_source(Some(path), "the --body-file file", io.stdin, MAX_BODY).map_err(Failure::input)?,
         None => Vec::new(),
     };
 

@@ -1,7 +1,9 @@
-//! `hmac-guard verify`: the core verifier's verdict on a raw request.
+//! `hmac-guard verify`: the core verifier's verdict on a raw request. Everything taken from the
+//! request is escaped for the terminal (`show`).
 
 use crate::args::CheckArgs;
 use crate::secret::Secret;
+use crate::show::line;
 use crate::{EXIT_OK, EXIT_REJECTED, Failure, Io, Outcome, check};
 
 pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
@@ -17,12 +19,12 @@ pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
     match guard.verify(&head, &body) {
         Ok(v) => {
             writeln!(out, "verdict: ok")?;
-            writeln!(out, "scheme: {}", v.scheme)?;
+            writeln!(out, "scheme: {}", line(v.scheme))?;
             if let Some(label) = &v.label {
-                writeln!(out, "label: {label}")?;
+                writeln!(out, "label: {}", line(label))?;
             }
-            writeln!(out, "key id: {}", v.key_id)?;
-            writeln!(out, "subject: {}", v.subject.as_deref().unwrap_or("(none)"))?;
+            writeln!(out, "key id: {}", line(&v.key_id))?;
+            writeln!(out, "subject: {}", line(v.subject.as_deref().unwrap_or("(none)")))?;
             writeln!(out, "algorithm: {}", v.algorithm.name())?;
             if let Some(created) = v.created {
                 check::write_time(out, "created", created, now)?;
@@ -30,9 +32,9 @@ pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
             if let Some(expires) = v.expires {
                 check::write_time(out, "expires", expires, now)?;
             }
-            writeln!(out, "nonce: {}", v.nonce.as_deref().unwrap_or("(none)"))?;
+            writeln!(out, "nonce: {}", line(v.nonce.as_deref().unwrap_or("(none)")))?;
             if let Some(tag) = &v.tag {
-                writeln!(out, "tag: {tag}")?;
+                writeln!(out, "tag: {}", line(tag))?;
             }
             writeln!(out, "body: {} bytes", v.body_len)?;
             check::write_covered(out, v.covered.iter())?;
@@ -40,8 +42,8 @@ pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
         }
         Err(e) => {
             writeln!(out, "verdict: rejected {} ({})", e.code().as_str(), e.status())?;
-            writeln!(out, "message: {}", e.message())?;
-            writeln!(out, "reason: {}", e.reason())?;
+            writeln!(out, "message: {}", line(e.message()))?;
+            writeln!(out, "reason: {}", line(e.reason()))?;
             io.note("`hmac-guard explain` with the same options shows the signature base and the failing check");
             Ok(EXIT_REJECTED)
         }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use hmac_guard::{Algorithm, KeySpec, RequestHead, Rfc9421SignOptions, Signer};
-use hmac_guard_cli::{EXIT_OK, EXIT_REJECTED, EXIT_USAGE, run};
+use hmac_guard_cli::{EXIT_INCOMPLETE, EXIT_OK, EXIT_REJECTED, EXIT_USAGE, run};
 
 const SECRET: &str = "cli-test-secret-0123456789abcdef-XYZ";
 const OTHER_SECRET: &str = "another-secret-for-the-cli-tests-0123456789";
@@ -330,12 +330,27 @@ fn explain_prints_the_base_and_names_the_failing_check() {
     );
     assert!(out.stdout.contains("created: 1700000000 (400 s before now)\n") && !out.stdout.contains("signature: pass"));
 
-    // Without a key: no secret is read, the MAC is skipped, the rest still runs.
+    // Without a key: no secret is read, the MAC is skipped, the rest still runs, and the exit
+    // code is not success (3): `explain req && accept` must not accept an unchecked MAC.
     let out = cli_env(&["explain", "--at", "1700000005"], &[], &req);
-    assert_eq!(out.code, EXIT_OK, "{out:?}");
+    assert_eq!(out.code, EXIT_INCOMPLETE, "{out:?}");
+    assert_eq!(EXIT_INCOMPLETE, 3);
     assert!(out.stdout.contains(base), "{}", out.stdout);
     assert!(out.stdout.contains("  signature: skip (no key given: the MAC cannot be checked)\n"), "{}", out.stdout);
     assert!(out.stdout.contains("  body: pass\n") && out.stdout.contains("\nverdict: incomplete ("), "{}", out.stdout);
+    assert!(out.stdout.contains("\nnote: the signature was not checked"), "{}", out.stdout);
+    // A forgery (a made-up MAC over a request that passes every keyless check) is incomplete too.
+    let forged = String::from_utf8(req.clone()).unwrap();
+    let sig_line = forged.lines().find(|l| l.starts_with("Signature: ")).unwrap();
+    let forged = forged.replacen(sig_line, &format!("Signature: sig1=:{}:", B64.encode([7u8; 32])), 1);
+    let out = cli_env(&["explain", "--at", "1700000005"], &[], forged.as_bytes());
+    assert_eq!(out.code, EXIT_INCOMPLETE, "{out:?}");
+    let out = cli(&["explain", "--key-id", "k1", "--at", "1700000005"], forged.as_bytes());
+    assert_eq!(out.code, EXIT_REJECTED, "with the key the forgery is caught: {out:?}");
+    // The simple scheme without a key: the MAC covers the body, so it is incomplete as well.
+    let simple = signed_request("simple", &[]);
+    let out = cli_env(&["explain", "--scheme", "simple", "--at", "1700000005"], &[], &simple);
+    assert_eq!(out.code, EXIT_INCOMPLETE, "{out:?}");
     let body = replace(&req, "{\"amount\": 10}", "{\"amount\": 11}");
     let out = cli_env(&["explain", "--at", "1700000005"], &[], &body);
     assert_eq!(out.code, EXIT_REJECTED);
@@ -374,6 +389,8 @@ fn no_secret_in_any_output() {
     let url = "http://api.example.com/orders?id=7";
     let secret_eq = format!("--secret={SECRET}");
     let secret_flag = format!("--{SECRET}");
+    let components = format!("@method {SECRET},@path");
+    let spaced = format!("{SECRET} pasted");
     type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a [u8]);
     let cases: Vec<Case<'_>> = vec![
         (vec!["sign", "--key-id", "k1", url], vec![], b""),
@@ -397,6 +414,21 @@ fn no_secret_in_any_output() {
         (vec!["explain", "--key-id", "k1", "--at", "1700000005"], vec![], &tampered),
         (vec!["explain", "--at", "1700000005"], vec![], &tampered),
         (vec!["explain", "--key-id", "k1", "--password", SECRET], vec![], &req),
+        // A secret typed where a file name or a variable's name belongs.
+        (vec!["verify", "--key-id", "k1", SECRET], vec![], b""),
+        (vec!["explain", "--key-id", "k1", SECRET], vec![], b""),
+        (vec!["explain", SECRET], vec![], b""),
+        (vec!["verify", "--key-id", "k1", "--secret-env", SECRET], vec![], &req),
+        (vec!["explain", "--key-id", "k1", "--secret-env", SECRET], vec![], &req),
+        (vec!["sign", "--key-id", "k1", "--secret-env", SECRET, url], vec![], b""),
+        (vec!["sign", "--key-id", "k1", "--secret-file", SECRET, url], vec![], b""),
+        (vec!["verify", "--key-id", "k1", "--secret-file", SECRET], vec![], &req),
+        (vec!["sign", "--key-id", "k1", "--body-file", SECRET, url], vec![], b""),
+        (vec!["sign", "--key-id", "k1", "--curl", "--body-file", SECRET, url], vec![], b""),
+        // Values the core's error messages would quote.
+        (vec!["sign", "--key-id", "k1", "--components", &components, url], vec![], b""),
+        (vec!["sign", "--key-id", &spaced, url], vec![], b""),
+        (vec!["verify", "--key-id", &spaced], vec![], &req),
     ];
     for (args, mut env, stdin) in cases {
         if !env.iter().any(|(k, _)| *k == "HMAC_GUARD_SECRET") {
@@ -412,6 +444,60 @@ fn no_secret_in_any_output() {
         }
         // Part of the secret is no better.
         assert!(!all.contains(&SECRET[..12]), "{args:?} printed part of the secret:\n{all}");
+    }
+
+    // A secret that happens to look like a variable name, given to --secret-env (or as a file):
+    // accepted as a name, but a variable that long is never named in a message.
+    const NAME_LIKE: &str = "HMACGUARDSECRETVALUE_0123456789_ABCDEFGH";
+    let env = [("HMAC_GUARD_SECRET", NAME_LIKE)];
+    for args in [
+        &["sign", "--key-id", "k1", "--secret-env", NAME_LIKE, url][..],
+        &["verify", "--key-id", "k1", "--secret-env", NAME_LIKE],
+        &["verify", "--key-id", "k1", NAME_LIKE],
+        &["sign", "--key-id", "k1", "--secret-file", NAME_LIKE, url],
+    ] {
+        let out = cli_env(args, &env, &req);
+        assert_eq!(out.code, EXIT_USAGE, "{args:?}: {out:?}");
+        assert!(!out.all().contains(&NAME_LIKE[..12]), "{args:?} printed the secret:\n{}", out.all());
+    }
+}
+
+/// What `verify` and `explain` repeat from a request reaches the terminal with its control
+/// characters (C0, DEL, C1 such as U+009B, a one-character CSI) and bidi overrides escaped. (The
+/// core refuses non-ASCII targets and covered values before it builds a base, so the `request:`
+/// line is what carried them; everything else is escaped as well, in case.)
+#[test]
+fn request_text_is_escaped_for_the_terminal() {
+    let bad = |c: char| (c.is_control() && c != '\n') || ('\u{202a}'..='\u{202e}').contains(&c);
+    let target = "/a\u{9b}31m?q=\u{202e}x";
+    let shown = "/a\\u{9b}31m?q=\\u{202e}x";
+    let sig = format!(
+        "Signature-Input: sig1=(\"@method\" \"@authority\");created={T0};nonce=\"escape-test-nonce-1\";keyid=\"k1\"\r\n\
+         Signature: sig1=:{}:\r\n",
+        B64.encode([1u8; 32])
+    );
+    let rfc = format!("POST {target} HTTP/1.1\r\nHost: h\r\nX-A: v\u{9b}2J\r\nContent-Length: 0\r\n{sig}\r\n");
+    let covered = rfc.replacen("(\"@method\" \"@authority\")", "(\"@method\" \"@path\")", 1);
+    let simple = format!(
+        "POST {target} HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nX-HMAC-Key-Id: k1\r\nX-HMAC-Timestamp: {T0}\r\n\
+         X-HMAC-Nonce: escape-test-nonce-1\r\nX-HMAC-Content-SHA256: {}\r\nX-HMAC-Signature: {}\r\n\r\n",
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        "00".repeat(32)
+    );
+    for (req, scheme) in [(&rfc, "rfc9421"), (&covered, "rfc9421"), (&simple, "simple")] {
+        for args in [
+            &["explain", "--scheme", scheme, "--at", "1700000001"][..],
+            &["explain", "--scheme", scheme, "--key-id", "k1", "--at", "1700000001"],
+            &["verify", "--scheme", scheme, "--key-id", "k1", "--at", "1700000001"],
+        ] {
+            let out = cli(args, req.as_bytes());
+            assert!(out.code == EXIT_REJECTED || out.code == EXIT_INCOMPLETE, "{args:?}: {out:?}");
+            let all = out.all();
+            assert!(!all.chars().any(bad), "{args:?}: a control character reached the output:\n{all:?}");
+            if args[0] == "explain" {
+                assert!(out.stdout.contains(&format!("request: POST {shown} (http;")), "{}", out.stdout);
+            }
+        }
     }
 }
 
@@ -455,7 +541,23 @@ fn a_missing_or_unusable_secret_is_a_usage_error() {
     let out = cli_env(&["sign", "--key-id", "k1", "http://h/"], &[("HMAC_GUARD_SECRET", "too-short")], b"");
     assert!(out.code == EXIT_USAGE && out.stderr.contains("at least 32 are required"), "{out:?}");
     let out = cli(&["sign", "--key-id", "k1", "--secret-file", "/nonexistent/secret", "http://h/"], b"");
-    assert!(out.code == EXIT_USAGE && out.stderr.contains("cannot open /nonexistent/secret: no such file"), "{out:?}");
+    assert!(out.code == EXIT_USAGE && out.stderr.contains("cannot open the --secret-file file: no such file"), "{out:?}");
+    assert!(!out.stderr.contains("/nonexistent"), "{out:?}");
+    let out = cli(&["sign", "--key-id", "k1", "--body-file", "/nonexistent/body", "http://h/"], b"");
+    assert!(out.code == EXIT_USAGE && out.stderr.contains("cannot open the --body-file file: no such file"), "{out:?}");
+    assert!(!out.stderr.contains("/nonexistent"), "{out:?}");
+    let empty = write_file("empty-secret", b"\n");
+    let out = cli(&["sign", "--key-id", "k1", "--secret-file", &empty, "http://h/"], b"");
+    assert!(out.code == EXIT_USAGE && out.stderr.contains("the secret in the --secret-file file is empty"), "{out:?}");
+    // --secret-env takes a variable's name; anything else is refused without being repeated.
+    for bad in ["MY-KEY", "1ABC", "", "A=B", "with space", "s3cr3t/base64+value=="] {
+        let out = cli(&["sign", "--key-id", "k1", "--secret-env", bad, "http://h/"], b"");
+        assert_eq!(out.code, EXIT_USAGE, "{bad:?}: {out:?}");
+        assert!(out.stderr.contains("--secret-env takes the NAME of an environment variable"), "{out:?}");
+        assert!(bad.len() < 3 || !out.stderr.contains(bad), "{out:?}");
+    }
+    let out = cli_env(&["sign", "--key-id", "k1", "--secret-env", "_my_key2", "http://h/"], &[("_my_key2", SECRET)], b"");
+    assert_eq!(out.code, EXIT_OK, "{out:?}");
     let out = cli(&["sign", "--key-id", "k1", "--secret-encoding", "base64", "http://h/"], b"");
     assert!(out.code == EXIT_USAGE && out.stderr.contains("not valid base64"), "{out:?}");
     let f = write_file("s", b"x");
@@ -490,6 +592,21 @@ fn malformed_input_is_a_usage_error() {
         ),
         (text.replacen("Content-Length: 14", "Content-Length: 99999999999", 1).into_bytes(), "larger than 16 MiB"),
         (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab".to_vec(), "malformed chunked body"),
+        // RFC 9112 §6.3: a Transfer-Encoding whose last coding is not chunked is a 400, never
+        // "read to the end of the input".
+        (
+            text.replacen("Content-Length: 14", "Transfer-Encoding: chunked, identity", 1).into_bytes(),
+            "Transfer-Encoding does not end with chunked",
+        ),
+        (
+            text.replacen("Content-Length: 14", "Transfer-Encoding: identity", 1).into_bytes(),
+            "Transfer-Encoding does not end with chunked",
+        ),
+        (
+            text.replacen("Content-Length: 14", "Transfer-Encoding:", 1).into_bytes(),
+            "Transfer-Encoding does not end with chunked",
+        ),
+        (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n100000000\r\n".to_vec(), "a chunk size is over 4 GiB"),
     ];
     for (input, message) in cases {
         for cmd in ["verify", "explain"] {
@@ -501,7 +618,15 @@ fn malformed_input_is_a_usage_error() {
         }
     }
     let out = cli(&["verify", "--key-id", "k1", "/nonexistent/request.txt"], b"");
-    assert!(out.code == EXIT_USAGE && out.stderr.contains("cannot open /nonexistent/request.txt: no such file"), "{out:?}");
+    assert!(out.code == EXIT_USAGE && out.stderr.contains("cannot open the input file: no such file"), "{out:?}");
+    assert!(!out.stderr.contains("/nonexistent"), "the path is not repeated: {out:?}");
+    let bad = write_file("bad.http", b"this is not http\r\n\r\n");
+    let out = cli(&["explain", "--key-id", "k1", &bad], b"");
+    assert!(
+        out.code == EXIT_USAGE && out.stderr.starts_with("hmac-guard: error: the input file: malformed request head"),
+        "{out:?}"
+    );
+    assert!(!out.stderr.contains("bad.http"), "{out:?}");
     let dir = temp_dir();
     let out = cli(&["verify", "--key-id", "k1", dir.to_str().unwrap()], b"");
     assert_eq!(out.code, EXIT_USAGE, "{out:?}");
@@ -531,6 +656,14 @@ fn chunked_bodies_are_decoded() {
     // LF-only line ends, as a hand-written file has them.
     let lf = chunked.replace("\r\n", "\n");
     assert_eq!(verify(lf.as_bytes(), &[]).code, EXIT_OK);
+    // Chunk sizes with leading zeros (more than 8 digits in all) are the same sizes.
+    let padded =
+        chunked.replacen("\r\n5\r\n", "\r\n0000000005\r\n", 1).replacen("\r\n9;ext=1\r\n", "\r\n000000000009;ext=1\r\n", 1);
+    assert_ne!(padded, chunked);
+    let padded = padded.replacen("\r\n0\r\nX-Trailer", "\r\n0000000000\r\nX-Trailer", 1);
+    let out = verify(padded.as_bytes(), &[]);
+    assert_eq!(out.code, EXIT_OK, "{out:?}");
+    assert!(out.stdout.contains("body: 14 bytes\n"));
 }
 
 #[test]
@@ -636,7 +769,9 @@ fn help_for_the_tool_and_each_command() {
         assert_eq!(out.stderr, "");
     }
     let main = cli(&["--help"], b"").stdout;
-    for needle in ["Exit codes:", "HMAC_GUARD_SECRET", "--secret-file PATH", "  2  usage or input error"] {
+    for needle in
+        ["Exit codes:", "HMAC_GUARD_SECRET", "--secret-file PATH", "  2  usage or input error", "  3  explain without --key-id"]
+    {
         assert!(main.contains(needle), "{needle:?}");
     }
     let sign = cli(&["sign", "--help"], b"").stdout;

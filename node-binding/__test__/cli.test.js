@@ -147,8 +147,9 @@ test('hmac-guard CLI', async (t) => {
     const file = path.join(dir, 'request.http')
     fs.writeFileSync(file, req)
     assert.equal(cli(['verify', '--key-id', 'cli-key', '--at', '1700000010', file]).code, 0)
+    // Without a key the MAC is never checked: exit 3 ("incomplete"), never 0.
     const ex = cli(['explain', '--at', '1700000010', file], { env: { PATH: process.env.PATH } })
-    assert.equal(ex.code, 0, ex.stderr)
+    assert.equal(ex.code, 3, ex.stderr)
     assert.ok(ex.stdout.includes('\n"@path": /orders\n"@query": ?id=7\n'), ex.stdout)
     assert.match(ex.stdout, /\nverdict: incomplete /)
     const malformed = cli(['verify', '--key-id', 'cli-key'], { input: 'not an http request\r\n\r\n' })
@@ -190,4 +191,33 @@ test('hmac-guard CLI', async (t) => {
       assert.ok(!`${r.stdout}${r.stderr}`.includes(SECRET.slice(0, 12)))
     }
   })
+})
+
+// An exception from the addon (a stale or broken build) must be exit 2 ("usage or input error")
+// with a one-line message, never exit 1 ("rejected") with a stack trace.
+test('an exception in the bin is exit 2, not 1', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hmac-guard-cli-throw-'))
+  try {
+    const preload = path.join(dir, 'throwing-native.js')
+    fs.writeFileSync(
+      preload,
+      `const Module = require('node:module')
+const load = Module._load
+Module._load = function (request, parent) {
+  const loaded = load.apply(this, arguments)
+  if (request === '../native.js' && parent && /hmac-guard\\.js$/.test(parent.filename)) {
+    return { ...loaded, runCli() { throw new TypeError('detail that must not be printed') } }
+  }
+  return loaded
+}
+`,
+    )
+    const r = spawnSync(process.execPath, ['-r', preload, BIN, '--version'], { env: ENV, encoding: 'utf8', timeout: 30000 })
+    assert.equal(r.status, 2, r.stderr)
+    assert.equal(r.stdout, '')
+    assert.match(r.stderr, /^hmac-guard: error: [^\n]*\n$/)
+    assert.ok(!r.stderr.includes('detail that must not be printed') && !r.stderr.includes('    at '), r.stderr)
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
 })

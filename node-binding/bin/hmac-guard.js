@@ -13,5 +13,11 @@ try {
   process.exitCode = 2
 }
 if (native) {
-  process.exitCode = native.runCli(process.argv.slice(2))
+  try {
+    process.exitCode = native.runCli(process.argv.slice(2))
+  } catch (e) {
+    // Never exit 1 ("rejected") for a failure of the tool itself; no stack, no argv echoed.
+    process.stderr.write(`hmac-guard: error: internal error (${(e && e.name) || 'exception'})\n`)
+    process.exitCode = 2
+  }
 }

@@ -9,7 +9,8 @@ use napi_derive::napi;
 use crate::guarded;
 
 /// Runs `hmac-guard` with `argv` (the arguments after the script name) on the process's stdin,
-/// stdout and stderr, and returns the exit code (0 ok, 1 rejected, 2 usage or input error).
+/// stdout and stderr, and returns the exit code (0 ok, 1 rejected, 2 usage or input error,
+/// 3 `explain` without a key: the signature was not checked).
 /// Synchronous: it blocks the calling thread while it reads stdin, so it is for the `hmac-guard`
 /// bin, not for a server. Output is flushed before it returns; a panic is caught and reported
 /// as exit code 2, never unwound into Node.

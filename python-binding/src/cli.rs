@@ -10,8 +10,11 @@ use pyo3::prelude::*;
 use crate::errors;
 
 /// Runs `hmac-guard` with `argv` (the arguments after the program name) on the process's stdin,
-/// stdout and stderr; returns the exit code (0 ok, 1 rejected, 2 usage or input error). Output
-/// is flushed before it returns. A Rust panic becomes `InternalError`.
+/// stdout and stderr; returns the exit code (0 ok, 1 rejected, 2 usage or input error, 3 `explain`
+/// incomplete: no key, the signature was not checked). Output is flushed before it returns. A
+/// Rust panic becomes `InternalError`, and an argument that is not valid UTF-8 a
+/// `UnicodeEncodeError` (while the arguments are converted); `hmac_guard._cli.main` turns both
+/// into exit 2, never 1 ("rejected").
 #[pyfunction]
 pub(crate) fn run_cli(py: Python<'_>, argv: Vec<String>) -> PyResult<i32> {
     errors::shield(py, || {

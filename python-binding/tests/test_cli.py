@@ -5,14 +5,17 @@ secrets."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Optional
 
 import pytest
 
 import hmac_guard as hg
+from hmac_guard import _cli
 
 SCRIPT = Path(sys.executable).with_name("hmac-guard")
 SECRET = "python-cli-test-secret-0123456789abcdef"
@@ -136,8 +139,9 @@ def test_explain_prints_the_base_and_never_the_secret(body_file: str) -> None:
     assert '"@query": ?id=8\n' in failed.stdout
     assert "failing check: signature\nverdict: rejected ERR_SIGNATURE_MISMATCH (401)\n" in failed.stdout
 
+    # Without a key the MAC is never checked: exit 3 ("incomplete"), never 0.
     keyless = run(["explain", "--at", str(T0 + 1)], request, secret=None)
-    assert keyless.returncode == 0, keyless.stderr
+    assert keyless.returncode == 3, keyless.stderr
     assert base in keyless.stdout
     assert "  signature: skip (no key given: the MAC cannot be checked)\n" in keyless.stdout
     assert "\nverdict: incomplete (" in keyless.stdout
@@ -176,3 +180,87 @@ def test_exit_codes_and_secret_sources(tmp_path: Path, body_file: str) -> None:
     from_file = run(args, secret=None)
     assert from_file.returncode == 0, from_file.stderr
     assert from_file.stdout.startswith("verdict: ok\n")
+
+
+def test_a_python_side_failure_is_exit_2_without_traceback() -> None:
+    # A non-UTF-8 argument (Python surrogate-escapes it; the native call cannot take it): exit 2,
+    # "usage error", never 1 ("rejected"), one line, no traceback, the argument not repeated.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HMAC_GUARD_")}
+    env["HMAC_GUARD_SECRET"] = SECRET
+    for script in ([os.fsencode(SCRIPT)], [os.fsencode(sys.executable), b"-m", b"hmac_guard._cli"]):
+        for args in ([b"verify", b"--key-id", b"k\xff1"], [b"\xfe\xffpasted"]):
+            result = subprocess.run(
+                [*script, *args], input=b"", capture_output=True, env=env, timeout=60, check=False
+            )
+            assert result.returncode == 2, result
+            assert result.stdout == b""
+            assert result.stderr == b"hmac-guard: error: arguments must be valid UTF-8\n", result.stderr
+
+
+def test_a_python_side_failure_prints_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # Any other exception from the native call (an InternalError from a caught panic): exit 2 too,
+    # with its type only (not its reason, not the arguments).
+    previous = signal.getsignal(signal.SIGINT)  # main() resets it; pytest's own comes back after
+    with pytest.MonkeyPatch.context() as mp:
+
+        def boom(argv: list[str]) -> int:
+            raise hg.InternalError("detail that must not be printed")
+
+        mp.setattr(_cli, "run_cli", boom)
+        mp.setattr(sys, "argv", ["hmac-guard", "verify", "pasted-secret-value"])
+        try:
+            with pytest.raises(SystemExit) as exited:
+                _cli.main()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == "hmac-guard: error: internal error (InternalError)\n"
+
+
+def _catches_sigint(pid: int) -> bool:
+    """Whether the process has a handler for SIGINT (Linux: SigCgt in /proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+    raise AssertionError("no SigCgt line")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/PID/status")
+def test_ctrl_c_stops_the_tool_while_it_reads_stdin() -> None:
+    # verify waits on stdin (kept open, empty). Rust's read retries on EINTR, so with Python's
+    # SIGINT handler installed Ctrl-C would only set a flag and the tool would wait forever;
+    # main() restores the default action, so SIGINT kills it (a shell reports 130).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HMAC_GUARD_")}
+    env["HMAC_GUARD_SECRET"] = SECRET
+    proc = subprocess.Popen(
+        [str(SCRIPT), "verify", "--key-id", "k1"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        # Until main() has run its signal.signal() (Python installs its handler at start-up), or
+        # a few seconds: after that the tool is blocked in the native read either way.
+        deadline = time.monotonic() + 5
+        seen_handler = False
+        while time.monotonic() < deadline and proc.poll() is None:
+            catches = _catches_sigint(proc.pid)
+            seen_handler = seen_handler or catches
+            if seen_handler and not catches:
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.2)  # into the blocking read
+        proc.send_signal(signal.SIGINT)
+        try:
+            code = proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pytest.fail("hmac-guard ignored SIGINT while reading stdin")
+        assert code == -signal.SIGINT, (code, proc.stderr.read() if proc.stderr else b"")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
