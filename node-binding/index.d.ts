@@ -172,6 +172,15 @@ export interface GuardOptions {
    * and logged (at most one line a second).
    */
   redisFailOpen?: boolean
+  /**
+   * For a `rediss://` URL: the CA certificate(s) as PEM (a string is taken as UTF-8) to verify the
+   * Redis server against *instead of* the built-in public roots: a private CA or a self-signed
+   * Redis. Absent: the PEM file named by `process.env.HMAC_GUARD_REDIS_TLS_CA_FILE` when that is
+   * set (and a Redis URL is in use), else the built-in roots; `null`: the built-in roots even when
+   * that variable is set. Verification itself cannot be turned off. `ERR_INVALID_CONFIG` when it
+   * holds no certificate, comes with a plain `redis://` URL, or the file cannot be read.
+   */
+  redisTlsCa?: Buffer | Uint8Array | string | null
   /** Testing only: a fixed clock at this Unix time (seconds); move it with `guard.setNow()`. */
   now?: number
 }

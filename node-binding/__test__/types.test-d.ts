@@ -112,6 +112,13 @@ async function redisTypes(): Promise<void> {
     policy: { replay: 'reserve', reserveHoldSecs: 60 },
   })
   const inMemory = new Guard({ redisUrl: null })
+  // TLS with a private CA: PEM as a Buffer, a Uint8Array or a string; null for the built-in roots.
+  const privateCa = new Guard({ redisUrl: 'rediss://redis.internal:6380/0', redisTlsCa: Buffer.from('-----BEGIN CERTIFICATE-----') })
+  const caString = new Guard({ redisUrl: 'rediss://redis.internal:6380/0', redisTlsCa: '-----BEGIN CERTIFICATE-----' })
+  const caBytes = new Guard({ redisUrl: 'rediss://redis.internal:6380/0', redisTlsCa: new Uint8Array(0) })
+  const publicRoots = new Guard({ redisUrl: 'rediss://redis.example.com:6380/0', redisTlsCa: null })
+  // @ts-expect-error a path is not a PEM: read the file (or set HMAC_GUARD_REDIS_TLS_CA_FILE)
+  new Guard({ redisUrl: 'rediss://redis.internal:6380/0', redisTlsCa: new URL('file:///ca.pem') })
   const kind: 'memory' | 'redis' = shared.store
   const uses: number = shared.failOpenUses
   const verification = shared.begin({ method: 'POST', url: '/hook', headers: { host: 'h' } })
@@ -124,5 +131,6 @@ async function redisTypes(): Promise<void> {
   void kind
   void uses
   void inMemory
+  void [privateCa, caString, caBytes, publicRoots]
 }
 void redisTypes

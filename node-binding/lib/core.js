@@ -3,6 +3,7 @@
 // The JS face of the native addon: argument plumbing and error translation only.
 // Every check runs in the Rust core; nothing here decides whether a request is valid.
 
+const fs = require('node:fs')
 const util = require('node:util')
 const native = require('../native.js')
 
@@ -320,21 +321,58 @@ function redisUrlOf(options) {
   return url ? String(url) : undefined
 }
 
+const CA_FILE_ENV = 'HMAC_GUARD_REDIS_TLS_CA_FILE'
+
+// The private CA (PEM) a rediss:// Redis is verified against: `{pem, file}`, `file` set when the
+// PEM was read from HMAC_GUARD_REDIS_TLS_CA_FILE. The option when given (null: the built-in
+// roots, even when that variable is set), else that file, read only when a Redis URL is in use.
+// An unreadable file is a configuration error naming the variable and path, never the contents.
+function redisTlsCaOf(options, url) {
+  const ca = options.redisTlsCa
+  if (ca !== undefined) {
+    if (ca === null) return {}
+    if (typeof ca === 'string' || Buffer.isBuffer(ca)) return { pem: ca }
+    if (ArrayBuffer.isView(ca)) return { pem: Buffer.from(ca.buffer, ca.byteOffset, ca.byteLength) }
+    throw new TypeError('redisTlsCa must be a Buffer, Uint8Array or string (PEM)')
+  }
+  const file = process.env[CA_FILE_ENV]
+  if (!url || !file) return {}
+  try {
+    return { pem: fs.readFileSync(file), file }
+  } catch (e) {
+    const why = typeof e?.code === 'string' ? e.code : 'unreadable'
+    const err = new HmacGuardError('ERR_INVALID_CONFIG', `${CA_FILE_ENV} names a file that cannot be read (${file}: ${why})`)
+    Error.captureStackTrace(err, Guard)
+    throw err
+  }
+}
+
 /** A configured verifier. */
 class Guard {
   constructor(options = {}) {
+    const redisUrl = redisUrlOf(options)
+    const ca = redisTlsCaOf(options, redisUrl)
     const opts = {
       scheme: options.scheme,
       keys: options.keys ? options.keys.map(normKey) : undefined,
       policy: normReplay(options.policy),
       replayStore: options.replayStore,
-      redisUrl: redisUrlOf(options),
+      redisUrl,
       redisPrefix: options.redisPrefix,
       redisTimeoutMs: options.redisTimeoutMs,
       redisFailOpen: options.redisFailOpen,
+      redisTlsCa: ca.pem,
       now: options.now,
     }
-    this[kNative] = call(() => new native.NativeGuard(opts))
+    try {
+      this[kNative] = call(() => new native.NativeGuard(opts))
+    } catch (e) {
+      // A CA from the environment: name the variable, not the option the addon knows it by.
+      if (ca.file && e instanceof HmacGuardError && e.reason.includes('redisTlsCa')) {
+        e.reason = e.reason.replaceAll('redisTlsCa', `the CA in ${CA_FILE_ENV} (${ca.file})`)
+      }
+      throw e
+    }
     this[kNetworked] = this[kNative].store !== 'memory'
   }
 

@@ -81,6 +81,9 @@ pub struct GuardOptions {
     pub redis_timeout_ms: Option<u32>,
     /// Accept requests without replay protection while Redis is unreachable (default false).
     pub redis_fail_open: Option<bool>,
+    /// For a `rediss://` URL: the CA certificate(s), PEM, to verify the server against instead of
+    /// the built-in public roots (a string is taken as UTF-8). Absent: the built-in roots.
+    pub redis_tls_ca: Option<Either<Buffer, String>>,
     /// Testing only: a fixed clock at this Unix time (seconds); move it with `setNow`.
     pub now: Option<i64>,
 }
@@ -91,7 +94,16 @@ impl fmt::Debug for GuardOptions {
             .field("scheme", &self.scheme)
             .field("policy", &self.policy)
             .field("redis_url", &self.redis_url.as_ref().map(|_| "[redacted]"))
+            .field("redis_tls_ca", &self.redis_tls_ca.as_ref().map(|pem| format!("[{} bytes of PEM]", pem_bytes(pem).len())))
             .finish_non_exhaustive()
+    }
+}
+
+/// The bytes of a PEM given as a Buffer or a (UTF-8) string.
+fn pem_bytes(pem: &Either<Buffer, String>) -> &[u8] {
+    match pem {
+        Either::A(b) => b,
+        Either::B(s) => s.as_bytes(),
     }
 }
 
@@ -177,10 +189,14 @@ fn build_store(options: &GuardOptions) -> hmac_guard::Result<Stores> {
     let store_opts = options.replay_store.clone().unwrap_or_default();
     match options.redis_url.as_deref() {
         None | Some("") => {
-            if options.redis_prefix.is_some() || options.redis_timeout_ms.is_some() || options.redis_fail_open.is_some() {
+            if options.redis_prefix.is_some()
+                || options.redis_timeout_ms.is_some()
+                || options.redis_fail_open.is_some()
+                || options.redis_tls_ca.is_some()
+            {
                 return Err(core_error(
                     ErrorCode::InvalidConfig,
-                    "redisPrefix, redisTimeoutMs and redisFailOpen need redisUrl (or HMAC_GUARD_REDIS_URL)",
+                    "redisPrefix, redisTimeoutMs, redisFailOpen and redisTlsCa need redisUrl (or HMAC_GUARD_REDIS_URL)",
                 ));
             }
             let mut store_config = MemoryStoreConfig::default();
@@ -202,7 +218,17 @@ fn build_store(options: &GuardOptions) -> hmac_guard::Result<Stores> {
                 config.timeout = Duration::from_millis(u64::from(ms));
             }
             config.fail_open = options.redis_fail_open.unwrap_or(false);
-            let store = Arc::new(RedisStore::new(config)?);
+            config.tls_ca_pem = options.redis_tls_ca.as_ref().map(|pem| pem_bytes(pem).to_vec());
+            // The core names the setting `tls_ca_pem`; here it is the `redisTlsCa` option (lib/core.js
+            // names HMAC_GUARD_REDIS_TLS_CA_FILE instead when the PEM came from there).
+            let store = Arc::new(RedisStore::new(config).map_err(|e| {
+                if e.reason().contains("tls_ca_pem") {
+                    let core_name = if e.reason().contains("redis tls_ca_pem") { "redis tls_ca_pem" } else { "tls_ca_pem" };
+                    core_error(e.code(), e.reason().replace(core_name, "redisTlsCa"))
+                } else {
+                    e
+                }
+            })?);
             Ok((Arc::clone(&store) as Arc<dyn ReplayStore>, Some(store)))
         }
     }

@@ -9,14 +9,19 @@ use hmac_guard::{
     Verification, Verified,
 };
 use parking_lot::Mutex;
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::PyAny;
+use pyo3::types::{PyAny, PyByteArray, PyBytes, PyString};
 
 use crate::convert::{Chunk, GIL_RELEASE_THRESHOLD, build_head, extract_chunk, extract_headers, key_spec, key_spec_from_mapping};
 use crate::errors::{IntoPyResult, py_error, shield};
 
 /// The environment variable that selects the Redis store when `redis_url` is not given.
 const REDIS_URL_ENV: &str = "HMAC_GUARD_REDIS_URL";
+
+/// The environment variable naming a PEM file with the private CA of a `rediss://` Redis, used
+/// when `redis_tls_ca_pem` is not given and a Redis URL is in use.
+const REDIS_TLS_CA_FILE_ENV: &str = "HMAC_GUARD_REDIS_TLS_CA_FILE";
 
 /// A Python-style string literal for `__repr__`.
 pub(crate) fn py_str(s: &str) -> String {
@@ -76,6 +81,42 @@ fn in_range<T: TryFrom<i64>>(py: Python<'_>, name: &str, value: i64) -> PyResult
     T::try_from(value).map_err(|_| py_error(py, ErrorCode::InvalidConfig, format!("{name} = {value} is out of range")))
 }
 
+/// The bytes of `redis_tls_ca_pem`: `bytes`, `bytearray` or `str` (taken as UTF-8).
+fn extract_pem(pem: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(b) = pem.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    if let Ok(b) = pem.cast::<PyByteArray>() {
+        return Ok(b.to_vec());
+    }
+    if let Ok(s) = pem.cast::<PyString>() {
+        return Ok(s.to_cow()?.as_bytes().to_vec());
+    }
+    Err(PyTypeError::new_err("redis_tls_ca_pem must be bytes or str (PEM)"))
+}
+
+/// The private CA for the Redis store and the name of where it came from (for errors): the
+/// argument when given, else the file named by HMAC_GUARD_REDIS_TLS_CA_FILE when that is set and
+/// not empty. A file that cannot be read is a configuration error naming the variable and the
+/// path, never anything of the contents.
+fn redis_tls_ca(py: Python<'_>, given: Option<&Bound<'_, PyAny>>) -> PyResult<Option<(Vec<u8>, String)>> {
+    if let Some(pem) = given {
+        return Ok(Some((extract_pem(pem)?, "redis_tls_ca_pem".into())));
+    }
+    let Some(path) = std::env::var_os(REDIS_TLS_CA_FILE_ENV).filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    let path = std::path::PathBuf::from(path);
+    match std::fs::read(&path) {
+        Ok(pem) => Ok(Some((pem, format!("the CA in {REDIS_TLS_CA_FILE_ENV} ({})", path.display())))),
+        Err(e) => Err(py_error(
+            py,
+            ErrorCode::InvalidConfig,
+            format!("{REDIS_TLS_CA_FILE_ENV} names a file that cannot be read ({}: {e})", path.display()),
+        )),
+    }
+}
+
 /// A configured verifier. Thread-safe; share one per application.
 #[pyclass(frozen, module = "hmac_guard._native", name = "Guard")]
 #[derive(Debug)]
@@ -109,6 +150,7 @@ impl PyGuard {
         redis_prefix = "hmac-guard",
         redis_timeout_ms = 250,
         redis_fail_open = false,
+        redis_tls_ca_pem = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -133,6 +175,7 @@ impl PyGuard {
         redis_prefix: &str,
         redis_timeout_ms: i64,
         redis_fail_open: bool,
+        redis_tls_ca_pem: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         shield(py, || {
             let config_error = |reason: String| py_error(py, ErrorCode::InvalidConfig, reason);
@@ -198,6 +241,9 @@ impl PyGuard {
             };
             let (store, store_kind): (Arc<dyn ReplayStore>, &'static str) = match redis_url {
                 None => {
+                    if redis_tls_ca_pem.is_some() {
+                        return Err(config_error(format!("redis_tls_ca_pem needs redis_url (or {REDIS_URL_ENV})")));
+                    }
                     let config = MemoryStoreConfig { capacity: store_capacity, per_key_quota, shards: None };
                     (Arc::new(MemoryStore::new(config).py_err(py)?), "memory")
                 }
@@ -209,7 +255,19 @@ impl PyGuard {
                     config.prefix = redis_prefix.to_string();
                     config.timeout = Duration::from_millis(in_range(py, "redis_timeout_ms", redis_timeout_ms)?);
                     config.fail_open = redis_fail_open;
-                    (Arc::new(RedisStore::new(config).py_err(py)?), "redis")
+                    // The core names the setting `tls_ca_pem`: errors name the argument or the
+                    // variable it came from instead.
+                    let (pem, source) = redis_tls_ca(py, redis_tls_ca_pem)?.unzip();
+                    config.tls_ca_pem = pem;
+                    let store = RedisStore::new(config).map_err(|e| match &source {
+                        Some(source) if e.reason().contains("tls_ca_pem") => {
+                            let core_name =
+                                if e.reason().contains("redis tls_ca_pem") { "redis tls_ca_pem" } else { "tls_ca_pem" };
+                            py_error(py, e.code(), e.reason().replace(core_name, source))
+                        }
+                        _ => crate::errors::to_pyerr(py, &e),
+                    })?;
+                    (Arc::new(store), "redis")
                 }
             };
             let policy = Policy {

@@ -69,6 +69,7 @@ class Guard:
         redis_prefix: str = "hmac-guard",
         redis_timeout_ms: int = 250,
         redis_fail_open: bool = False,
+        redis_tls_ca_pem: bytes | bytearray | str | None = None,
     ) -> Guard: ...
     @property
     def scheme(self) -> str: ...

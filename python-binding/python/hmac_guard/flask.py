@@ -27,7 +27,9 @@ Settings (``app.config``), each optional: ``HMAC_GUARD_SCHEME`` (``rfc9421``/``s
 ``HMAC_GUARD_REPLAY``, ``HMAC_GUARD_STORE_CAPACITY``, ``HMAC_GUARD_PER_KEY_QUOTA``,
 ``HMAC_GUARD_MAX_HEADER_LEN``, ``HMAC_GUARD_CHUNK_SIZE``, ``HMAC_GUARD_PROTECT_ALL``, and for a
 replay store shared by every worker and host ``HMAC_GUARD_REDIS_URL`` (``redis://host:port/db``),
-``HMAC_GUARD_REDIS_PREFIX``, ``HMAC_GUARD_REDIS_TIMEOUT_MS``, ``HMAC_GUARD_REDIS_FAIL_OPEN``.
+``HMAC_GUARD_REDIS_PREFIX``, ``HMAC_GUARD_REDIS_TIMEOUT_MS``, ``HMAC_GUARD_REDIS_FAIL_OPEN``,
+``HMAC_GUARD_REDIS_TLS_CA_PEM`` (the private CA of a ``rediss://`` Redis, PEM bytes; unset: the
+file named by the ``HMAC_GUARD_REDIS_TLS_CA_FILE`` environment variable, if any).
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ _GUARD_OPTIONS = (
     "redis_prefix",
     "redis_timeout_ms",
     "redis_fail_open",
+    "redis_tls_ca_pem",
 )
 
 _EXEMPT_ATTR = "_hmac_guard_exempt"
