@@ -53,17 +53,31 @@ def read_and_verify(
     # Without Content-Length, a WSGI server may only be read to EOF when it says the input is
     # terminated (PEP 3333); otherwise the body is treated as empty, as Werkzeug does.
     readable = bool(length) or bool(environ.get("wsgi.input_terminated"))
-    body = bytearray()
+    chunks: list[bytes] = []
     if readable:
         room = guard.body_limit + 1
+        # With a Content-Length within the limit, stop after that many bytes instead of asking the
+        # stream for an EOF it would answer with b"" (the core still checks the count).
+        declared = _declared_length(length)
+        if declared is not None and declared < room:
+            room = declared
         while room > 0:
             chunk = stream.read(min(chunk_size, room))
             if not chunk:
                 break
             verification.update(chunk)  # raises as soon as the limit is crossed
-            body += chunk
+            chunks.append(chunk)
             room -= len(chunk)
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     return verification.finish(), bytes(body)
+
+
+def _declared_length(value: Any) -> int | None:
+    """Content-Length as a number, or None when absent or not a plain decimal (then the body is
+    read up to the limit and the core judges the header)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
 
 
 def error_body(exc: HmacGuardError) -> bytes:
