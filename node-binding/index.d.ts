@@ -162,8 +162,8 @@ export interface GuardOptions {
   /** Key prefix in Redis, to share one Redis between applications (default `hmac-guard`). */
   redisPrefix?: string
   /**
-   * Timeout of the connect and of each command, in milliseconds (default 250). A call that opens a
-   * new connection to a Redis that accepts but never answers can take about twice this.
+   * Timeout of one verification's Redis work, in milliseconds (default 250): a call that opens a
+   * new connection keeps the connect and its command within this one budget.
    */
   redisTimeoutMs?: number
   /**
