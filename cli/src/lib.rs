@@ -93,6 +93,18 @@ impl Io<'_> {
     }
 }
 
+/// [`run`] on the process's own environment, stdin, stdout and stderr (flushed before it
+/// returns): what the cargo binary, the npm bin and the Python console script all call.
+pub fn run_with_process_io(args: &[String]) -> i32 {
+    let env = |name: &str| std::env::var(name).ok();
+    let mut stdout = std::io::stdout().lock();
+    let mut stderr = std::io::stderr().lock();
+    let code = run(args, &env, &mut std::io::stdin().lock(), &mut stdout, &mut stderr);
+    let _ = stdout.flush();
+    let _ = stderr.flush();
+    code
+}
+
 /// Runs the tool with `args` (without the program name) and returns the exit code:
 /// [`EXIT_OK`], [`EXIT_REJECTED`], [`EXIT_USAGE`] or (`explain` without a key) [`EXIT_INCOMPLETE`]. Never panics on any input; output is
 /// written to `stdout`/`stderr` and flushed before it returns.

@@ -2,7 +2,6 @@
 
 #![forbid(unsafe_code)]
 
-use std::io::Write as _;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -16,11 +15,6 @@ fn main() -> ExitCode {
             }
         }
     }
-    let env = |name: &str| std::env::var(name).ok();
-    let mut stdout = std::io::stdout().lock();
-    let mut stderr = std::io::stderr().lock();
-    let code = hmac_guard_cli::run(&args, &env, &mut std::io::stdin().lock(), &mut stdout, &mut stderr);
-    let _ = stdout.flush();
-    let _ = stderr.flush();
+    let code = hmac_guard_cli::run_with_process_io(&args);
     ExitCode::from(u8::try_from(code).unwrap_or(2))
 }

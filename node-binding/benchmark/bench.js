@@ -8,6 +8,7 @@
 
 const crypto = require('node:crypto')
 const { Guard, Signer } = require('..')
+const { handWritten } = require('./handwritten.js')
 
 const args = process.argv.slice(2)
 const opt = (name, d) => {
@@ -19,41 +20,6 @@ const N = opt('n', 20000)
 
 const SECRET = crypto.randomBytes(32)
 const KEY_ID = 'client-1'
-
-function handWritten() {
-  const nonces = new Map()
-  let lastSweep = 0
-  return function verify(req) {
-    const h = req.headers
-    const keyId = h['x-hmac-key-id']
-    const ts = h['x-hmac-timestamp']
-    const nonce = h['x-hmac-nonce']
-    const digest = h['x-hmac-content-sha256']
-    const sig = h['x-hmac-signature']
-    if (!keyId || !ts || !nonce || !digest || !sig) throw new Error('missing')
-    if (keyId !== KEY_ID) throw new Error('unknown key')
-    const now = Math.floor(Date.now() / 1000)
-    const t = Number(ts)
-    if (!(now - t <= 300 && t - now <= 30)) throw new Error('window')
-    const canonical = `HG1\n${req.method}\n${req.url}\n${ts}\n${nonce}\n${keyId}\n${digest}`
-    const mac = crypto.createHmac('sha256', SECRET).update(canonical).digest()
-    const given = Buffer.from(sig, 'hex')
-    if (given.length !== mac.length || !crypto.timingSafeEqual(given, mac)) throw new Error('mismatch')
-    const body = crypto.createHash('sha256').update(req.body).digest()
-    if (!crypto.timingSafeEqual(body, Buffer.from(digest, 'hex'))) throw new Error('digest')
-    const k = `${keyId}:${nonce}`
-    if (nonces.has(k)) throw new Error('replay')
-    nonces.set(k, t + 331)
-    if (now !== lastSweep) {
-      lastSweep = now
-      for (const [n, exp] of nonces) {
-        if (exp > now) break
-        nonces.delete(n)
-      }
-    }
-    return { keyId, nonce }
-  }
-}
 
 function requests(bodySize, count) {
   const signer = new Signer({ id: KEY_ID, secret: SECRET, scheme: 'simple' })
@@ -82,7 +48,7 @@ function compare(label, bodySize, n) {
   const results = { 'hmac-guard verify': [], 'hand-written node:crypto': [], 'sha-256 of the body alone': [] }
   for (let r = 0; r < ROUNDS + 1; r++) {
     const guard = new Guard({ scheme: 'simple', keys: [{ id: KEY_ID, secret: SECRET }] })
-    const hw = handWritten()
+    const hw = handWritten(KEY_ID, SECRET)
     const a = requests(bodySize, n)
     const b = requests(bodySize, n)
     const sha = (req) => crypto.createHash('sha256').update(req.body).digest()

@@ -10,8 +10,8 @@
 const http = require('node:http')
 const { fork } = require('node:child_process')
 const express = require('express')
-const crypto = require('node:crypto')
 const { Guard, Signer, expressMiddleware } = require('..')
+const { handWritten } = require('./handwritten.js')
 
 const args = process.argv.slice(2)
 const opt = (name, d) => {
@@ -90,38 +90,16 @@ if (process.argv[2] === 'loader') {
   return
 }
 
-// The hand-written check as people write it (the same logic as benchmark/bench.js), for the
-// simple scheme's canonical string; it answers 401 like the middleware would.
-function handWritten() {
-  const nonces = new Map()
-  let lastSweep = 0
+// The hand-written check as people write it (benchmark/handwritten.js), after express.json()
+// kept the raw body; it answers 401 like the middleware would.
+function handWrittenMiddleware() {
+  const verify = handWritten('k1', SECRET)
   return (req, res, next) => {
-    const h = req.headers
-    const keyId = h['x-hmac-key-id']
-    const ts = h['x-hmac-timestamp']
-    const nonce = h['x-hmac-nonce']
-    const digest = h['x-hmac-content-sha256']
-    const sig = h['x-hmac-signature']
-    const deny = () => res.status(401).json({ error: 'unauthorized' })
-    if (!keyId || !ts || !nonce || !digest || !sig || keyId !== 'k1') return deny()
-    const now = Math.floor(Date.now() / 1000)
-    const t = Number(ts)
-    if (!(now - t <= 300 && t - now <= 30)) return deny()
-    const canonical = `HG1\n${req.method}\n${req.originalUrl}\n${ts}\n${nonce}\n${keyId}\n${digest}`
-    const mac = crypto.createHmac('sha256', SECRET).update(canonical).digest()
-    const given = Buffer.from(sig, 'hex')
-    if (given.length !== mac.length || !crypto.timingSafeEqual(given, mac)) return deny()
-    const body = crypto.createHash('sha256').update(req.rawBody || Buffer.alloc(0)).digest()
-    if (!crypto.timingSafeEqual(body, Buffer.from(digest, 'hex'))) return deny()
-    const k = `${keyId}:${nonce}`
-    if (nonces.has(k)) return deny()
-    nonces.set(k, t + 331)
-    if (now !== lastSweep) {
-      lastSweep = now
-      for (const [n, exp] of nonces) {
-        if (exp > now) break
-        nonces.delete(n)
-      }
+    try {
+      verify({ method: req.method, url: req.originalUrl, headers: req.headers, body: req.rawBody })
+    } catch {
+      res.status(401).json({ error: 'unauthorized' })
+      return
     }
     next()
   }
@@ -135,7 +113,7 @@ async function main() {
   const app = express()
   const handler = (req, res) => res.json({ ok: true, n: req.body.items.length })
   app.post('/noauth', express.json(), handler)
-  app.post('/handwritten', express.json({ verify: (req, res, buf) => { req.rawBody = buf } }), handWritten(), handler)
+  app.post('/handwritten', express.json({ verify: (req, res, buf) => { req.rawBody = buf } }), handWrittenMiddleware(), handler)
   app.post('/hmac', expressMiddleware(guard), handler)
   const server = http.createServer(app)
   server.keepAliveTimeout = 60000

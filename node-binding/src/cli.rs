@@ -16,15 +16,7 @@ use crate::guarded;
 /// as exit code 2, never unwound into Node.
 #[napi(js_name = "runCli")]
 pub fn run_cli(argv: Vec<String>) -> i32 {
-    let result = guarded(|| {
-        let env = |name: &str| std::env::var(name).ok();
-        let mut stdout = std::io::stdout().lock();
-        let mut stderr = std::io::stderr().lock();
-        let code = hmac_guard_cli::run(&argv, &env, &mut std::io::stdin().lock(), &mut stdout, &mut stderr);
-        let _ = stdout.flush();
-        let _ = stderr.flush();
-        Ok(code)
-    });
+    let result = guarded(|| Ok(hmac_guard_cli::run_with_process_io(&argv)));
     result.unwrap_or_else(|_| {
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(stderr, "hmac-guard: error: internal error (caught in the native addon)");

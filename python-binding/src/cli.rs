@@ -3,8 +3,6 @@
 //! process's real stdin, stdout and stderr and releases the GIL while it runs (it may block on
 //! stdin).
 
-use std::io::Write as _;
-
 use pyo3::prelude::*;
 
 use crate::errors;
@@ -17,15 +15,5 @@ use crate::errors;
 /// into exit 2, never 1 ("rejected").
 #[pyfunction]
 pub(crate) fn run_cli(py: Python<'_>, argv: Vec<String>) -> PyResult<i32> {
-    errors::shield(py, || {
-        Ok(py.detach(|| {
-            let env = |name: &str| std::env::var(name).ok();
-            let mut stdout = std::io::stdout().lock();
-            let mut stderr = std::io::stderr().lock();
-            let code = hmac_guard_cli::run(&argv, &env, &mut std::io::stdin().lock(), &mut stdout, &mut stderr);
-            let _ = stdout.flush();
-            let _ = stderr.flush();
-            code
-        }))
-    })
+    errors::shield(py, || Ok(py.detach(|| hmac_guard_cli::run_with_process_io(&argv))))
 }
