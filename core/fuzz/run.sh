@@ -31,7 +31,9 @@ else
 fi
 
 echo "== building ${#targets[@]} targets"
-cargo fuzz build
+# -a: debug assertions on, so the core's debug-only cross-checks (the RFC 9421 fast-path parser
+# against the strict one) run on every input.
+cargo fuzz build -a
 
 # Each libFuzzer job gets one core; keep the whole run inside the shared machine's 2 cores.
 failed=()
@@ -43,7 +45,7 @@ for t in "${targets[@]}"; do
   log="artifacts/logs/$t.log"
   mkdir -p artifacts/logs
   start=$(date +%s)
-  if cargo fuzz run "$t" "${corpora[@]}" -- \
+  if cargo fuzz run -a "$t" "${corpora[@]}" -- \
       -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
       -dict=dict/hmac.dict -print_final_stats=1 >"$log" 2>&1; then
     runs=$(grep -Eo '^stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' || echo '?')
@@ -60,7 +62,7 @@ if [ "${#failed[@]}" -gt 0 ]; then
   echo "== FAILED: ${failed[*]}"
   for t in "${failed[@]}"; do
     for a in artifacts/"$t"/*; do
-      [ -e "$a" ] && echo "   reproduce: (cd core/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run $t $a)"
+      [ -e "$a" ] && echo "   reproduce: (cd core/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run -a $t $a)"
     done
   done
   exit 1

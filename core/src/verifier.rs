@@ -338,7 +338,12 @@ impl Guard {
         v.finish()
     }
 
-    pub(crate) fn begin_prepared(&self, head: &RequestHead, prepared: Prepared, obs: &mut dyn Observer) -> Result<Verification> {
+    pub(crate) fn begin_prepared(
+        &self,
+        head: &RequestHead,
+        mut prepared: Prepared,
+        obs: &mut dyn Observer,
+    ) -> Result<Verification> {
         let inner = &*self.inner;
         let policy = &inner.policy;
         let now_secs = inner.clock.now_secs();
@@ -378,7 +383,9 @@ impl Guard {
         obs.record("content-length within limit", &declared_len.as_ref().map(|_| ()).map_err(Clone::clone));
         let declared_len = declared_len?;
 
-        let body = match (&prepared.mac_input, &prepared.body) {
+        // The expected digest, suffix and signature move into the body state: nothing reads them
+        // from `prepared` once the verification has begun.
+        let body = match (&mut prepared.mac_input, &mut prepared.body) {
             (MacInput::Base, binding) => {
                 let mut mac = key.start_mac();
                 mac.update(prepared.covered.text().as_bytes());
@@ -391,7 +398,7 @@ impl Guard {
                 r?;
                 match binding {
                     BodyBinding::Digest(d) => {
-                        BodyState::Digest { hasher: BodyHasher::new(d.algorithm), expected: d.value.clone() }
+                        BodyState::Digest { hasher: BodyHasher::new(d.algorithm), expected: std::mem::take(&mut d.value) }
                     }
                     BodyBinding::None => BodyState::Unbound,
                     BodyBinding::InMac => {
@@ -402,7 +409,7 @@ impl Guard {
             (MacInput::BodyAppended { prefix, suffix }, _) => {
                 let mut mac = key.start_mac();
                 mac.update(prefix);
-                BodyState::InMac { mac, suffix: suffix.clone(), signature: prepared.signature.clone() }
+                BodyState::InMac { mac, suffix: std::mem::take(suffix), signature: std::mem::take(&mut prepared.signature) }
             }
         };
         Ok(Verification { guard: self.clone(), prepared, key, declared_len, seen: 0, body, failed: None })

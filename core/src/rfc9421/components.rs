@@ -7,7 +7,7 @@ use sfv::{FieldType, ListEntry, Parser, Version};
 use crate::error::{ErrorCode, Result, fail};
 use crate::keyring::truncate;
 use crate::request::{RequestHead, default_port, normalize_field_value};
-use crate::sf::{self, Bare, Item};
+use crate::sf::{self, Item, ParamValue};
 
 /// A covered component as the verifier understands it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,33 +41,90 @@ pub enum Component {
     },
 }
 
+/// [`Component`] borrowing its names from the signature text (no allocation on the hot path).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ComponentRef<'a> {
+    Method,
+    TargetUri,
+    Authority,
+    Scheme,
+    RequestTarget,
+    Path,
+    Query,
+    QueryParam(&'a str),
+    Field { name: &'a str, sf: bool, key: Option<&'a str>, bs: bool },
+}
+
+impl Component {
+    fn as_ref(&self) -> ComponentRef<'_> {
+        match self {
+            Component::Method => ComponentRef::Method,
+            Component::TargetUri => ComponentRef::TargetUri,
+            Component::Authority => ComponentRef::Authority,
+            Component::Scheme => ComponentRef::Scheme,
+            Component::RequestTarget => ComponentRef::RequestTarget,
+            Component::Path => ComponentRef::Path,
+            Component::Query => ComponentRef::Query,
+            Component::QueryParam(n) => ComponentRef::QueryParam(n),
+            Component::Field { name, sf, key, bs } => ComponentRef::Field { name, sf: *sf, key: key.as_deref(), bs: *bs },
+        }
+    }
+}
+
+impl ComponentRef<'_> {
+    fn to_owned(self) -> Component {
+        match self {
+            ComponentRef::Method => Component::Method,
+            ComponentRef::TargetUri => Component::TargetUri,
+            ComponentRef::Authority => Component::Authority,
+            ComponentRef::Scheme => Component::Scheme,
+            ComponentRef::RequestTarget => Component::RequestTarget,
+            ComponentRef::Path => Component::Path,
+            ComponentRef::Query => Component::Query,
+            ComponentRef::QueryParam(n) => Component::QueryParam(n.to_string()),
+            ComponentRef::Field { name, sf, key, bs } => {
+                Component::Field { name: name.to_string(), sf, key: key.map(str::to_string), bs }
+            }
+        }
+    }
+}
+
 /// Interprets one item of a `Signature-Input` inner list.
 ///
 /// # Errors
 /// `ERR_MALFORMED_SIGNATURE` for a non-string or bad name, `ERR_UNSUPPORTED_COMPONENT` for
 /// names and parameters this verifier does not implement.
 pub fn parse_component(item: &Item<'_>) -> Result<Component> {
-    let Some(name) = sf::as_str(&item.bare) else {
+    parse_component_parts(sf::as_str(&item.bare), item.params.0.iter().map(|(k, v)| (*k, ParamValue::of(v))))
+        .map(ComponentRef::to_owned)
+}
+
+/// [`parse_component`] on the item's string (`None` when it is not an sf-string) and parameters.
+pub(crate) fn parse_component_parts<'a>(
+    name: Option<&'a str>,
+    params: impl Iterator<Item = (&'a str, ParamValue<'a>)> + Clone,
+) -> Result<ComponentRef<'a>> {
+    let Some(name) = name else {
         return fail(ErrorCode::MalformedSignature, "covered component is not an sf-string");
     };
     if let Some(derived) = name.strip_prefix('@') {
         let allowed_param = if derived == "query-param" { "name" } else { "" };
-        for (k, _) in &item.params.0 {
-            if *k != allowed_param {
+        for (k, _) in params.clone() {
+            if k != allowed_param {
                 return fail(ErrorCode::UnsupportedComponent, format!("parameter {k:?} is not supported on {name}"));
             }
         }
         return Ok(match derived {
-            "method" => Component::Method,
-            "target-uri" => Component::TargetUri,
-            "authority" => Component::Authority,
-            "scheme" => Component::Scheme,
-            "request-target" => Component::RequestTarget,
-            "path" => Component::Path,
-            "query" => Component::Query,
-            "query-param" => match item.params.get("name").and_then(sf::as_str) {
-                Some(n) => Component::QueryParam(n.to_string()),
-                None => return fail(ErrorCode::MalformedSignature, "@query-param needs a name=\"…\" parameter"),
+            "method" => ComponentRef::Method,
+            "target-uri" => ComponentRef::TargetUri,
+            "authority" => ComponentRef::Authority,
+            "scheme" => ComponentRef::Scheme,
+            "request-target" => ComponentRef::RequestTarget,
+            "path" => ComponentRef::Path,
+            "query" => ComponentRef::Query,
+            "query-param" => match params.clone().find(|(k, _)| *k == "name").map(|(_, v)| v) {
+                Some(ParamValue::Str(n)) => ComponentRef::QueryParam(n),
+                _ => return fail(ErrorCode::MalformedSignature, "@query-param needs a name=\"…\" parameter"),
             },
             "signature-params" => {
                 return fail(ErrorCode::MalformedSignature, "@signature-params must not be listed as covered");
@@ -83,11 +140,11 @@ pub fn parse_component(item: &Item<'_>) -> Result<Component> {
         );
     }
     let (mut sf_flag, mut key, mut bs) = (false, None, false);
-    for (k, v) in &item.params.0 {
-        match (*k, v) {
-            ("sf", Bare::Boolean(true)) => sf_flag = true,
-            ("bs", Bare::Boolean(true)) => bs = true,
-            ("key", Bare::String(s)) => key = Some(s.as_str().to_string()),
+    for (k, v) in params {
+        match (k, v) {
+            ("sf", ParamValue::True) => sf_flag = true,
+            ("bs", ParamValue::True) => bs = true,
+            ("key", ParamValue::Str(s)) => key = Some(s),
             ("req", _) => return fail(ErrorCode::UnsupportedComponent, "req applies to signed responses only"),
             ("tr", _) => return fail(ErrorCode::UnsupportedComponent, "trailer fields are not supported"),
             _ => return fail(ErrorCode::UnsupportedComponent, format!("parameter {k:?} is not supported on field {name:?}")),
@@ -96,7 +153,7 @@ pub fn parse_component(item: &Item<'_>) -> Result<Component> {
     if bs && (sf_flag || key.is_some()) {
         return fail(ErrorCode::MalformedSignature, "bs cannot be combined with sf or key");
     }
-    Ok(Component::Field { name: name.to_string(), sf: sf_flag, key, bs })
+    Ok(ComponentRef::Field { name, sf: sf_flag, key, bs })
 }
 
 fn is_lower_token_byte(b: u8) -> bool {
@@ -125,30 +182,41 @@ pub fn write_value(
     out: &mut String,
     query: &mut QueryCache,
 ) -> Result<()> {
+    write_value_ref(component.as_ref(), head, max_len, out, query)
+}
+
+/// [`write_value`] for a borrowed component.
+pub(crate) fn write_value_ref(
+    component: ComponentRef<'_>,
+    head: &RequestHead,
+    max_len: usize,
+    out: &mut String,
+    query: &mut QueryCache,
+) -> Result<()> {
     let start = out.len();
     match component {
-        Component::Method => {
+        ComponentRef::Method => {
             if head.method.is_empty() || !head.method.bytes().all(|b| b.is_ascii_graphic()) {
                 return fail(ErrorCode::MalformedHeader, "method is not a token");
             }
             out.push_str(&head.method);
         }
-        Component::TargetUri => {
+        ComponentRef::TargetUri => {
             write_scheme(head, out)?;
             out.push_str("://");
             out.push_str(head.authority()?);
             out.push_str(head.path_and_query());
         }
-        Component::Authority => write_authority(head, out)?,
-        Component::Scheme => write_scheme(head, out)?,
-        Component::RequestTarget => out.push_str(&head.target),
-        Component::Path => out.push_str(head.path()),
-        Component::Query => {
+        ComponentRef::Authority => write_authority(head, out)?,
+        ComponentRef::Scheme => write_scheme(head, out)?,
+        ComponentRef::RequestTarget => out.push_str(&head.target),
+        ComponentRef::Path => out.push_str(head.path()),
+        ComponentRef::Query => {
             out.push('?');
             out.push_str(head.query().unwrap_or(""));
         }
-        Component::QueryParam(name) => out.push_str(&query_param(head, name, query)?),
-        Component::Field { name, sf, key, bs } => field(head, name, *sf, key.as_deref(), *bs, max_len, out)?,
+        ComponentRef::QueryParam(name) => out.push_str(&query_param(head, name, query)?),
+        ComponentRef::Field { name, sf, key, bs } => field(head, name, sf, key, bs, max_len, out)?,
     }
     // A fold without early exit vectorizes; values are short and almost always clean.
     let bad = out.as_bytes()[start..].iter().fold(false, |acc, &b| acc | (b != b'\t' && !(0x20..0x7f).contains(&b)));

@@ -7,8 +7,8 @@ use crate::error::{ErrorCode, Result, fail};
 use crate::keyring::{Algorithm, truncate};
 use crate::request::RequestHead;
 use crate::scheme::{BodyBinding, Covered, HeaderLimits, MacInput, Prepared, Scheme};
-use crate::sf::{self, Bare, Member, Params};
-use components::{Component, parse_component, write_identifier};
+use crate::sf::{self, Bare, Item, Member, ParamValue, Params, canonical};
+use components::{ComponentRef, parse_component_parts, write_identifier};
 
 /// Signature parameters this verifier understands (RFC 9421 §2.3).
 pub const KNOWN_PARAMS: [&str; 6] = ["created", "expires", "nonce", "keyid", "alg", "tag"];
@@ -95,18 +95,26 @@ struct SigParams {
     tag: Option<String>,
 }
 
-fn read_params(params: &Params<'_>) -> Result<SigParams> {
+fn read_params<'a>(params: impl Iterator<Item = (&'a str, ParamValue<'a>)>) -> Result<SigParams> {
     let mut out = SigParams::default();
-    for (name, v) in &params.0 {
+    for (name, v) in params {
         let bad_type =
             || crate::Error::new(ErrorCode::InvalidParameter, format!("signature parameter {name} has the wrong type"));
-        match *name {
-            "created" => out.created = Some(sf::as_int(v).ok_or_else(bad_type)?),
-            "expires" => out.expires = Some(sf::as_int(v).ok_or_else(bad_type)?),
-            "nonce" => out.nonce = Some(sf::as_str(v).ok_or_else(bad_type)?.to_string()),
-            "keyid" => out.keyid = Some(sf::as_str(v).ok_or_else(bad_type)?.to_string()),
-            "tag" => out.tag = Some(sf::as_str(v).ok_or_else(bad_type)?.to_string()),
-            "alg" => out.alg = Some(Algorithm::from_name(sf::as_str(v).ok_or_else(bad_type)?)?),
+        let int = || match v {
+            ParamValue::Int(i) => Ok(i),
+            _ => Err(bad_type()),
+        };
+        let string = || match v {
+            ParamValue::Str(s) => Ok(s),
+            _ => Err(bad_type()),
+        };
+        match name {
+            "created" => out.created = Some(int()?),
+            "expires" => out.expires = Some(int()?),
+            "nonce" => out.nonce = Some(string()?.to_string()),
+            "keyid" => out.keyid = Some(string()?.to_string()),
+            "tag" => out.tag = Some(string()?.to_string()),
+            "alg" => out.alg = Some(Algorithm::from_name(string()?)?),
             other => return fail(ErrorCode::InvalidParameter, format!("unknown signature parameter {:?}", truncate(other))),
         }
     }
@@ -125,6 +133,185 @@ impl SigParams {
             _ => false,
         }
     }
+}
+
+/// The accepted `Signature-Input` member: parsed by the general parser, or canonical text the
+/// fast path validated (then the text is its own canonical serialization and is copied verbatim).
+#[derive(Clone, Copy)]
+enum InputList<'a> {
+    Parsed {
+        items: &'a [Item<'a>],
+        params: &'a Params<'a>,
+    },
+    /// `text` is the whole inner list with its parameters; `close` is the index of its `)`.
+    Canonical {
+        text: &'a str,
+        close: usize,
+        len: usize,
+    },
+}
+
+/// Parameters of an item or of the inner list, in order.
+enum ParamIter<'a> {
+    Parsed(std::slice::Iter<'a, (&'a str, Bare<'a>)>),
+    /// The remaining canonical parameter text (`;name=value…`).
+    Canonical(&'a str),
+}
+
+impl<'a> Iterator for ParamIter<'a> {
+    type Item = (&'a str, ParamValue<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            ParamIter::Parsed(it) => it.next().map(|(k, v)| (*k, ParamValue::of(v))),
+            ParamIter::Canonical(rest) => {
+                let (name, value, end) = canonical::param(rest, 0)?;
+                *rest = rest.get(end..).unwrap_or_default();
+                Some((name, value))
+            }
+        }
+    }
+}
+
+impl Clone for ParamIter<'_> {
+    fn clone(&self) -> Self {
+        match self {
+            ParamIter::Parsed(it) => ParamIter::Parsed(it.clone()),
+            ParamIter::Canonical(rest) => ParamIter::Canonical(rest),
+        }
+    }
+}
+
+/// One covered component as listed in the signature.
+#[derive(Clone, Copy)]
+enum ItemRef<'a> {
+    Parsed(&'a Item<'a>),
+    /// `text` is the item (`"name";params`), `name_end` the index just past its closing quote.
+    Canonical {
+        text: &'a str,
+        name_end: usize,
+    },
+}
+
+impl<'a> ItemRef<'a> {
+    fn name(self) -> Option<&'a str> {
+        match self {
+            ItemRef::Parsed(item) => sf::as_str(&item.bare),
+            ItemRef::Canonical { text, name_end } => text.get(1..name_end - 1),
+        }
+    }
+
+    fn params(self) -> ParamIter<'a> {
+        match self {
+            ItemRef::Parsed(item) => ParamIter::Parsed(item.params.0.iter()),
+            ItemRef::Canonical { text, name_end } => ParamIter::Canonical(text.get(name_end..).unwrap_or_default()),
+        }
+    }
+
+    fn has_params(self) -> bool {
+        match self {
+            ItemRef::Parsed(item) => !item.params.0.is_empty(),
+            ItemRef::Canonical { text, name_end } => text.len() > name_end,
+        }
+    }
+
+    fn write_identifier(self, out: &mut String) {
+        match self {
+            ItemRef::Parsed(item) => write_identifier(item, out),
+            ItemRef::Canonical { text, .. } => out.push_str(text),
+        }
+    }
+}
+
+/// The items of an [`InputList`].
+enum ItemIter<'a> {
+    Parsed(std::slice::Iter<'a, Item<'a>>),
+    /// The remaining canonical item text, up to (not including) the closing `)`.
+    Canonical(&'a str),
+}
+
+impl<'a> Iterator for ItemIter<'a> {
+    type Item = ItemRef<'a>;
+
+    fn next(&mut self) -> Option<ItemRef<'a>> {
+        match self {
+            ItemIter::Parsed(it) => it.next().map(ItemRef::Parsed),
+            ItemIter::Canonical(rest) => {
+                let name_end = canonical::plain_string(rest.as_bytes(), 0)?;
+                let end = canonical::skip_params(rest, name_end);
+                let text = rest.get(..end)?;
+                *rest = rest.get(end + 1..).unwrap_or_default();
+                Some(ItemRef::Canonical { text, name_end })
+            }
+        }
+    }
+}
+
+impl<'a> InputList<'a> {
+    fn len(self) -> usize {
+        match self {
+            InputList::Parsed { items, .. } => items.len(),
+            InputList::Canonical { len, .. } => len,
+        }
+    }
+
+    fn items(self) -> ItemIter<'a> {
+        match self {
+            InputList::Parsed { items, .. } => ItemIter::Parsed(items.iter()),
+            InputList::Canonical { text, close, .. } => ItemIter::Canonical(text.get(1..close).unwrap_or_default()),
+        }
+    }
+
+    fn params(self) -> ParamIter<'a> {
+        match self {
+            InputList::Parsed { params, .. } => ParamIter::Parsed(params.0.iter()),
+            InputList::Canonical { text, close, .. } => ParamIter::Canonical(text.get(close + 1..).unwrap_or_default()),
+        }
+    }
+
+    /// Appends the canonical serialization (the `@signature-params` value, RFC 9421 §2.3).
+    fn write(self, out: &mut String) {
+        match self {
+            InputList::Parsed { items, params } => sf::write_inner_list(out, items, params),
+            InputList::Canonical { text, .. } => out.push_str(text),
+        }
+    }
+}
+
+/// The fast path: both signature fields in the canonical subset (see [`sf::canonical`]), the
+/// labels of both the same, one accepted. Returns the accepted label, its member and the decoded
+/// signature; `None` sends the request through the general parser.
+fn parse_canonical<'a>(
+    input: &'a str,
+    sig: &'a str,
+    accepted: impl Fn(&str) -> bool,
+) -> Option<(&'a str, InputList<'a>, Vec<u8>)> {
+    let mut chosen: Option<(&str, InputList<'_>)> = None;
+    let input_keys = canonical::dictionary(input, |key, start| {
+        let (close, end, len) = canonical::inner_list(input, start)?;
+        if chosen.is_none() && accepted(key) {
+            chosen = Some((key, InputList::Canonical { text: input.get(start..end)?, close: close - start, len }));
+        }
+        Some(end)
+    })?;
+    let (label, list) = chosen?;
+    let sb = sig.as_bytes();
+    let mut signature: Option<Vec<u8>> = None;
+    let sig_keys = canonical::dictionary(sig, |key, start| {
+        let end = canonical::byte_sequence(sb, start)?;
+        let b64 = sb.get(start + 1..end - 1)?;
+        let mut buf = [0u8; 96];
+        let n = canonical::decode_into(b64, &mut buf)?;
+        if key == label {
+            signature = Some(buf.get(..n)?.to_vec());
+        }
+        Some(end)
+    })?;
+    let (ik, sk) = (input_keys.as_slice(), sig_keys.as_slice());
+    if ik.len() != sk.len() || !ik.iter().all(|k| sk.contains(k)) {
+        return None;
+    }
+    Some((label, list, signature?))
 }
 
 /// Joins covered lines and the `@signature-params` line into the signature base (§2.5): one
@@ -149,6 +336,19 @@ impl Scheme for Rfc9421 {
     }
 
     fn prepare(&self, head: &RequestHead, limits: &HeaderLimits) -> Result<Prepared> {
+        let result = self.prepare_with(head, limits, true);
+        // Debug builds (tests, fuzzing) check that the fast path decides exactly as the general one.
+        #[cfg(debug_assertions)]
+        {
+            let general = self.prepare_with(head, limits, false);
+            assert_eq!(format!("{result:?}"), format!("{general:?}"), "fast and general RFC 9421 paths disagree");
+        }
+        result
+    }
+}
+
+impl Rfc9421 {
+    fn prepare_with(&self, head: &RequestHead, limits: &HeaderLimits, fast: bool) -> Result<Prepared> {
         let input_field = head.combined("signature-input", limits.max_header_len)?;
         let sig_field = head.combined("signature", limits.max_header_len)?;
         let (input_field, sig_field) = match (input_field, sig_field) {
@@ -157,6 +357,10 @@ impl Scheme for Rfc9421 {
             (Some(_), None) => return fail(ErrorCode::MissingHeader, "Signature-Input without Signature"),
             (Some(i), Some(s)) => (i, s),
         };
+        let accepted = |label: &str| self.config.accepted_labels.as_ref().is_none_or(|ls| ls.iter().any(|l| l == label));
+        if fast && let Some((label, list, signature)) = parse_canonical(&input_field, &sig_field, accepted) {
+            return self.build(head, limits, input_field.len(), label, list, signature);
+        }
         let inputs = sf::parse_dictionary(&input_field)
             .map_err(|e| crate::Error::new(ErrorCode::MalformedSignature, format!("Signature-Input: {e}")))?;
         let mut sigs = sf::parse_dictionary(&sig_field)
@@ -164,7 +368,6 @@ impl Scheme for Rfc9421 {
         if inputs.len() != sigs.len() || inputs.iter().any(|(l, _)| !sigs.iter().any(|(s, _)| s == l)) {
             return fail(ErrorCode::MalformedSignature, "Signature-Input and Signature do not carry the same labels");
         }
-        let accepted = |label: &str| self.config.accepted_labels.as_ref().is_none_or(|ls| ls.iter().any(|l| l == label));
         let Some((label, input)) = inputs.iter().find(|(l, _)| accepted(l)) else {
             return fail(ErrorCode::LabelNotAccepted, "no signature label is accepted by the policy");
         };
@@ -178,8 +381,20 @@ impl Scheme for Rfc9421 {
             },
             _ => return fail(ErrorCode::MalformedSignature, "Signature member is not a byte sequence"),
         };
+        self.build(head, limits, input_field.len(), label, InputList::Parsed { items, params }, signature)
+    }
 
-        let sp = read_params(params)?;
+    /// Everything after the two signature fields are parsed: parameters, components, the base.
+    fn build(
+        &self,
+        head: &RequestHead,
+        limits: &HeaderLimits,
+        input_len: usize,
+        label: &str,
+        list: InputList<'_>,
+        signature: Vec<u8>,
+    ) -> Result<Prepared> {
+        let mut sp = read_params(list.params())?;
         for required in &self.config.required_params {
             if !sp.has(required) {
                 return fail(ErrorCode::MissingParameter, format!("signature parameter {required} is required"));
@@ -190,7 +405,7 @@ impl Scheme for Rfc9421 {
             // request could be replayed each time its entry expires.
             return fail(ErrorCode::MissingParameter, "signature parameter created is required with a nonce");
         }
-        let Some(key_id) = sp.keyid.clone() else {
+        let Some(key_id) = sp.keyid.take() else {
             return fail(ErrorCode::MissingParameter, "signature parameter keyid is required");
         };
         if let Some(required_tag) = &self.config.required_tag {
@@ -203,22 +418,24 @@ impl Scheme for Rfc9421 {
             }
         }
 
-        if items.len() > limits.max_components {
+        let n_items = list.len();
+        if n_items > limits.max_components {
             return fail(ErrorCode::MalformedSignature, format!("more than {} covered components", limits.max_components));
         }
-        let mut covered = Covered::with_capacity(input_field.len() + 64 * items.len() + 32);
-        let mut names: Vec<(&str, bool)> = Vec::with_capacity(items.len());
+        let mut covered = Covered::with_capacity(input_len + 64 * n_items + 32);
         let mut digest_binding: Option<DigestCover> = None;
         let mut query = components::QueryCache::default();
-        for item in items {
-            let component = parse_component(item)?;
+        // Which items carry no parameters (both parsers cap an inner list at `sf::MAX_ITEMS` = 64).
+        let mut plain = 0_u64;
+        for (i, item) in list.items().enumerate() {
+            let component = parse_component_parts(item.name(), item.params())?;
             let text = covered.text_mut();
             let id_start = text.len();
-            write_identifier(item, text);
+            item.write_identifier(text);
             let id = id_start..text.len();
             text.push_str(": ");
             let value_start = text.len();
-            components::write_value(&component, head, limits.max_header_len, text, &mut query)?;
+            components::write_value_ref(component, head, limits.max_header_len, text, &mut query)?;
             let value = value_start..text.len();
             text.push('\n');
             let this_id = &covered.text()[id.clone()];
@@ -226,22 +443,26 @@ impl Scheme for Rfc9421 {
                 return fail(ErrorCode::MalformedSignature, format!("component {} is covered twice", truncate(this_id)));
             }
             covered.push_span(id, value.clone());
-            names.push((sf::as_str(&item.bare).unwrap_or_default(), item.params.0.is_empty()));
-            if let Component::Field { name, bs: false, key, .. } = &component
-                && name == "content-digest"
-            {
+            if !item.has_params() {
+                plain |= 1_u64.checked_shl(u32::try_from(i).unwrap_or(u32::MAX)).unwrap_or(0);
+            }
+            if let ComponentRef::Field { name: "content-digest", bs: false, key, .. } = component {
                 // The whole field covered beats one covered member: then any member may be checked.
                 digest_binding = match (digest_binding, key) {
                     (Some(whole @ DigestCover::Whole(_)), _) => Some(whole),
                     (_, None) => Some(DigestCover::Whole(value)),
                     (Some(DigestCover::Member(k)), Some(_)) => Some(DigestCover::Member(k)),
-                    (None, Some(k)) => Some(DigestCover::Member(k.clone())),
+                    (None, Some(k)) => Some(DigestCover::Member(k.to_string())),
                 };
             }
         }
         for required in &self.config.required_components {
-            let present =
-                names.iter().zip(covered.iter()).any(|((name, plain), (id, _))| (*plain && name == required) || id == required);
+            // Every item passed `parse_component`, so its name has no `"` or `\`: a plain item's
+            // identifier is exactly the name in quotes.
+            let present = covered.iter().enumerate().any(|(i, (id, _))| {
+                let is_plain = u32::try_from(i).ok().and_then(|i| plain.checked_shr(i)).is_some_and(|p| p & 1 == 1);
+                id == required || (is_plain && id.len() == required.len() + 2 && id.get(1..id.len() - 1) == Some(required))
+            });
             if !present {
                 return fail(ErrorCode::MissingComponent, format!("the signature must cover {}", truncate(required)));
             }
@@ -263,10 +484,10 @@ impl Scheme for Rfc9421 {
 
         let text = covered.text_mut();
         text.push_str("\"@signature-params\": ");
-        sf::write_inner_list(text, items, params);
+        list.write(text);
         Ok(Prepared {
             scheme: "rfc9421",
-            label: Some((*label).to_string()),
+            label: Some(label.to_string()),
             key_id,
             created: sp.created,
             expires: sp.expires,
@@ -278,5 +499,73 @@ impl Scheme for Rfc9421 {
             signature,
             body,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIG64: &str = "sig1=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:";
+
+    fn fast(input: &str, sig: &str) -> bool {
+        parse_canonical(input, sig, |_| true).is_some()
+    }
+
+    #[test]
+    fn canonical_subset() {
+        let input = r#"sig1=("@method" "@authority" "content-digest" "x-d";key="a";sf "@query-param";name="id");created=1618884473;nonce="b3k2pp5k7z";keyid="k1";expires=-5"#;
+        let (label, list, signature) = parse_canonical(input, SIG64, |_| true).expect("canonical");
+        assert_eq!((label, list.len(), signature.len()), ("sig1", 5, 64));
+        let mut s = String::new();
+        list.write(&mut s);
+        assert_eq!(s, &input[5..]);
+        let ids: Vec<String> = list
+            .items()
+            .map(|i| {
+                let mut id = String::new();
+                i.write_identifier(&mut id);
+                format!("{id}|{:?}|{:?}", i.name(), i.params().collect::<Vec<_>>())
+            })
+            .collect();
+        assert_eq!(ids[3], r#""x-d";key="a";sf|Some("x-d")|[("key", Str("a")), ("sf", True)]"#);
+        assert_eq!(ids[4], r#""@query-param";name="id"|Some("@query-param")|[("name", Str("id"))]"#);
+        assert_eq!(list.params().collect::<Vec<_>>()[2], ("keyid", ParamValue::Str("k1")));
+        assert_eq!(list.params().last(), Some(("expires", ParamValue::Int(-5))));
+        assert!(fast("a=(), b=(\"x\")", "b=::,a=:AAAA:"));
+        assert!(fast("a=()", "a=::"));
+
+        // Anything outside the subset goes to the general parser.
+        for (input, sig) in [
+            (r#"sig1=("a"  "b")"#, "sig1=::"),
+            (r#"sig1=( "a")"#, "sig1=::"),
+            (r#"sig1=("a"); created=1"#, "sig1=::"),
+            (r#"sig1=("a");created=01"#, "sig1=::"),
+            (r#"sig1=("a");created=-0"#, "sig1=::"),
+            (r#"sig1=("a");created=1.5"#, "sig1=::"),
+            (r#"sig1=("a");created=1234567890123456"#, "sig1=::"),
+            (r#"sig1=("a");alg=hmac"#, "sig1=::"),
+            (r#"sig1=("a");x=?1"#, "sig1=::"),
+            (r#"sig1=("a\"b")"#, "sig1=::"),
+            (r#"sig1=(a)"#, "sig1=::"),
+            (r#"sig1=("a");p;p"#, "sig1=::"),
+            (r#"sig1=("a"), sig1=("b")"#, "sig1=::"),
+            (r#"sig1=("a"),"#, "sig1=::"),
+            (r#"sig1=("a")"#, "sig1=:AAA:"),
+            (r#"sig1=("a")"#, "sig1=:AAAA:;p"),
+            (r#"sig1=("a")"#, "sig2=::"),
+            (r#"sig1=("a")"#, "sig1=::, sig2=::"),
+            (r#"sig1"#, "sig1=::"),
+            (r#"sig1=1"#, "sig1=::"),
+            (r#"sig1=("é")"#, "sig1=::"),
+            ("", ""),
+        ] {
+            assert!(!fast(input, sig), "{input} / {sig}");
+        }
+        assert!(parse_canonical(r#"a=("x"), b=("y")"#, "a=::, b=::", |l| l == "c").is_none());
+        assert_eq!(
+            parse_canonical(r#"a=("x"), b=("y")"#, "b=:AAAA:, a=::", |l| l == "b").map(|f| (f.0, f.2)),
+            Some(("b", vec![0, 0, 0]))
+        );
     }
 }
