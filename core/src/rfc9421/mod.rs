@@ -426,7 +426,7 @@ impl Rfc9421 {
         let mut digest_binding: Option<DigestCover> = None;
         let mut query = components::QueryCache::default();
         // Which items carry no parameters (both parsers cap an inner list at `sf::MAX_ITEMS` = 64).
-        const _: () = assert!(crate::sf::MAX_ITEMS <= u64::BITS as usize, "one bit per item in `plain`");
+        const _: () = assert!(sf::MAX_ITEMS <= u64::BITS as usize, "one bit per item in `plain`");
         let mut plain = 0_u64;
         for (i, item) in list.items().enumerate() {
             let component = parse_component_parts(item.name(), item.params())?;
