@@ -26,6 +26,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def gunicorn_argv(port: int, workers: int, app: str = "flask_app:app", *extra: str) -> list[str]:
+    """gunicorn on 127.0.0.1:port; no shared control socket (gunicorn 27 opens one in ~ by default)."""
+    return ["gunicorn", "--no-control-socket", "-w", str(workers), "-b", f"127.0.0.1:{port}", *extra, app]
+
+
+def uvicorn_argv(port: int, app: str = "fastapi_app:app") -> list[str]:
+    return ["uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+
+
 @dataclass
 class Server:
     name: str

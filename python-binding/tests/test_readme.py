@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from servers import free_port, serve
+from servers import free_port, gunicorn_argv, serve, uvicorn_argv
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -38,7 +38,7 @@ def test_flask_quick_start(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text(block("# app.py"), encoding="utf-8")
     secret = secrets.token_hex(32)
     port = free_port()
-    argv = ["gunicorn", "--no-control-socket", "-w", "2", "-b", f"127.0.0.1:{port}", "app:app"]
+    argv = gunicorn_argv(port, 2, "app:app")
     with serve("readme-flask", argv, port, cwd=tmp_path, env={"HMAC_SECRET": secret}, health="/nothing") as s:
         out = run_client(f"http://{s.host}", secret)
     assert out.startswith("200 ")
@@ -50,7 +50,7 @@ def test_fastapi_quick_start(tmp_path: Path) -> None:
     (tmp_path / "main.py").write_text(block("# main.py"), encoding="utf-8")
     secret = secrets.token_hex(32)
     port = free_port()
-    argv = ["uvicorn", "main:app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    argv = uvicorn_argv(port, "main:app")
     with serve(
         "readme-fastapi", argv, port, cwd=tmp_path, env={"HMAC_SECRET": secret}, health="/nothing"
     ) as s:

@@ -24,7 +24,7 @@ import pytest
 import hmac_guard as hg
 
 from common import SECRET
-from servers import Server, free_port, request, serve
+from servers import Server, free_port, gunicorn_argv, request, serve, uvicorn_argv
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -234,19 +234,8 @@ def redis_env(redis: Redis) -> dict[str, str]:
 
 def test_gunicorn_4_workers_200_concurrent_copies_exactly_one(redis_env: dict[str, str]) -> None:
     port = free_port()
-    argv = [
-        "gunicorn",
-        "--no-control-socket",
-        "-w",
-        "4",
-        "-b",
-        f"127.0.0.1:{port}",
-        "--backlog",
-        "512",
-        "--log-level",
-        "warning",
-    ]
-    with serve("gunicorn-redis", [*argv, "flask_app:app"], port, env=redis_env) as s:
+    argv = gunicorn_argv(port, 4, "flask_app:app", "--backlog", "512", "--log-level", "warning")
+    with serve("gunicorn-redis", argv, port, env=redis_env) as s:
         statuses = _copies(s, 200)
         with ThreadPoolExecutor(40) as pool:
             pids = set(pool.map(lambda _: request(s, "GET", "/health", [])[2], range(200)))
@@ -257,16 +246,7 @@ def test_gunicorn_4_workers_200_concurrent_copies_exactly_one(redis_env: dict[st
 
 def test_uvicorn_with_redis_never_blocks_the_loop_and_one_copy_wins(redis_env: dict[str, str]) -> None:
     port = free_port()
-    argv = [
-        "uvicorn",
-        "fastapi_app:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
+    argv = uvicorn_argv(port)
     with serve("uvicorn-redis", argv, port, env=redis_env) as s:
         statuses = _copies(s, 100)
     assert statuses.count(200) == 1, statuses
@@ -274,8 +254,8 @@ def test_uvicorn_with_redis_never_blocks_the_loop_and_one_copy_wins(redis_env: d
 
 def test_redis_outage_503_then_recovery_without_restart(redis: Redis, redis_env: dict[str, str]) -> None:
     port = free_port()
-    argv = ["gunicorn", "--no-control-socket", "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
-    with serve("gunicorn-redis-outage", [*argv, "flask_app:app"], port, env=redis_env) as s:
+    argv = gunicorn_argv(port, 2, "flask_app:app", "--log-level", "warning")
+    with serve("gunicorn-redis-outage", argv, port, env=redis_env) as s:
         body = b'{"amount": 10}'
         assert request(s, "POST", "/echo?x=1", _server_signed(s, body), body)[0] == 200
         redis.stop()

@@ -18,7 +18,7 @@ import pytest
 import hmac_guard as hg
 
 from common import BODY_LIMIT, SECRET
-from servers import Server, error_code, free_port, raw_exchange, request, serve
+from servers import Server, error_code, free_port, gunicorn_argv, raw_exchange, request, serve, uvicorn_argv
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -28,37 +28,19 @@ SIGNER = hg.Signer("k1", SECRET)
 def gunicorn(workers: int, threaded: bool = False, scheme: str = "rfc9421") -> Any:
     def start() -> Any:
         port = free_port()
-        argv = [
-            "gunicorn",
-            "--no-control-socket",
-            "-w",
-            str(workers),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--timeout",
-            "60",
-        ]
-        argv += ["--graceful-timeout", "3", "--log-level", "warning"]
+        extra = ["--timeout", "60", "--graceful-timeout", "3", "--log-level", "warning"]
         if threaded:
-            argv += ["-k", "gthread", "--threads", "32", "--backlog", "256"]
+            extra += ["-k", "gthread", "--threads", "32", "--backlog", "256"]
+        argv = gunicorn_argv(port, workers, "flask_app:app", *extra)
         env = {"HMAC_GUARD_TEST_SCHEME": scheme}
-        return serve(f"gunicorn-{workers}-{scheme}", [*argv, "flask_app:app"], port, env=env)
+        return serve(f"gunicorn-{workers}-{scheme}", argv, port, env=env)
 
     return start
 
 
 def uvicorn() -> Any:
     port = free_port()
-    argv = [
-        "uvicorn",
-        "fastapi_app:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
+    argv = uvicorn_argv(port)
     return serve("uvicorn", argv, port)
 
 
