@@ -312,6 +312,8 @@ export declare class Guard {
   keyIds(): string[]
   /** Testing only: moves the fixed clock of a guard built with `now`. */
   setNow(unixSeconds: number): void
+  /** Streamed verifications begun and not yet finished or aborted (each holds a few hundred bytes). */
+  readonly inFlight: number
   /** Runs every check that needs no body; throws HmacGuardError. */
   begin(req: RequestInit): Verification
   /**

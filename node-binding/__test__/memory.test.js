@@ -40,3 +40,10 @@ test('streaming 256 MiB through the middleware keeps RSS growth under 32 MiB', {
   assert.equal(JSON.parse(r.body).bodyLength, 256 * 1024 * 1024)
   assert.ok(r.growth < 32, `RSS grew by ${r.growth} MiB`)
 })
+
+test('verifications dropped unfinished are reclaimed once collected', { timeout: 60000 }, async () => {
+  const r = await run(['abandon', '20000'])
+  assert.equal(r.begun, 20000, 'each begin() holds a slot until it is finished, aborted or collected')
+  assert.equal(r.left, 1, `${r.left - 1} dropped verifications still hold their slots after collection`)
+  assert.equal(r.afterAbort, 0)
+})

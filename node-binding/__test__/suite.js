@@ -137,6 +137,26 @@ async function httpSuite(t, make, { putPath, guardOptions } = {}) {
   await t.test('unprotected route still works', async () => {
     assert.equal((await send(base, { path: app.health })).status, 200)
   })
+
+  await t.test('a client gone mid-body, and every request before it: no verification left in flight', async () => {
+    const body = Buffer.alloc(4096, 0x63)
+    const s = signed(base, { path: app.echo, body, headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length) } })
+    const u = new URL(s.path, base)
+    await new Promise((resolve) => {
+      const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: s.method, headers: s.headers, agent: false })
+      req.on('error', () => {})
+      req.write(body.subarray(0, 1000), () =>
+        setTimeout(() => {
+          req.destroy()
+          resolve()
+        }, 100),
+      )
+    })
+    // The server learns of the close asynchronously.
+    for (let i = 0; i < 100 && guard.inFlight !== 0; i++) await new Promise((r) => setTimeout(r, 20))
+    assert.equal(guard.inFlight, 0)
+    assert.equal((await send(base, { path: app.health })).status, 200)
+  })
 }
 
 /**

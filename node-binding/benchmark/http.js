@@ -122,31 +122,42 @@ async function main() {
   const body = Buffer.from(JSON.stringify({ items: Array.from({ length: 40 }, (_, i) => ({ id: i, name: `item-${i}` })) }).slice(0, 1024).replace(/,?[^,]*$/, '') + ']}')
   const padded = Buffer.from(JSON.parse(body) && body)
   const loader = fork(__filename, ['loader'])
+  // Server CPU per answered request (user + system, this process only: the loader is a child).
   const run = (path) =>
     new Promise((resolve) => {
-      loader.once('message', resolve)
+      const cpu = process.cpuUsage()
+      loader.once('message', (out) => {
+        const used = process.cpuUsage(cpu)
+        resolve({ ...out, cpuUs: (used.user + used.system) / (out.rps * secs) })
+      })
       loader.send({ port, path, secs, conns, body: padded.toString('base64') })
     })
-  const results = { noauth: [], handwritten: [], hmac: [] }
+  const only = process.env.HG_BENCH_ONLY ? process.env.HG_BENCH_ONLY.split(',') : ['noauth', 'handwritten', 'hmac']
+  const results = Object.fromEntries(only.map((k) => [k, []]))
+  const cpu = Object.fromEntries(only.map((k) => [k, []]))
   for (let r = 0; r < rounds + 1; r++) {
     const order = Object.keys(results)
     if (r % 2) order.reverse()
     for (const name of order) {
       const out = await run(`/${name}`)
       if (out.errors) console.error(`${name}: ${out.errors} non-200 answers`)
-      if (r > 0) results[name].push(out.rps)
+      if (r > 0) {
+        results[name].push(out.rps)
+        cpu[name].push(out.cpuUs)
+      }
     }
   }
   loader.kill()
   server.close()
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-  const a = median(results.noauth)
-  const h = median(results.handwritten)
-  const b = median(results.hmac)
   console.log(`node ${process.version}, ${conns} connections, ${secs} s x ${rounds} alternating rounds, body ${padded.length} B, load ${require('node:os').loadavg()[0].toFixed(1)}`)
-  console.log(`  Express 5, no auth:          ${a.toFixed(0)} req/s`)
-  console.log(`  Express 5, hand-written:     ${h.toFixed(0)} req/s   ratio ${(h / a).toFixed(3)}`)
-  console.log(`  Express 5, hmac-guard:       ${b.toFixed(0)} req/s   ratio ${(b / a).toFixed(3)}`)
+  const labels = { noauth: 'no auth:     ', handwritten: 'hand-written:', hmac: 'hmac-guard:  ' }
+  const base = results.noauth ? median(results.noauth) : undefined
+  for (const name of only) {
+    const rps = median(results[name])
+    const ratio = base && name !== 'noauth' ? `   ratio ${(rps / base).toFixed(3)}` : ''
+    console.log(`  Express 5, ${labels[name]} ${rps.toFixed(0).padStart(6)} req/s, server CPU ${median(cpu[name]).toFixed(1)} µs/req${ratio}`)
+  }
 }
 
 main().catch((e) => {

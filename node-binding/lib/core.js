@@ -54,6 +54,13 @@ function call(fn) {
   }
 }
 
+// As `call`, for the hot paths that call the addon directly (no closure per call).
+function rethrown(e, caller) {
+  const err = translate(e)
+  if (err !== e) Error.captureStackTrace(err, caller)
+  return err
+}
+
 function fromValue(v) {
   return new HmacGuardError(v.code, v.reason)
 }
@@ -219,24 +226,25 @@ const kNative = Symbol('hmac-guard.native')
 // Set on guards (and their verifications) whose replay store is networked (Redis): the store step
 // then only runs on the libuv pool, and adapters finish with `finishAsync()`.
 const kNetworked = Symbol('hmac-guard.networked')
+// A guard's per-request native path (src/lane.rs), and a streamed verification's number in it.
+const kLane = Symbol('hmac-guard.lane')
+const kHandle = Symbol('hmac-guard.handle')
+const kTracked = Symbol('hmac-guard.tracked')
 
-// Reads the next `<UTF-16 length>:<text>` field (or `~`, absent) of a packed result.
-function unpack(s) {
-  const out = []
-  let i = 0
-  const end = s.length
-  while (i < end) {
-    if (s.charCodeAt(i) === 126) {
-      out.push(undefined)
-      i++
-      continue
-    }
-    let n = 0
-    let c
-    while ((c = s.charCodeAt(i++)) !== 58) n = n * 10 + (c - 48)
-    out.push(s.slice(i, i + n))
-    i += n
+// Position of the next field while a packed result is read (see `field`).
+let at = 0
+
+// Reads the `<UTF-16 length>:<text>` field (or `~`, absent) of packed result `s` at `at`.
+function field(s) {
+  if (s.charCodeAt(at) === 126) {
+    at++
+    return undefined
   }
+  let n = 0
+  let c
+  while ((c = s.charCodeAt(at++)) !== 58) n = n * 10 + (c - 48)
+  const out = s.slice(at, at + n)
+  at += n
   return out
 }
 
@@ -255,9 +263,7 @@ class Verified {
     this.nonce = f[7]
     this.tag = f[8]
     this.bodyLength = Number(f[9])
-    const covered = []
-    for (let i = 10; i + 1 < f.length; i += 2) covered.push({ id: f[i], value: f[i + 1] })
-    this.covered = covered
+    this.covered = []
     this.replayTicket = undefined
   }
 
@@ -269,8 +275,22 @@ class Verified {
   }
 }
 
+// The packed string (convert.rs `pack`): scheme, label, key id, subject, algorithm, created,
+// expires, nonce, tag, body length, then id/value pairs of the covered components.
+function unpackVerified(s) {
+  at = 0
+  const f = [field(s), field(s), field(s), field(s), field(s), field(s), field(s), field(s), field(s), field(s)]
+  const v = new Verified(f)
+  const covered = v.covered
+  while (at < s.length) {
+    const id = field(s)
+    covered.push({ id, value: field(s) })
+  }
+  return v
+}
+
 function makeVerified(r) {
-  if (typeof r === 'string') return new Verified(unpack(r))
+  if (typeof r === 'string') return unpackVerified(r)
   // Reserve mode: a full object with the replay ticket.
   const v = new Verified([r.scheme, r.label, r.keyId, r.subject, r.algorithm, r.created, r.expires, r.nonce, r.tag, r.bodyLength])
   v.covered = r.covered
@@ -374,6 +394,7 @@ class Guard {
       throw e
     }
     this[kNetworked] = this[kNative].store !== 'memory'
+    this[kLane] = this[kNative].lane()
   }
 
   /** `memory` (this process only) or `redis` (shared by every process and host). */
@@ -410,6 +431,11 @@ class Guard {
     return call(() => this[kNative].keyIds())
   }
 
+  /** Streamed verifications begun and not yet finished or aborted (a leak check for adapters). */
+  get inFlight() {
+    return native.laneInFlight(this[kLane])
+  }
+
   /** Testing aid: moves a guard built with `now` to another Unix time (seconds). */
   setNow(secs) {
     call(() => this[kNative].setNow(secs))
@@ -417,16 +443,24 @@ class Guard {
 
   /** Checks everything that needs no body; returns a Verification to stream the body into. */
   begin(req) {
-    const [parts, lens] = packHead(req)
-    const n = call(() => this[kNative].begin(parts, lens))
-    return new Verification(n, this[kNetworked])
+    const v = beginOwned(this, req)
+    // Abandoned without finish()/abort(): its slot is freed when the object is collected.
+    abandoned.register(v, { lane: v[kLane], handle: v[kHandle] }, v)
+    v[kTracked] = true
+    return v
   }
 
   /** Verifies a request whose body is in memory. Throws HmacGuardError. */
   verify(req) {
     const body = toBytes(req.body)
     const [parts, lens] = packHead(req)
-    return makeVerified(call(() => this[kNative].verify(parts, lens, body)))
+    let r
+    try {
+      r = native.laneVerify(this[kLane], parts, lens, body)
+    } catch (e) {
+      throw rethrown(e, this.verify)
+    }
+    return makeVerified(r)
   }
 
   /** As verify(), on the libuv thread pool. Rejects with HmacGuardError. */
@@ -453,11 +487,40 @@ class Guard {
   }
 }
 
+// Frees the slot of a Verification that was dropped unfinished (see Guard#begin).
+const abandoned = new FinalizationRegistry(({ lane, handle }) => native.laneAbort(lane, handle))
+
+/**
+ * `guard.begin(req)` for callers that always finish or abort what they begin (the adapters: every
+ * path through `streamInto` ends in one of them), so no collection hook is needed.
+ */
+function beginOwned(guard, req) {
+  const [parts, lens] = packHead(req)
+  let handle
+  try {
+    handle = native.laneBegin(guard[kLane], parts, lens)
+  } catch (e) {
+    throw rethrown(e, guard.begin)
+  }
+  return new Verification(guard[kLane], handle, guard[kNetworked])
+}
+
+// Marks a verification finished; a tracked one no longer needs the collection hook.
+function settle(v) {
+  v.finished = true
+  if (v[kTracked]) {
+    abandoned.unregister(v)
+    v[kTracked] = false
+  }
+}
+
 /** A verification in progress. */
 class Verification {
-  constructor(handle, networked = false) {
-    this[kNative] = handle
+  constructor(lane, handle, networked = false) {
+    this[kLane] = lane
+    this[kHandle] = handle
     this[kNetworked] = networked
+    this[kTracked] = false
     this.finished = false
   }
 
@@ -465,7 +528,7 @@ class Verification {
   update(chunk) {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk
     try {
-      native.stepUpdate(this[kNative], bytes)
+      native.laneUpdate(this[kLane], this[kHandle], bytes)
     } catch (e) {
       throw translate(e)
     }
@@ -474,8 +537,14 @@ class Verification {
 
   /** Finishes the body checks and claims the nonce; can be called once. */
   finish() {
-    this.finished = true
-    return makeVerified(call(() => native.stepFinish(this[kNative])))
+    settle(this)
+    let r
+    try {
+      r = native.laneFinish(this[kLane], this[kHandle])
+    } catch (e) {
+      throw rethrown(e, this.finish)
+    }
+    return makeVerified(r)
   }
 
   /**
@@ -483,24 +552,24 @@ class Verification {
    * round trip (Redis) never blocks the event loop. Can be called once. Rejects with HmacGuardError.
    */
   async finishAsync() {
-    this.finished = true
-    const r = await call(() => native.stepFinishAsync(this[kNative]))
+    settle(this)
+    const r = await call(() => native.laneFinishAsync(this[kLane], this[kHandle]))
     if (isErrorValue(r)) throw fromValue(r)
     return makeVerified(r)
   }
 
   /** Abandons the verification; nothing is claimed. */
   abort() {
-    this.finished = true
-    native.stepAbort(this[kNative])
+    settle(this)
+    native.laneAbort(this[kLane], this[kHandle])
   }
 
   get bytesSeen() {
-    return native.stepBytesSeen(this[kNative])
+    return native.laneBytesSeen(this[kLane], this[kHandle])
   }
 
   get keyId() {
-    return native.stepKeyId(this[kNative])
+    return native.laneKeyId(this[kLane], this[kHandle])
   }
 
   [util.inspect.custom]() {
@@ -576,6 +645,7 @@ module.exports = {
   finishVerification,
   Verified,
   Verification,
+  beginOwned,
   Signer,
   HmacGuardError,
   errorCodes,

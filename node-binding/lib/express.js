@@ -3,7 +3,7 @@
 // Express 5 / Express 4 middleware. Mount it before any body parser on the protected routes.
 
 const { translate } = require('./core.js')
-const { headOf, streamInto, streamToSink, parseBody, sendError, closeAfter } = require('./http.js')
+const { headOf, beginStreamed, streamInto, streamToSink, parseBody, sendError, closeAfter } = require('./http.js')
 
 /**
  * @param {import('./core.js').Guard} guard
@@ -42,7 +42,8 @@ function expressMiddleware(guard, options = {}) {
     }
     let verification
     try {
-      verification = guard.begin(headOf(req, options, req.originalUrl || req.url))
+      const head = headOf(req, options, req.originalUrl || req.url)
+      verification = options.sink ? guard.begin(head) : beginStreamed(guard, head)
     } catch (e) {
       const err = translate(e)
       if (optional && err.code === 'ERR_MISSING_SIGNATURE') {

@@ -4,7 +4,7 @@
 // into a Verification chunk by chunk, stop reading the moment the core says no, parse the
 // verified bytes. No verification decision is taken here.
 
-const { HmacGuardError, translate, finishVerification } = require('./core.js')
+const { Guard, HmacGuardError, translate, finishVerification, beginOwned } = require('./core.js')
 
 /** Collects the head of a Node request for `guard.begin`. */
 function headOf(req, opts, url) {
@@ -13,6 +13,14 @@ function headOf(req, opts, url) {
   else if (typeof req.protocol === 'string') scheme = req.protocol // Express (honors `trust proxy`)
   else scheme = req.socket && req.socket.encrypted ? 'https' : 'http'
   return { method: req.method, url, scheme, headers: req.rawHeaders }
+}
+
+/**
+ * `guard.begin(head)` for `streamInto`, which finishes or aborts on every path: a hmac-guard
+ * Guard then skips the hook that reclaims verifications dropped unfinished.
+ */
+function beginStreamed(guard, head) {
+  return guard instanceof Guard ? beginOwned(guard, head) : guard.begin(head)
 }
 
 /**
@@ -74,8 +82,8 @@ function streamInto(req, verification, { buffer = true } = {}) {
     }
     function onClose() {
       if (done) return
-      // The client went away before the body ended.
-      if (!req.complete) stop(new HmacGuardError('ERR_BODY_LENGTH_MISMATCH', 'connection closed before the body ended'))
+      // The client went away before the body ended (or before it was all delivered here).
+      stop(new HmacGuardError('ERR_BODY_LENGTH_MISMATCH', 'connection closed before the body ended'))
     }
     req.on('data', onData)
     req.on('end', onEnd)
@@ -181,4 +189,4 @@ function closeAfter(req, res) {
   })
 }
 
-module.exports = { headOf, streamInto, streamToSink, parseBody, sendError, closeAfter }
+module.exports = { headOf, beginStreamed, streamInto, streamToSink, parseBody, sendError, closeAfter }

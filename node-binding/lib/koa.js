@@ -3,7 +3,7 @@
 // Koa middleware. Mount it before any body parser on the protected routes.
 
 const { translate } = require('./core.js')
-const { headOf, streamInto, streamToSink, parseBody, closeAfter } = require('./http.js')
+const { headOf, beginStreamed, streamInto, streamToSink, parseBody, closeAfter } = require('./http.js')
 
 /**
  * @param {import('./core.js').Guard} guard
@@ -46,7 +46,8 @@ function koaMiddleware(guard, options = {}) {
     const scheme = options.scheme || (() => ctx.protocol)
     let verification
     try {
-      verification = guard.begin(headOf(req, { scheme }, ctx.originalUrl || req.url))
+      const head = headOf(req, { scheme }, ctx.originalUrl || req.url)
+      verification = options.sink ? guard.begin(head) : beginStreamed(guard, head)
     } catch (e) {
       const err = translate(e)
       if (optional && err.code === 'ERR_MISSING_SIGNATURE') return next()

@@ -1,7 +1,5 @@
 //! JS values <-> core types. Plain translation: no check lives here.
 
-use std::fmt::Write as _;
-
 use hmac_guard::{Algorithm, ErrorCode, KeySpec, RequestHead, Verified};
 use napi::bindgen_prelude::{Buffer, Either};
 use napi_derive::napi;
@@ -235,14 +233,20 @@ pub(crate) fn pack(v: Verified, networked: bool) -> Packed {
         Some(s) => {
             // ASCII (nearly every field): the UTF-16 length is the byte length.
             let units = if s.is_ascii() { s.len() } else { s.encode_utf16().count() };
-            let _ = write!(out, "{units}:");
+            push_decimal(out, units as u64);
+            out.push(':');
             out.push_str(s);
         }
     };
     let put_num = |out: &mut String, n: Option<i64>| match n {
         None => out.push('~'),
         Some(n) => {
-            let _ = write!(out, "{}:{n}", decimal_len(n));
+            push_decimal(out, decimal_len(n) as u64);
+            out.push(':');
+            if n < 0 {
+                out.push('-');
+            }
+            push_decimal(out, n.unsigned_abs());
         }
     };
     put(&mut out, Some(v.scheme));
@@ -260,6 +264,23 @@ pub(crate) fn pack(v: Verified, networked: bool) -> Packed {
         put(&mut out, Some(value));
     }
     Either::A(out)
+}
+
+/// Appends `n` in decimal (without `fmt`: this runs several times per verification).
+fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
 }
 
 /// The length of `n` in decimal, sign included (ASCII: also its UTF-16 length).
@@ -291,7 +312,7 @@ impl From<&hmac_guard::Error> for ErrorValue {
 
 #[cfg(test)]
 mod tests {
-    use super::{decimal_len, head_from_parts, head_into};
+    use super::{decimal_len, head_from_parts, head_into, push_decimal};
 
     fn lens(pieces: &[&str]) -> Vec<u32> {
         pieces.iter().map(|p| u32::try_from(p.encode_utf16().count()).expect("short")).collect()
@@ -346,6 +367,15 @@ mod tests {
         }
         assert!(head_into("GETx", &[3, 0, 0], &mut head).is_err());
         assert!(head.headers.is_empty(), "a failed split leaves no stale headers");
+    }
+
+    #[test]
+    fn push_decimal_writes_what_display_writes() {
+        for n in [0, 7, 10, 99, 100, 1_795_364_607, u64::MAX] {
+            let mut s = String::from("x");
+            push_decimal(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
+        }
     }
 
     #[test]

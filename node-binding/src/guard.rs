@@ -1,6 +1,5 @@
 //! `Guard`, `Verification`, the async verify task, `explain`, key rotation.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,13 +7,14 @@ use std::time::Duration;
 use hmac_guard::{
     Clock, ErrorCode, Explanation, Guard, HeaderLimits, KeyRing, ManualClock, MemoryStore, MemoryStoreConfig, Outcome,
     PendingReplay, Policy, RedisStore, RedisStoreConfig, ReplayMode, ReplayStore, ReplayTicket, RequestHead, Rfc9421,
-    Rfc9421Config, Scheme, Simple, Verification, Verified,
+    Rfc9421Config, Scheme, Simple, Verified,
 };
 use napi::bindgen_prelude::{AsyncTask, Buffer, Either, External};
 use napi::{Env, Task};
 use napi_derive::napi;
 
-use crate::convert::{CoveredComponent, ErrorValue, KeyOptions, Packed, head_from_parts, head_into, pack};
+use crate::convert::{CoveredComponent, ErrorValue, KeyOptions, Packed, head_from_parts, pack};
+use crate::lane::Lane;
 use crate::{Result, core_error, guarded};
 
 /// Policy options (every field optional; defaults are the core's).
@@ -176,9 +176,6 @@ pub struct NativeGuard {
     manual_clock: Option<Arc<ManualClock>>,
     /// Set when the replay store is Redis: its round trips must not run on the JS thread.
     redis: Option<Arc<RedisStore>>,
-    /// The head of the last synchronous call, refilled in place by the next one (no allocation
-    /// per header); emptied after each use. Only touched on the JS thread.
-    scratch: RefCell<RequestHead>,
 }
 
 /// The replay store a guard uses, and the same store as Redis when it is one.
@@ -235,7 +232,7 @@ fn build_store(options: &GuardOptions) -> hmac_guard::Result<Stores> {
 }
 
 /// The error of a blocking store step asked for on the JS thread.
-fn blocking_refused(what: &str) -> hmac_guard::Error {
+pub(crate) fn blocking_refused(what: &str) -> hmac_guard::Error {
     core_error(
         ErrorCode::InvalidState,
         format!(
@@ -269,8 +266,15 @@ impl NativeGuard {
             if let Some(clock) = &manual_clock {
                 builder = builder.clock(Arc::clone(clock) as Arc<dyn Clock>);
             }
-            Ok(NativeGuard { guard: builder.build()?, manual_clock, redis, scratch: RefCell::new(empty_head()) })
+            Ok(NativeGuard { guard: builder.build()?, manual_clock, redis })
         })
+    }
+
+    /// The per-request path of this guard (see `lane.rs`): sharing its key ring, policy and
+    /// store. Created once per guard by the JS layer.
+    #[napi(ts_return_type = "ExternalObject<Lane>")]
+    pub fn lane(&self) -> External<Lane> {
+        External::new(Lane::new(self.guard.clone(), self.redis.is_some()))
     }
 
     /// The scheme name.
@@ -328,31 +332,6 @@ impl NativeGuard {
         })
     }
 
-    /// Runs every check that needs no body; returns the verification to stream the body into,
-    /// as an opaque handle for `stepUpdate`/`stepFinish` (a JS external: cheaper to create than a
-    /// class instance on the per-request path).
-    ///
-    /// The request head travels as `parts` (method, target, scheme, then header names and values
-    /// back to back) and `lens` (their lengths in UTF-16 code units).
-    #[napi(ts_return_type = "ExternalObject<VerificationState>")]
-    pub fn begin(&self, parts: String, lens: &[u32]) -> Result<External<VerificationState>> {
-        guarded(|| {
-            let h = head_from_parts(&parts, lens)?;
-            Ok(External::new(VerificationState { verification: Some(self.guard.begin(&h)?), networked: self.redis.is_some() }))
-        })
-    }
-
-    /// One-shot verification of a request whose body is in memory, on the calling thread.
-    #[napi(ts_return_type = "string | VerifiedResult")]
-    pub fn verify(&self, parts: String, lens: &[u32], body: Option<&[u8]>) -> Result<Packed> {
-        guarded(|| {
-            if self.redis.is_some() {
-                return Err(blocking_refused("verify()"));
-            }
-            self.with_head(&parts, lens, |h| self.guard.verify(h, body.unwrap_or_default()).map(|v| pack(v, false)))
-        })
-    }
-
     /// One-shot verification on the libuv thread pool. Resolves with the result or with an
     /// error value (`{code, reason}`) that the JS layer turns into a rejection.
     #[napi(ts_return_type = "Promise<string | VerifiedResult | ErrorValue>")]
@@ -365,38 +344,8 @@ impl NativeGuard {
     /// What the server computes for a request: signature base, covered components, each check.
     #[napi]
     pub fn explain(&self, parts: String, lens: &[u32], body: Option<&[u8]>) -> Result<ExplanationResult> {
-        guarded(|| self.with_head(&parts, lens, |h| Ok(ExplanationResult::from(self.guard.explain(h, body)))))
+        guarded(|| Ok(ExplanationResult::from(self.guard.explain(&head_from_parts(&parts, lens)?, body))))
     }
-}
-
-impl NativeGuard {
-    /// Runs `f` on the head split from `parts`, in the guard's reused head. A re-entrant call
-    /// (never expected: nothing here calls back into JS) falls back to a fresh head.
-    fn with_head<T>(
-        &self,
-        parts: &str,
-        lens: &[u32],
-        f: impl FnOnce(&RequestHead) -> hmac_guard::Result<T>,
-    ) -> hmac_guard::Result<T> {
-        let Ok(mut head) = self.scratch.try_borrow_mut() else {
-            return f(&head_from_parts(parts, lens)?);
-        };
-        head_into(parts, lens, &mut head)?;
-        let out = f(&head);
-        // Empty the strings, keeping their capacity for the next call.
-        head.method.clear();
-        head.target.clear();
-        for (n, v) in &mut head.headers {
-            n.clear();
-            v.clear();
-        }
-        out
-    }
-}
-
-/// An empty request head.
-fn empty_head() -> RequestHead {
-    RequestHead { method: String::new(), target: String::new(), scheme: String::new(), headers: Vec::new() }
 }
 
 /// The async one-shot verification.
@@ -436,53 +385,6 @@ impl Task for VerifyTask {
     }
 }
 
-fn finished() -> hmac_guard::Error {
-    core_error(ErrorCode::InvalidState, "this verification is already finished")
-}
-
-/// The state behind a `begin` handle: the core verification until it is finished.
-#[derive(Debug)]
-pub struct VerificationState {
-    verification: Option<Verification>,
-    /// The guard's store is networked: the claim must run on the libuv pool.
-    networked: bool,
-}
-
-/// Feeds a body chunk into a `begin` verification (read in place, not copied).
-#[napi]
-pub fn step_update(
-    #[napi(ts_arg_type = "ExternalObject<VerificationState>")] state: &mut External<VerificationState>,
-    chunk: &[u8],
-) -> Result<()> {
-    guarded(|| state.verification.as_mut().ok_or_else(finished)?.update(chunk))
-}
-
-/// Finishes a `begin` verification (once) and claims the nonce.
-#[napi(ts_return_type = "string | VerifiedResult")]
-pub fn step_finish(
-    #[napi(ts_arg_type = "ExternalObject<VerificationState>")] state: &mut External<VerificationState>,
-) -> Result<Packed> {
-    guarded(|| {
-        if state.networked {
-            return Err(blocking_refused("finish()"));
-        }
-        state.verification.take().ok_or_else(finished)?.finish().map(|v| pack(v, false))
-    })
-}
-
-/// Finishes the body checks of a `begin` verification on the JS thread (they are CPU work on
-/// bytes already hashed), then claims the nonce on the libuv pool: the store's round trip never
-/// runs on the event loop. A body check that fails throws here, without a trip to the pool.
-#[napi(ts_return_type = "Promise<string | VerifiedResult | ErrorValue>")]
-pub fn step_finish_async(
-    #[napi(ts_arg_type = "ExternalObject<VerificationState>")] state: &mut External<VerificationState>,
-) -> Result<AsyncTask<ClaimTask>> {
-    guarded(|| {
-        let pending = state.verification.take().ok_or_else(finished)?.finish_body()?;
-        Ok(AsyncTask::new(ClaimTask { pending: Some(pending), networked: state.networked }))
-    })
-}
-
 /// Maps a boundary error back to a core error (for values that cross as `ErrorValue`).
 fn core_of(e: napi::Error<String>) -> hmac_guard::Error {
     hmac_guard::Error::new(ErrorCode::from_code(&e.status).unwrap_or(ErrorCode::Internal), e.reason)
@@ -492,6 +394,12 @@ fn core_of(e: napi::Error<String>) -> hmac_guard::Error {
 pub struct ClaimTask {
     pending: Option<PendingReplay>,
     networked: bool,
+}
+
+impl ClaimTask {
+    pub(crate) fn new(pending: PendingReplay, networked: bool) -> Self {
+        ClaimTask { pending: Some(pending), networked }
+    }
 }
 
 impl fmt::Debug for ClaimTask {
@@ -543,26 +451,6 @@ impl Task for TicketTask {
     fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
         Ok(output.as_ref().map(ErrorValue::from))
     }
-}
-
-/// Abandons a `begin` verification; nothing is claimed.
-#[napi]
-pub fn step_abort(#[napi(ts_arg_type = "ExternalObject<VerificationState>")] state: &mut External<VerificationState>) {
-    state.verification = None;
-}
-
-/// Body bytes a `begin` verification has seen (0 once finished).
-#[napi]
-pub fn step_bytes_seen(#[napi(ts_arg_type = "ExternalObject<VerificationState>")] state: &External<VerificationState>) -> i64 {
-    state.verification.as_ref().map_or(0, |v| i64::try_from(v.bytes_seen()).unwrap_or(i64::MAX))
-}
-
-/// The key id a `begin` verification names (`null` once finished).
-#[napi]
-pub fn step_key_id(
-    #[napi(ts_arg_type = "ExternalObject<VerificationState>")] state: &External<VerificationState>,
-) -> Option<String> {
-    state.verification.as_ref().map(|v| v.key_id().to_string())
 }
 
 /// A two-phase replay reservation (`reserve` mode): commit once the handler succeeded, release

@@ -12,6 +12,7 @@
 pub mod cli;
 mod convert;
 mod guard;
+mod lane;
 mod signer;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -20,9 +21,10 @@ use std::sync::Once;
 use hmac_guard::{Error as CoreError, ErrorCode};
 use napi_derive::napi;
 
-pub use guard::{
-    ClaimTask, NativeGuard, NativeReplayTicket, TicketTask, VerificationState, step_abort, step_bytes_seen, step_finish,
-    step_finish_async, step_key_id, step_update,
+pub use guard::{ClaimTask, NativeGuard, NativeReplayTicket, TicketTask};
+pub use lane::{
+    Lane, lane_abort, lane_begin, lane_bytes_seen, lane_finish, lane_finish_async, lane_in_flight, lane_key_id, lane_update,
+    lane_verify,
 };
 pub use signer::{NativeSigner, mac_for_test};
 

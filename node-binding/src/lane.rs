@@ -1,0 +1,259 @@
+//! The per-request path: one-shot verify and the streaming steps, as plain functions on a
+//! [`Lane`] that each guard creates once.
+//!
+//! Why not methods on `NativeGuard` and a JS object per streamed request: on napi-rs 3 every
+//! class method call registers a native borrow (a global lock and hash map) and every external
+//! value gets a V8 weak handle, a finalizer and a registry entry. Measured in a loop, `begin` +
+//! `abort` cost ≈ 8 µs that way, and far more in a loaded Express server where those handles
+//! pile up between collections. Here a streamed verification lives in a slot of its guard's
+//! lane, named by a number: no JS object, no finalizer, and the slot's memory is reused.
+
+use std::cell::RefCell;
+use std::fmt;
+
+use hmac_guard::{ErrorCode, Guard, RequestHead, Verification};
+use napi::bindgen_prelude::{AsyncTask, External};
+use napi_derive::napi;
+
+use crate::convert::{Packed, head_into, pack};
+use crate::guard::{ClaimTask, blocking_refused};
+use crate::{Result, core_error, guarded};
+
+/// A guard's per-request state: its request head scratch space and its streamed verifications.
+/// Used on the JS thread only.
+pub struct Lane {
+    guard: Guard,
+    /// The store is Redis: the claim must run on the libuv pool.
+    networked: bool,
+    /// Refilled in place by each call (no allocation per header once warm).
+    scratch: RefCell<RequestHead>,
+    slots: RefCell<Slots>,
+}
+
+impl fmt::Debug for Lane {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lane").field("networked", &self.networked).finish_non_exhaustive()
+    }
+}
+
+impl Lane {
+    pub(crate) fn new(guard: Guard, networked: bool) -> Self {
+        let scratch = RequestHead { method: String::new(), target: String::new(), scheme: String::new(), headers: Vec::new() };
+        Lane { guard, networked, scratch: RefCell::new(scratch), slots: RefCell::new(Slots::default()) }
+    }
+
+    /// Runs `f` on the head split from `parts` (see `convert::head_from_parts`), in the reused
+    /// scratch head. A nested call (nothing here calls back into JS) gets a fresh head.
+    fn with_head<T>(
+        &self,
+        parts: &str,
+        lens: &[u32],
+        f: impl FnOnce(&RequestHead) -> hmac_guard::Result<T>,
+    ) -> hmac_guard::Result<T> {
+        let Ok(mut head) = self.scratch.try_borrow_mut() else {
+            return f(&crate::convert::head_from_parts(parts, lens)?);
+        };
+        head_into(parts, lens, &mut head)?;
+        let out = f(&head);
+        // Empty the strings, keeping their capacity for the next call.
+        head.method.clear();
+        head.target.clear();
+        for (n, v) in &mut head.headers {
+            n.clear();
+            v.clear();
+        }
+        out
+    }
+
+    fn slots(&self) -> hmac_guard::Result<std::cell::RefMut<'_, Slots>> {
+        self.slots.try_borrow_mut().map_err(|_| core_error(ErrorCode::InvalidState, "re-entrant verification step"))
+    }
+}
+
+/// Streamed verifications by handle. A handle is `generation * 2^32 + index`: a stale handle (a
+/// slot finished and reused since) is refused, never mistaken for the new occupant.
+#[derive(Default)]
+struct Slots {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+}
+
+#[derive(Default)]
+struct Slot {
+    generation: u32,
+    verification: Option<Verification>,
+}
+
+/// Generations stay below 2^20 so a handle is an exact JS number (< 2^53).
+const GENERATION_MASK: u32 = (1 << 20) - 1;
+
+impl Slots {
+    fn insert(&mut self, v: Verification) -> hmac_guard::Result<i64> {
+        let index = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                let i = u32::try_from(self.slots.len())
+                    .map_err(|_| core_error(ErrorCode::InvalidState, "too many verifications in flight"))?;
+                self.slots.push(Slot::default());
+                i
+            }
+        };
+        let slot = &mut self.slots[index as usize];
+        slot.verification = Some(v);
+        Ok(i64::from(slot.generation) << 32 | i64::from(index))
+    }
+
+    fn get(&mut self, handle: i64) -> hmac_guard::Result<&mut Verification> {
+        self.slot(handle).and_then(|s| s.verification.as_mut()).ok_or_else(finished)
+    }
+
+    /// Takes the verification out and frees its slot.
+    fn take(&mut self, handle: i64) -> hmac_guard::Result<Verification> {
+        let index = handle & 0xffff_ffff;
+        let slot = self.slot(handle).ok_or_else(finished)?;
+        let v = slot.verification.take().ok_or_else(finished)?;
+        slot.generation = (slot.generation + 1) & GENERATION_MASK;
+        // `slot` found it, so the index fits.
+        self.free.push(u32::try_from(index).unwrap_or(u32::MAX));
+        Ok(v)
+    }
+
+    fn slot(&mut self, handle: i64) -> Option<&mut Slot> {
+        let index = usize::try_from(handle & 0xffff_ffff).ok()?;
+        let generation = u32::try_from(handle >> 32).ok()?;
+        self.slots.get_mut(index).filter(|s| s.generation == generation && s.verification.is_some())
+    }
+}
+
+fn finished() -> hmac_guard::Error {
+    core_error(ErrorCode::InvalidState, "this verification is already finished")
+}
+
+/// One-shot verification of a request whose body is in memory, on the calling thread. The head
+/// travels as `parts` and `lens` (see `NativeGuard.begin`).
+#[napi(ts_return_type = "string | VerifiedResult")]
+pub fn lane_verify(
+    #[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>,
+    parts: String,
+    lens: &[u32],
+    body: Option<&[u8]>,
+) -> Result<Packed> {
+    guarded(|| {
+        if lane.networked {
+            return Err(blocking_refused("verify()"));
+        }
+        lane.with_head(&parts, lens, |h| lane.guard.verify(h, body.unwrap_or_default()).map(|v| pack(v, false)))
+    })
+}
+
+/// Runs every check that needs no body; returns the handle to stream the body into.
+#[napi]
+pub fn lane_begin(
+    #[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>,
+    parts: String,
+    lens: &[u32],
+) -> Result<i64> {
+    guarded(|| {
+        let v = lane.with_head(&parts, lens, |h| lane.guard.begin(h))?;
+        lane.slots()?.insert(v)
+    })
+}
+
+/// Feeds a body chunk (read in place, not copied).
+#[napi]
+pub fn lane_update(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>, handle: i64, chunk: &[u8]) -> Result<()> {
+    guarded(|| lane.slots()?.get(handle)?.update(chunk))
+}
+
+/// Finishes the body checks and claims the nonce; the handle is spent.
+#[napi(ts_return_type = "string | VerifiedResult")]
+pub fn lane_finish(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>, handle: i64) -> Result<Packed> {
+    guarded(|| {
+        if lane.networked {
+            return Err(blocking_refused("finish()"));
+        }
+        let v = lane.slots()?.take(handle)?;
+        v.finish().map(|v| pack(v, false))
+    })
+}
+
+/// Finishes the body checks here (CPU work on bytes already hashed), then claims the nonce on
+/// the libuv pool: the store's round trip never runs on the event loop. A body check that fails
+/// throws here, without a trip to the pool.
+#[napi(ts_return_type = "Promise<string | VerifiedResult | ErrorValue>")]
+pub fn lane_finish_async(
+    #[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>,
+    handle: i64,
+) -> Result<AsyncTask<ClaimTask>> {
+    guarded(|| {
+        let pending = lane.slots()?.take(handle)?.finish_body()?;
+        Ok(AsyncTask::new(ClaimTask::new(pending, lane.networked)))
+    })
+}
+
+/// Abandons a verification; nothing is claimed. A spent handle is ignored.
+#[napi]
+pub fn lane_abort(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>, handle: i64) {
+    if let Ok(mut slots) = lane.slots.try_borrow_mut() {
+        drop(slots.take(handle));
+    }
+}
+
+/// Body bytes the verification has seen (0 once finished).
+#[napi]
+pub fn lane_bytes_seen(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>, handle: i64) -> i64 {
+    let Ok(mut slots) = lane.slots.try_borrow_mut() else { return 0 };
+    slots.get(handle).map_or(0, |v| i64::try_from(v.bytes_seen()).unwrap_or(i64::MAX))
+}
+
+/// The key id the verification names (`null` once finished).
+#[napi]
+pub fn lane_key_id(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>, handle: i64) -> Option<String> {
+    let mut slots = lane.slots.try_borrow_mut().ok()?;
+    slots.get(handle).ok().map(|v| v.key_id().to_string())
+}
+
+/// Verifications begun and not yet finished or aborted (for leak checks and diagnostics).
+#[napi]
+pub fn lane_in_flight(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>) -> u32 {
+    lane.slots.try_borrow().map_or(0, |s| u32::try_from(s.slots.len() - s.free.len()).unwrap_or(u32::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Slots;
+    use hmac_guard::{Algorithm, Guard, KeyRing, KeySpec, RequestHead, Signer, Simple, SimpleSignOptions};
+    use std::sync::Arc;
+
+    fn verification(guard: &Guard, signer: &Signer) -> hmac_guard::Verification {
+        let signed = signer.sign_simple("POST", "/p", b"", &SimpleSignOptions::default()).expect("sign");
+        let mut headers = vec![("host".to_string(), "h".to_string())];
+        headers.extend(signed);
+        guard.begin(&RequestHead::new("POST", "/p", "http", headers)).expect("begin")
+    }
+
+    #[test]
+    fn handles_are_spent_once_and_stale_handles_are_refused() {
+        let ring = Arc::new(KeyRing::new());
+        ring.upsert(KeySpec::new("k", vec![7; 32], Algorithm::HmacSha256)).expect("key");
+        let guard = Guard::builder().scheme(Arc::new(Simple)).keys(ring).build().expect("guard");
+        let signer = Signer::new(KeySpec::new("k", vec![7; 32], Algorithm::HmacSha256)).expect("signer");
+        let mut slots = Slots::default();
+        let a = slots.insert(verification(&guard, &signer)).expect("a");
+        let b = slots.insert(verification(&guard, &signer)).expect("b");
+        assert_ne!(a, b);
+        assert!(slots.get(a).is_ok());
+        assert!(slots.take(a).is_ok());
+        assert!(slots.take(a).is_err(), "spent");
+        assert!(slots.get(a).is_err(), "spent");
+        let c = slots.insert(verification(&guard, &signer)).expect("c");
+        assert_eq!(c & 0xffff_ffff, a & 0xffff_ffff, "the slot is reused");
+        assert_ne!(c, a, "with a new generation");
+        assert!(slots.get(a).is_err(), "the old handle does not reach the new occupant");
+        assert!(slots.get(c).is_ok() && slots.get(b).is_ok());
+        for bogus in [-1, i64::MAX, 1 << 40, 99] {
+            assert!(slots.get(bogus).is_err(), "{bogus}");
+        }
+        assert_eq!(slots.slots.len(), 2, "no growth while slots are free");
+    }
+}
