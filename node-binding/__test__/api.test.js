@@ -211,3 +211,23 @@ test('non-ASCII header values cross the boundary without shifting the others', (
     (e) => e.code === 'ERR_MALFORMED_HEADER',
   )
 })
+
+// 32 components (the core's maximum) make 74 result fields, more than the 64-entry array holds.
+test('a result with more fields than the shared length array still arrives whole', () => {
+  const g = newGuard({ now: NOW })
+  const headers = { host: 'api.example.com', 'content-type': 'application/json' }
+  const components = ['@method', '@authority', '@path', '@query']
+  for (let i = 0; i < 28; i++) {
+    headers[`x-field-${i}`] = `value ${i} ${'~'.repeat(i % 3)}`
+    components.push(`x-field-${i}`)
+  }
+  const added = signer.sign({ method: 'GET', url: '/many', headers }, { created: NOW, components })
+  const r = { method: 'GET', url: '/many', scheme: 'https', headers: { ...headers, ...added } }
+  for (const v of [g.verify(r), g.begin({ ...r, headers: { ...headers, ...signer.sign({ method: 'GET', url: '/many', headers }, { created: NOW, components }) } }).finish()]) {
+    assert.equal(v.covered.length, components.length)
+    assert.equal(v.component('x-field-27'), 'value 27', 'trimmed as RFC 9421 says')
+    assert.equal(v.component('x-field-26'), 'value 26 ~~')
+    assert.equal(v.component('@path'), '/many')
+    assert.equal(v.keyId, 'k1')
+  }
+})

@@ -175,7 +175,7 @@ function packHeadInto(req, lens, shared) {
       lens[n++] = h.length
     }
   }
-  return [parts, lens.subarray(0, n)]
+  return [parts, lens, n]
 }
 
 function toBytes(body) {
@@ -231,20 +231,15 @@ const kLane = Symbol('hmac-guard.lane')
 const kHandle = Symbol('hmac-guard.handle')
 const kTracked = Symbol('hmac-guard.tracked')
 
-// Position of the next field while a packed result is read (see `field`).
+// A packed result (convert.rs `pack_into`): the field texts back to back in one string, the
+// field count in io[0] and each field's length in io[1..] (ABSENT: the field is missing).
+const ABSENT = 0xffffffff
 let at = 0
 
-// Reads the `<UTF-16 length>:<text>` field (or `~`, absent) of packed result `s` at `at`.
-function field(s) {
-  if (s.charCodeAt(at) === 126) {
-    at++
-    return undefined
-  }
-  let n = 0
-  let c
-  while ((c = s.charCodeAt(at++)) !== 58) n = n * 10 + (c - 48)
-  const out = s.slice(at, at + n)
-  at += n
+function piece(s, len) {
+  if (len === ABSENT) return undefined
+  const out = s.slice(at, at + len)
+  at += len
   return out
 }
 
@@ -275,22 +270,24 @@ class Verified {
   }
 }
 
-// The packed string (convert.rs `pack`): scheme, label, key id, subject, algorithm, created,
-// expires, nonce, tag, body length, then id/value pairs of the covered components.
-function unpackVerified(s) {
+// Scheme, label, key id, subject, algorithm, created, expires, nonce, tag, body length, then the
+// id and value of each covered component. Read right after the call, before any other JS runs.
+function unpackVerified(s, io) {
   at = 0
-  const f = [field(s), field(s), field(s), field(s), field(s), field(s), field(s), field(s), field(s), field(s)]
+  const n = io[0]
+  const f = [piece(s, io[1]), piece(s, io[2]), piece(s, io[3]), piece(s, io[4]), piece(s, io[5])]
+  f.push(piece(s, io[6]), piece(s, io[7]), piece(s, io[8]), piece(s, io[9]), piece(s, io[10]))
   const v = new Verified(f)
   const covered = v.covered
-  while (at < s.length) {
-    const id = field(s)
-    covered.push({ id, value: field(s) })
+  for (let k = 11; k < n; k += 2) {
+    const id = piece(s, io[k])
+    covered.push({ id, value: piece(s, io[k + 1]) })
   }
   return v
 }
 
-function makeVerified(r) {
-  if (typeof r === 'string') return unpackVerified(r)
+function makeVerified(r, io) {
+  if (typeof r === 'string') return unpackVerified(r, io)
   // Reserve mode: a full object with the replay ticket.
   const v = new Verified([r.scheme, r.label, r.keyId, r.subject, r.algorithm, r.created, r.expires, r.nonce, r.tag, r.bodyLength])
   v.covered = r.covered
@@ -453,21 +450,21 @@ class Guard {
   /** Verifies a request whose body is in memory. Throws HmacGuardError. */
   verify(req) {
     const body = toBytes(req.body)
-    const [parts, lens] = packHead(req)
+    const [parts, io, n] = packHead(req)
     let r
     try {
-      r = native.laneVerify(this[kLane], parts, lens, body)
+      r = native.laneVerify(this[kLane], parts, io, n, body)
     } catch (e) {
       throw rethrown(e, this.verify)
     }
-    return makeVerified(r)
+    return makeVerified(r, io)
   }
 
   /** As verify(), on the libuv thread pool. Rejects with HmacGuardError. */
   async verifyAsync(req) {
     const body = toBytes(req.body)
-    const [parts, lens] = packHead(req)
-    const r = await call(() => this[kNative].verifyAsync(parts, lens, body))
+    const [parts, lens, n] = packHead(req)
+    const r = await call(() => this[kNative].verifyAsync(parts, lens.subarray(0, n), body))
     if (isErrorValue(r)) throw fromValue(r)
     return makeVerified(r)
   }
@@ -475,8 +472,8 @@ class Guard {
   /** What the server computes for a request, check by check. Never a secret or expected MAC. */
   explain(req) {
     const body = toBytes(req.body)
-    const [parts, lens] = packHead(req)
-    const ex = call(() => this[kNative].explain(parts, lens, body))
+    const [parts, lens, n] = packHead(req)
+    const ex = call(() => this[kNative].explain(parts, lens.subarray(0, n), body))
     if (ex.error) ex.error = fromValue(ex.error)
     Object.defineProperty(ex, 'toString', { enumerable: false, value: () => ex.text })
     return ex
@@ -495,10 +492,10 @@ const abandoned = new FinalizationRegistry(({ lane, handle }) => native.laneAbor
  * path through `streamInto` ends in one of them), so no collection hook is needed.
  */
 function beginOwned(guard, req) {
-  const [parts, lens] = packHead(req)
+  const [parts, lens, n] = packHead(req)
   let handle
   try {
-    handle = native.laneBegin(guard[kLane], parts, lens)
+    handle = native.laneBegin(guard[kLane], parts, lens, n)
   } catch (e) {
     throw rethrown(e, guard.begin)
   }
@@ -538,13 +535,14 @@ class Verification {
   /** Finishes the body checks and claims the nonce; can be called once. */
   finish() {
     settle(this)
+    const io = lensBuf
     let r
     try {
-      r = native.laneFinish(this[kLane], this[kHandle])
+      r = native.laneFinish(this[kLane], this[kHandle], io)
     } catch (e) {
       throw rethrown(e, this.finish)
     }
-    return makeVerified(r)
+    return makeVerified(r, io)
   }
 
   /**

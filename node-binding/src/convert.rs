@@ -215,83 +215,89 @@ impl VerifiedResult {
     }
 }
 
-/// A verification result as it crosses into JS: one packed string (see [`pack`]) in the common
-/// case, the full object when it carries a replay ticket (`reserve` mode).
+/// A verification result as it crosses into JS: field texts back to back in one string, their
+/// lengths in the caller's `io` array (see [`pack_into`]), or the full object when it carries a
+/// replay ticket or has more fields than `io` holds.
 pub type Packed = Either<String, VerifiedResult>;
 
-/// Packs a result into one string of fields, each `<UTF-16 length>:<text>` or `~` when absent:
-/// scheme, label, key id, subject, algorithm, created, expires, nonce, tag, body length, then
-/// the covered components as id/value pairs. Creating one JS string costs a fraction of building
-/// an object property by property; `lib/core.js` unpacks it into a `Verified` object.
-pub(crate) fn pack(v: Verified, networked: bool) -> Packed {
-    if v.replay_ticket.is_some() {
+/// `io` entry of a field that is absent.
+const ABSENT: u32 = u32::MAX;
+
+/// Packs a result for the JS thread: the texts of scheme, label, key id, subject, algorithm,
+/// created, expires, nonce, tag, body length, then the id and value of each covered component,
+/// back to back in one string; `io[0]` = the number of fields, `io[1..]` = each field's length
+/// in UTF-16 units ([`ABSENT`] when missing). One JS string and no number parsing cost a
+/// fraction of building an object property by property; `lib/core.js` reads it back.
+pub(crate) fn pack_into(v: Verified, io: &mut [u32], networked: bool) -> Packed {
+    let fields = 10 + 2 * v.covered.iter().count();
+    if v.replay_ticket.is_some() || io.len() <= fields {
         return Either::B(VerifiedResult::new(v, networked));
     }
-    let mut out = String::with_capacity(512);
-    let put = |out: &mut String, s: Option<&str>| match s {
-        None => out.push('~'),
-        Some(s) => {
-            // ASCII (nearly every field): the UTF-16 length is the byte length.
-            let units = if s.is_ascii() { s.len() } else { s.encode_utf16().count() };
-            push_decimal(out, units as u64);
-            out.push(':');
-            out.push_str(s);
-        }
-    };
-    let put_num = |out: &mut String, n: Option<i64>| match n {
-        None => out.push('~'),
-        Some(n) => {
-            push_decimal(out, decimal_len(n) as u64);
-            out.push(':');
-            if n < 0 {
-                out.push('-');
-            }
-            push_decimal(out, n.unsigned_abs());
-        }
-    };
-    put(&mut out, Some(v.scheme));
-    put(&mut out, v.label.as_deref());
-    put(&mut out, Some(&v.key_id));
-    put(&mut out, v.subject.as_deref());
-    put(&mut out, Some(v.algorithm.name()));
-    put_num(&mut out, v.created);
-    put_num(&mut out, v.expires);
-    put(&mut out, v.nonce.as_deref());
-    put(&mut out, v.tag.as_deref());
-    put_num(&mut out, Some(i64::try_from(v.body_len).unwrap_or(i64::MAX)));
+    let mut p = Packer { out: String::with_capacity(256), io, k: 1 };
+    p.text(Some(v.scheme));
+    p.text(v.label.as_deref());
+    p.text(Some(&v.key_id));
+    p.text(v.subject.as_deref());
+    p.text(Some(v.algorithm.name()));
+    p.number(v.created);
+    p.number(v.expires);
+    p.text(v.nonce.as_deref());
+    p.text(v.tag.as_deref());
+    p.number(Some(i64::try_from(v.body_len).unwrap_or(i64::MAX)));
     for (id, value) in v.covered.iter() {
-        put(&mut out, Some(id));
-        put(&mut out, Some(value));
+        p.text(Some(id));
+        p.text(Some(value));
     }
-    Either::A(out)
+    p.io[0] = u32::try_from(fields).unwrap_or(0);
+    Either::A(p.out)
 }
 
-/// Appends `n` in decimal (without `fmt`: this runs several times per verification).
-fn push_decimal(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &digits[at..] {
-        out.push(char::from(d));
-    }
+/// Appends fields to a packed result (see [`pack_into`]).
+struct Packer<'a> {
+    out: String,
+    io: &'a mut [u32],
+    k: usize,
 }
 
-/// The length of `n` in decimal, sign included (ASCII: also its UTF-16 length).
-fn decimal_len(n: i64) -> usize {
-    let mut len = usize::from(n < 0) + 1;
-    let mut m = n.unsigned_abs() / 10;
-    while m > 0 {
-        len += 1;
-        m /= 10;
+impl Packer<'_> {
+    fn text(&mut self, s: Option<&str>) {
+        self.io[self.k] = match s {
+            None => ABSENT,
+            Some(s) => {
+                self.out.push_str(s);
+                // ASCII (nearly every field): the UTF-16 length is the byte length.
+                let units = if s.is_ascii() { s.len() } else { s.encode_utf16().count() };
+                u32::try_from(units).unwrap_or(ABSENT)
+            }
+        };
+        self.k += 1;
     }
-    len
+
+    /// A number in decimal (without `fmt`: this runs for several fields of every verification).
+    fn number(&mut self, n: Option<i64>) {
+        self.io[self.k] = match n {
+            None => ABSENT,
+            Some(n) => {
+                let mut digits = [0u8; 20];
+                let mut m = n.unsigned_abs();
+                let mut at = digits.len();
+                loop {
+                    at -= 1;
+                    digits[at] = b'0' + (m % 10) as u8;
+                    m /= 10;
+                    if m == 0 {
+                        break;
+                    }
+                }
+                if n < 0 {
+                    self.out.push('-');
+                }
+                self.out.extend(digits[at..].iter().map(|&d| char::from(d)));
+                u32::from(n < 0) + (digits.len() - at) as u32
+            }
+        };
+        self.k += 1;
+    }
 }
 
 /// An error as a value (used where a promise resolves instead of rejecting).
@@ -312,7 +318,7 @@ impl From<&hmac_guard::Error> for ErrorValue {
 
 #[cfg(test)]
 mod tests {
-    use super::{decimal_len, head_from_parts, head_into, push_decimal};
+    use super::{ABSENT, Packer, head_from_parts, head_into};
 
     fn lens(pieces: &[&str]) -> Vec<u32> {
         pieces.iter().map(|p| u32::try_from(p.encode_utf16().count()).expect("short")).collect()
@@ -370,18 +376,14 @@ mod tests {
     }
 
     #[test]
-    fn push_decimal_writes_what_display_writes() {
-        for n in [0, 7, 10, 99, 100, 1_795_364_607, u64::MAX] {
-            let mut s = String::from("x");
-            push_decimal(&mut s, n);
-            assert_eq!(s, format!("x{n}"));
-        }
-    }
-
-    #[test]
-    fn decimal_len_counts_sign_and_digits() {
-        for n in [0, 7, 9, 10, 99, 100, 1_795_364_607, -1, -10, -999, i64::MAX, i64::MIN] {
-            assert_eq!(decimal_len(n), n.to_string().len(), "{n}");
+    fn numbers_pack_as_display_writes_them() {
+        for n in [0, 7, 10, 99, 100, 1_795_364_607, -1, -10, -999, i64::MAX, i64::MIN] {
+            let mut io = [0u32; 4];
+            let mut p = Packer { out: String::new(), io: &mut io, k: 1 };
+            p.number(Some(n));
+            p.number(None);
+            assert_eq!(p.out, n.to_string());
+            assert_eq!(io[1..3], [u32::try_from(n.to_string().len()).expect("short"), ABSENT]);
         }
     }
 }

@@ -13,7 +13,7 @@ use napi::bindgen_prelude::{AsyncTask, Buffer, Either, External};
 use napi::{Env, Task};
 use napi_derive::napi;
 
-use crate::convert::{CoveredComponent, ErrorValue, KeyOptions, Packed, head_from_parts, pack};
+use crate::convert::{CoveredComponent, ErrorValue, KeyOptions, Packed, VerifiedResult, head_from_parts};
 use crate::lane::Lane;
 use crate::{Result, core_error, guarded};
 
@@ -379,7 +379,7 @@ impl Task for VerifyTask {
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
         Ok(match output {
-            Ok(v) => Either::A(pack(v, self.networked)),
+            Ok(v) => Either::A(Either::B(VerifiedResult::new(v, self.networked))),
             Err(e) => Either::B(ErrorValue::from(&e)),
         })
     }
@@ -420,7 +420,7 @@ impl Task for ClaimTask {
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
         Ok(match output {
-            Ok(v) => Either::A(pack(v, self.networked)),
+            Ok(v) => Either::A(Either::B(VerifiedResult::new(v, self.networked))),
             Err(e) => Either::B(ErrorValue::from(&e)),
         })
     }

@@ -12,10 +12,10 @@ use std::cell::RefCell;
 use std::fmt;
 
 use hmac_guard::{ErrorCode, Guard, RequestHead, Verification};
-use napi::bindgen_prelude::{AsyncTask, External};
+use napi::bindgen_prelude::{AsyncTask, External, Uint32ArraySlice};
 use napi_derive::napi;
 
-use crate::convert::{Packed, head_into, pack};
+use crate::convert::{Packed, head_into, pack_into};
 use crate::guard::{ClaimTask, blocking_refused};
 use crate::{Result, core_error, guarded};
 
@@ -129,21 +129,41 @@ fn finished() -> hmac_guard::Error {
     core_error(ErrorCode::InvalidState, "this verification is already finished")
 }
 
-/// One-shot verification of a request whose body is in memory, on the calling thread. The head
-/// travels as `parts` and `lens` (see `NativeGuard.begin`).
+/// One-shot verification of a request whose body is in memory, on the calling thread.
+///
+/// The head travels as `parts` (method, target, scheme, then header names and values back to
+/// back) and the first `count` entries of `io` (their lengths in UTF-16 code units); the result
+/// comes back in `io` too (see `convert::pack_into`). One array serves both ways, so no typed
+/// array is created per call.
 #[napi(ts_return_type = "string | VerifiedResult")]
 pub fn lane_verify(
     #[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>,
     parts: String,
-    lens: &[u32],
+    mut io: Uint32ArraySlice,
+    count: u32,
     body: Option<&[u8]>,
 ) -> Result<Packed> {
     guarded(|| {
         if lane.networked {
             return Err(blocking_refused("verify()"));
         }
-        lane.with_head(&parts, lens, |h| lane.guard.verify(h, body.unwrap_or_default()).map(|v| pack(v, false)))
+        let v = lane.with_head(&parts, lens_of(&io, count)?, |h| lane.guard.verify(h, body.unwrap_or_default()))?;
+        Ok(pack_into(v, writable(&mut io), false))
     })
+}
+
+/// The `io` array, written in place.
+#[allow(unsafe_code)]
+fn writable<'a>(io: &'a mut Uint32ArraySlice<'_>) -> &'a mut [u32] {
+    // SAFETY: `io` is the JS layer's own `Uint32Array` on an ordinary (not shared) ArrayBuffer.
+    // The slice lives only within this synchronous call on the JS thread, during which no JS
+    // runs, so nothing else reads or writes that memory while it is borrowed here.
+    unsafe { io.as_mut() }
+}
+
+/// The head lengths at the start of `io`.
+fn lens_of(io: &[u32], count: u32) -> hmac_guard::Result<&[u32]> {
+    io.get(..count as usize).ok_or_else(|| core_error(ErrorCode::InvalidState, "request parts do not match their lengths"))
 }
 
 /// Runs every check that needs no body; returns the handle to stream the body into.
@@ -151,10 +171,11 @@ pub fn lane_verify(
 pub fn lane_begin(
     #[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>,
     parts: String,
-    lens: &[u32],
+    io: &[u32],
+    count: u32,
 ) -> Result<i64> {
     guarded(|| {
-        let v = lane.with_head(&parts, lens, |h| lane.guard.begin(h))?;
+        let v = lane.with_head(&parts, lens_of(io, count)?, |h| lane.guard.begin(h))?;
         lane.slots()?.insert(v)
     })
 }
@@ -165,15 +186,20 @@ pub fn lane_update(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External
     guarded(|| lane.slots()?.get(handle)?.update(chunk))
 }
 
-/// Finishes the body checks and claims the nonce; the handle is spent.
+/// Finishes the body checks and claims the nonce; the handle is spent. The result comes back
+/// in `io` as for [`lane_verify`].
 #[napi(ts_return_type = "string | VerifiedResult")]
-pub fn lane_finish(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>, handle: i64) -> Result<Packed> {
+pub fn lane_finish(
+    #[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>,
+    handle: i64,
+    mut io: Uint32ArraySlice,
+) -> Result<Packed> {
     guarded(|| {
         if lane.networked {
             return Err(blocking_refused("finish()"));
         }
-        let v = lane.slots()?.take(handle)?;
-        v.finish().map(|v| pack(v, false))
+        let v = lane.slots()?.take(handle)?.finish()?;
+        Ok(pack_into(v, writable(&mut io), false))
     })
 }
 
