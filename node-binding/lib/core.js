@@ -489,7 +489,7 @@ const abandoned = new FinalizationRegistry(({ lane, handle }) => native.laneAbor
 
 /**
  * `guard.begin(req)` for callers that always finish or abort what they begin (the adapters: every
- * path through `streamInto` ends in one of them), so no collection hook is needed.
+ * path through `streamBody` in lib/http.js ends in one of them), so no collection hook is needed.
  */
 function beginOwned(guard, req) {
   const [parts, lens, n] = packHead(req)

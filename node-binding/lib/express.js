@@ -3,7 +3,7 @@
 // Express 5 / Express 4 middleware. Mount it before any body parser on the protected routes.
 
 const { translate } = require('./core.js')
-const { headOf, beginStreamed, streamInto, streamToSink, parseBody, sendError, closeAfter } = require('./http.js')
+const { headOf, beginStreamed, streamBody, streamToSink, parseBody, sendError, closeAfter } = require('./http.js')
 
 /**
  * @param {import('./core.js').Guard} guard
@@ -65,24 +65,32 @@ function expressMiddleware(guard, options = {}) {
       )
       return
     }
-    streamInto(req, verification, { buffer: true }).then(
-      ({ verified, raw }) => {
-        let body
+    streamBody(req, verification, true, (err, verified, raw) => {
+      if (err) {
+        fail(translate(err))
+        return
+      }
+      let body
+      try {
+        body = parse ? parseBody(raw, req.headers['content-type']) : raw
+      } catch (e) {
+        fail(e)
+        return
+      }
+      req.hmac = verified
+      req.rawBody = raw || Buffer.alloc(0)
+      req.body = body
+      req._body = true // body-parser convention: later parsers skip this request
+      if (options.onVerified) {
         try {
-          body = parse ? parseBody(raw, req.headers['content-type']) : raw
+          options.onVerified(req, verified)
         } catch (e) {
           fail(e)
           return
         }
-        req.hmac = verified
-        req.rawBody = raw || Buffer.alloc(0)
-        req.body = body
-        req._body = true // body-parser convention: later parsers skip this request
-        if (options.onVerified) options.onVerified(req, verified)
-        next()
-      },
-      (err) => fail(translate(err)),
-    )
+      }
+      next()
+    })
   }
 }
 
