@@ -1,15 +1,26 @@
 'use strict'
 
-// End to end on 127.0.0.1: the same Express 5 app with three routes — no auth (express.json()),
-// an idiomatic hand-written check (express.json({verify}) + createHmac + timingSafeEqual + a Map
-// of nonces, the simple scheme's canonical string) and expressMiddleware (simple scheme) — 1 KiB
-// signed JSON bodies, alternating rounds. The loader runs in a child process with keep-alive
-// connections and sends every route the same signed bytes.
-// Usage: node benchmark/http.js [--rounds 6] [--secs 3] [--conns 32]
+// End to end on 127.0.0.1: one Express 5 app shape, three ways to guard its POST route —
+//   noauth       express.json(), no check
+//   handwritten  express.json({verify}) keeping the raw body + an idiomatic hand-written check
+//                (createHmac + timingSafeEqual + a Map of nonces, the simple scheme's string)
+//   hmac         expressMiddleware (simple scheme)
+// — 1 KiB signed JSON bodies, every route sent the same signed bytes by a loader process over
+// keep-alive connections.
+//
+// Each (round, route) runs in a fresh server process, warmed up before it is measured: a route
+// that leaves garbage or a grown heap behind (the hand-written Map of nonces) cannot bill the next
+// route's round for its collections. Rounds alternate the route order. When `taskset` exists and
+// there are 2+ CPUs, the server is pinned to CPU 0 and the loader to CPU 1, so the two do not
+// trade places mid-round. Reported: requests/s and the server's CPU time per request (user +
+// system, from the server process itself), medians over the rounds.
+//
+// Usage: node benchmark/http.js [--rounds 6] [--secs 3] [--warm 1] [--conns 32]
+//        HG_BENCH_ONLY=noauth,hmac limits the routes.
 
 const http = require('node:http')
-const { fork } = require('node:child_process')
-const express = require('express')
+const os = require('node:os')
+const { fork, execFileSync } = require('node:child_process')
 const { Guard, Signer, expressMiddleware } = require('..')
 const { handWritten } = require('./handwritten.js')
 
@@ -19,27 +30,21 @@ const opt = (name, d) => {
   return i >= 0 ? Number(args[i + 1]) : d
 }
 const SECRET = Buffer.alloc(32, 0x42)
+const ROUTES = ['noauth', 'handwritten', 'hmac']
 
-if (process.argv[2] === 'loader') {
-  // Child: fire requests for `secs` seconds over `conns` keep-alive connections.
-  process.on('message', ({ port, path, secs, conns, body }) => {
-    // Every signed request is used once (its nonce is consumed): sign them here, before the clock.
+// Child: fires requests for `secs` seconds over `conns` keep-alive connections per message.
+function runLoader() {
+  process.on('message', ({ port, secs, conns, body }) => {
+    // Every signed request is used once (its nonce is consumed): sign them before the clock.
     const signer = new Signer({ id: 'k1', secret: SECRET, scheme: 'simple' })
     const buf = Buffer.from(body, 'base64')
     const base = { host: `127.0.0.1:${port}`, 'content-type': 'application/json', 'content-length': String(buf.length) }
-    // Both routes get the same bytes: signed requests, each used once. The no-auth route ignores
-    // the signature headers; the loader then does identical work in both rounds, which matters
-    // when it shares the machine's two cores with the server.
-    const requests = Array.from({ length: 30000 * secs }, () => ({
-      headers: { ...base, ...signer.sign({ method: 'POST', url: path, headers: base, body: buf }) },
-      body: buf,
-    }))
-    // Raw keep-alive sockets with pre-serialized requests: the loader must stay cheaper than
-    // the server, or it measures itself.
-    const wire = requests.map((r) => {
-      let head = `POST ${path} HTTP/1.1\r\n`
-      for (const [k, v] of Object.entries(r.headers)) head += `${k}: ${v}\r\n`
-      return Buffer.concat([Buffer.from(`${head}\r\n`), r.body])
+    // Pre-serialized requests on raw sockets: the loader must stay cheaper than the server.
+    const wire = Array.from({ length: Math.ceil(15000 * secs) }, () => {
+      const headers = { ...base, ...signer.sign({ method: 'POST', url: '/r', headers: base, body: buf }) }
+      let head = 'POST /r HTTP/1.1\r\n'
+      for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`
+      return Buffer.concat([Buffer.from(`${head}\r\n`), buf])
     })
     const net = require('node:net')
     let done = 0
@@ -49,28 +54,28 @@ if (process.argv[2] === 'loader') {
     const conn = () =>
       new Promise((resolve) => {
         const sock = net.connect(port, '127.0.0.1')
-        let buf = Buffer.alloc(0)
+        let pending = Buffer.alloc(0)
         const send = () => {
-          if (stop) {
+          if (stop || next >= wire.length) {
             sock.end()
             resolve()
             return
           }
-          sock.write(wire[next++ % wire.length])
+          sock.write(wire[next++])
         }
         sock.on('connect', send)
         sock.on('data', (d) => {
-          buf = buf.length ? Buffer.concat([buf, d]) : d
+          pending = pending.length ? Buffer.concat([pending, d]) : d
           for (;;) {
-            const he = buf.indexOf('\r\n\r\n')
+            const he = pending.indexOf('\r\n\r\n')
             if (he < 0) return
-            const head = buf.subarray(0, he).toString('latin1')
+            const head = pending.subarray(0, he).toString('latin1')
             const m = /content-length: *(\d+)/i.exec(head)
             const total = he + 4 + (m ? Number(m[1]) : 0)
-            if (buf.length < total) return
+            if (pending.length < total) return
             if (head.startsWith('HTTP/1.1 200')) done++
             else errors++
-            buf = buf.subarray(total)
+            pending = pending.subarray(total)
             send()
           }
         })
@@ -80,14 +85,15 @@ if (process.argv[2] === 'loader') {
         })
         sock.on('close', resolve)
       })
+    const started = process.hrtime.bigint()
     setTimeout(() => {
       stop = true
     }, secs * 1000)
     Promise.all(Array.from({ length: conns }, conn)).then(() => {
-      process.send({ rps: done / secs, errors })
+      const elapsed = Number(process.hrtime.bigint() - started) / 1e9
+      process.send({ rps: done / elapsed, done, errors, ranOut: next >= wire.length })
     })
   })
-  return
 }
 
 // The hand-written check as people write it (benchmark/handwritten.js), after express.json()
@@ -105,62 +111,98 @@ function handWrittenMiddleware() {
   }
 }
 
-async function main() {
-  const rounds = opt('rounds', 6)
-  const secs = opt('secs', 3)
-  const conns = opt('conns', 32)
-  const guard = new Guard({ scheme: 'simple', keys: [{ id: 'k1', secret: SECRET, subject: 'user:1' }] })
+// Child: one app with one guarded route at /r. Reports its port, then its CPU time per window.
+function runServer(route) {
+  const express = require('express')
   const app = express()
   const handler = (req, res) => res.json({ ok: true, n: req.body.items.length })
-  app.post('/noauth', express.json(), handler)
-  app.post('/handwritten', express.json({ verify: (req, res, buf) => { req.rawBody = buf } }), handWrittenMiddleware(), handler)
-  app.post('/hmac', expressMiddleware(guard), handler)
+  if (route === 'noauth') app.post('/r', express.json(), handler)
+  else if (route === 'handwritten') app.post('/r', express.json({ verify: (req, _res, buf) => (req.rawBody = buf) }), handWrittenMiddleware(), handler)
+  else if (route === 'hmac') app.post('/r', expressMiddleware(new Guard({ scheme: 'simple', keys: [{ id: 'k1', secret: SECRET, subject: 'user:1' }] })), handler)
+  else throw new Error(`unknown route ${route}`)
   const server = http.createServer(app)
   server.keepAliveTimeout = 60000
-  await new Promise((r) => server.listen(0, '127.0.0.1', r))
-  const port = server.address().port
-  const body = Buffer.from(JSON.stringify({ items: Array.from({ length: 40 }, (_, i) => ({ id: i, name: `item-${i}` })) }).slice(0, 1024).replace(/,?[^,]*$/, '') + ']}')
-  const padded = Buffer.from(JSON.parse(body) && body)
-  const loader = fork(__filename, ['loader'])
-  // Server CPU per answered request (user + system, this process only: the loader is a child).
-  const run = (path) =>
-    new Promise((resolve) => {
-      const cpu = process.cpuUsage()
-      loader.once('message', (out) => {
-        const used = process.cpuUsage(cpu)
-        resolve({ ...out, cpuUs: (used.user + used.system) / (out.rps * secs) })
-      })
-      loader.send({ port, path, secs, conns, body: padded.toString('base64') })
-    })
-  const only = process.env.HG_BENCH_ONLY ? process.env.HG_BENCH_ONLY.split(',') : ['noauth', 'handwritten', 'hmac']
-  const results = Object.fromEntries(only.map((k) => [k, []]))
-  const cpu = Object.fromEntries(only.map((k) => [k, []]))
-  for (let r = 0; r < rounds + 1; r++) {
-    const order = Object.keys(results)
-    if (r % 2) order.reverse()
-    for (const name of order) {
-      const out = await run(`/${name}`)
-      if (out.errors) console.error(`${name}: ${out.errors} non-200 answers`)
-      if (r > 0) {
-        results[name].push(out.rps)
-        cpu[name].push(out.cpuUs)
-      }
-    }
-  }
-  loader.kill()
-  server.close()
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-  console.log(`node ${process.version}, ${conns} connections, ${secs} s x ${rounds} alternating rounds, body ${padded.length} B, load ${require('node:os').loadavg()[0].toFixed(1)}`)
-  const labels = { noauth: 'no auth:     ', handwritten: 'hand-written:', hmac: 'hmac-guard:  ' }
-  const base = results.noauth ? median(results.noauth) : undefined
-  for (const name of only) {
-    const rps = median(results[name])
-    const ratio = base && name !== 'noauth' ? `   ratio ${(rps / base).toFixed(3)}` : ''
-    console.log(`  Express 5, ${labels[name]} ${rps.toFixed(0).padStart(6)} req/s, server CPU ${median(cpu[name]).toFixed(1)} µs/req${ratio}`)
+  let cpu
+  process.on('message', (m) => {
+    if (m === 'start') cpu = process.cpuUsage()
+    else if (m === 'stop') {
+      const used = process.cpuUsage(cpu)
+      process.send({ cpuUs: used.user + used.system })
+    } else if (m === 'exit') server.close(() => process.exit(0))
+  })
+  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }))
+}
+
+function pin(pid, cpu) {
+  try {
+    execFileSync('taskset', ['-a', '-cp', String(cpu), String(pid)], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
   }
 }
 
-main().catch((e) => {
-  console.error(e)
-  process.exit(1)
-})
+const once = (child) => new Promise((resolve) => child.once('message', resolve))
+
+async function main() {
+  const rounds = opt('rounds', 6)
+  const secs = opt('secs', 3)
+  const warm = opt('warm', 1)
+  const conns = opt('conns', 32)
+  const only = process.env.HG_BENCH_ONLY ? process.env.HG_BENCH_ONLY.split(',') : ROUTES
+  for (const r of only) if (!ROUTES.includes(r)) throw new Error(`unknown route ${r} (routes: ${ROUTES.join(', ')})`)
+  const json = JSON.stringify({ items: Array.from({ length: 40 }, (_, i) => ({ id: i, name: `item-${i}` })) })
+  const body = Buffer.from(json.slice(0, 1024).replace(/,?[^,]*$/, '') + ']}')
+  JSON.parse(body) // still valid JSON after the cut
+  const loader = fork(__filename, ['loader'])
+  const pinned = os.cpus().length >= 2 && pin(loader.pid, 1)
+  const load = (port, s) => {
+    const out = once(loader)
+    loader.send({ port, secs: s, conns, body: body.toString('base64') })
+    return out
+  }
+  const results = Object.fromEntries(only.map((k) => [k, { rps: [], cpu: [] }]))
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 ? [...only].reverse() : only
+    for (const route of order) {
+      const server = fork(__filename, ['server', route])
+      if (pinned) pin(server.pid, 0)
+      const { port } = await once(server)
+      if (warm > 0) await load(port, warm)
+      server.send('start')
+      const out = await load(port, secs)
+      const cpuDone = once(server)
+      server.send('stop')
+      const { cpuUs } = await cpuDone
+      server.send('exit')
+      await new Promise((resolve) => server.once('exit', resolve))
+      if (out.errors) console.error(`${route}: ${out.errors} non-200 answers`)
+      if (out.ranOut) console.error(`${route}: the loader ran out of signed requests; raise its pool`)
+      results[route].rps.push(out.rps)
+      results[route].cpu.push(cpuUs / out.done)
+    }
+  }
+  loader.kill()
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+  console.log(
+    `node ${process.version}, ${conns} connections, ${secs} s (+${warm} s warm-up) x ${rounds} alternating rounds, fresh server per round, ` +
+      `${pinned ? 'server on CPU 0 / loader on CPU 1' : 'not pinned'}, body ${body.length} B, load ${os.loadavg()[0].toFixed(1)}`,
+  )
+  const labels = { noauth: 'no auth:     ', handwritten: 'hand-written:', hmac: 'hmac-guard:  ' }
+  const base = results.noauth ? median(results.noauth.rps) : undefined
+  const baseCpu = results.noauth ? median(results.noauth.cpu) : undefined
+  for (const name of only) {
+    const rps = median(results[name].rps)
+    const cpu = median(results[name].cpu)
+    const vs = base && name !== 'noauth' ? `   ratio ${(rps / base).toFixed(3)}, +${(cpu - baseCpu).toFixed(1)} µs CPU` : ''
+    console.log(`  Express 5, ${labels[name]} ${rps.toFixed(0).padStart(6)} req/s, server CPU ${cpu.toFixed(1)} µs/req${vs}`)
+  }
+}
+
+if (process.argv[2] === 'loader') runLoader()
+else if (process.argv[2] === 'server') runServer(process.argv[3])
+else
+  main().catch((e) => {
+    console.error(e)
+    process.exit(1)
+  })
