@@ -231,3 +231,20 @@ test('a result with more fields than the shared length array still arrives whole
     assert.equal(v.keyId, 'k1')
   }
 })
+
+test('a finished verification cannot reach the next one that reuses its slot', () => {
+  const g = newGuard({ now: NOW })
+  const first = g.begin(req('{"a":1}'))
+  first.update('{"a":1}')
+  first.finish()
+  const second = g.begin(req('{"b":2}'))
+  assert.throws(() => first.update('x'), (e) => e.code === 'ERR_INVALID_STATE')
+  assert.throws(() => first.finish(), (e) => e.code === 'ERR_INVALID_STATE')
+  first.abort()
+  assert.equal(first.keyId, null)
+  assert.equal(first.bytesSeen, 0)
+  assert.equal(second.bytesSeen, 0, 'untouched by the finished one')
+  second.update('{"b":2}')
+  assert.equal(second.finish().bodyLength, 7)
+  assert.equal(g.inFlight, 0)
+})

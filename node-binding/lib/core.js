@@ -502,13 +502,17 @@ function beginOwned(guard, req) {
   return new Verification(guard[kLane], handle, guard[kNetworked])
 }
 
-// Marks a verification finished; a tracked one no longer needs the collection hook.
+// Marks a verification finished and returns its handle, which the object then forgets: a slot
+// reused later can never be reached through it. A tracked one no longer needs the collection hook.
 function settle(v) {
+  const handle = v[kHandle]
+  v[kHandle] = -1
   v.finished = true
   if (v[kTracked]) {
     abandoned.unregister(v)
     v[kTracked] = false
   }
+  return handle
 }
 
 /** A verification in progress. */
@@ -534,11 +538,11 @@ class Verification {
 
   /** Finishes the body checks and claims the nonce; can be called once. */
   finish() {
-    settle(this)
+    const handle = settle(this)
     const io = lensBuf
     let r
     try {
-      r = native.laneFinish(this[kLane], this[kHandle], io)
+      r = native.laneFinish(this[kLane], handle, io)
     } catch (e) {
       throw rethrown(e, this.finish)
     }
@@ -550,16 +554,15 @@ class Verification {
    * round trip (Redis) never blocks the event loop. Can be called once. Rejects with HmacGuardError.
    */
   async finishAsync() {
-    settle(this)
-    const r = await call(() => native.laneFinishAsync(this[kLane], this[kHandle]))
+    const handle = settle(this)
+    const r = await call(() => native.laneFinishAsync(this[kLane], handle))
     if (isErrorValue(r)) throw fromValue(r)
     return makeVerified(r)
   }
 
   /** Abandons the verification; nothing is claimed. */
   abort() {
-    settle(this)
-    native.laneAbort(this[kLane], this[kHandle])
+    native.laneAbort(this[kLane], settle(this))
   }
 
   get bytesSeen() {
