@@ -78,10 +78,12 @@ struct Slots {
     free: Vec<u32>,
 }
 
+/// Boxed: a slot stays allocated once created (its index may be in use), so an inline
+/// verification (≈ 750 bytes) would keep a burst's peak in memory for good; a box is 8 bytes.
 #[derive(Default)]
 struct Slot {
     generation: u32,
-    verification: Option<Verification>,
+    verification: Option<Box<Verification>>,
 }
 
 /// Generations stay below 2^20 so a handle is an exact JS number (< 2^53).
@@ -99,12 +101,12 @@ impl Slots {
             }
         };
         let slot = &mut self.slots[index as usize];
-        slot.verification = Some(v);
+        slot.verification = Some(Box::new(v));
         Ok(i64::from(slot.generation) << 32 | i64::from(index))
     }
 
     fn get(&mut self, handle: i64) -> hmac_guard::Result<&mut Verification> {
-        self.slot(handle).and_then(|s| s.verification.as_mut()).ok_or_else(finished)
+        self.slot(handle).and_then(|s| s.verification.as_deref_mut()).ok_or_else(finished)
     }
 
     /// Takes the verification out and frees its slot.
@@ -115,7 +117,7 @@ impl Slots {
         slot.generation = (slot.generation + 1) & GENERATION_MASK;
         // `slot` found it, so the index fits.
         self.free.push(u32::try_from(index).unwrap_or(u32::MAX));
-        Ok(v)
+        Ok(*v)
     }
 
     fn slot(&mut self, handle: i64) -> Option<&mut Slot> {
