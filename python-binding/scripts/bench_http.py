@@ -7,7 +7,10 @@ rounds against one server. Every route gets the same signed bytes, so the loader
 
 The loader opens one connection per request (gunicorn's sync workers close every connection)
 and counts completed 200 responses; every signed request is unique (fresh nonce), signed before
-the round starts so signing costs the loader nothing during the round.
+the round starts so signing costs the loader nothing during the round. On Linux it also reports
+the server's CPU time per request (user + system of the gunicorn processes, from /proc): on a
+shared or busy machine the loader and other processes move requests/s around, much less the CPU
+each request costs the server.
 """
 
 from __future__ import annotations
@@ -102,7 +105,29 @@ def one(port: int, path: str, headers: list[tuple[str, str]]) -> bool:
         conn.close()
 
 
-def round_(port: int, path: str, secs: float, clients: int, signer: hg.Signer) -> float:
+def server_cpu_secs(master: int) -> float | None:
+    """User + system CPU seconds of the gunicorn master and its workers (Linux /proc), or None."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    try:
+        pids = [master]
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == master:  # ppid
+                    pids.append(int(entry.name))
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / ticks
+
+
+def round_(port: int, path: str, secs: float, clients: int, signer: hg.Signer) -> tuple[float, int]:
     host = [("Host", f"127.0.0.1:{port}"), ("Content-Type", "application/octet-stream")]
     per_client = int(3000 * secs) // clients + 1
     work = [[host + signer.sign("POST", path, host, BODY) for _ in range(per_client)] for _ in range(clients)]
@@ -122,7 +147,7 @@ def round_(port: int, path: str, secs: float, clients: int, signer: hg.Signer) -
         t.start()
     for t in threads:
         t.join()
-    return sum(done) / (time.monotonic() - start)
+    return sum(done) / (time.monotonic() - start), sum(done)
 
 
 def main() -> None:
@@ -158,9 +183,15 @@ def main() -> None:
         round_(port, "/plain", 1, args.clients, signer)  # warm-up
         routes = {"/plain": "no auth", "/handwritten": "hand-written", "/signed": "hmac-guard"}
         rates: dict[str, list[float]] = {r: [] for r in routes}
+        cpu: dict[str, list[float]] = {r: [] for r in routes}
         for i in range(args.rounds):
             for route in routes if i % 2 == 0 else reversed(list(routes)):
-                rates[route].append(round_(port, route, args.secs, args.clients, signer))
+                before = server_cpu_secs(proc.pid)
+                rate, count = round_(port, route, args.secs, args.clients, signer)
+                after = server_cpu_secs(proc.pid)
+                rates[route].append(rate)
+                if before is not None and after is not None and count:
+                    cpu[route].append((after - before) / count * 1e6)
         base = statistics.median(rates["/plain"])
         print(f"gunicorn -w 2, Flask, 1 KiB POST, {args.clients} clients,", end=" ")
         print(f"{args.rounds} alternating rounds of {args.secs}s")
@@ -168,6 +199,13 @@ def main() -> None:
             m = statistics.median(rates[route])
             rounds = ", ".join(f"{x:.0f}" for x in rates[route])
             print(f"  {label:<13}{m:8.0f} req/s  ratio {m / base:.3f}  (rounds: {rounds})")
+        if all(cpu.values()):
+            base_cpu = statistics.median(cpu["/plain"])
+            print("server CPU per request, median of rounds (ratio: no auth's / the route's, i.e. the")
+            print("throughput ratio of a CPU-bound server):")
+            for route, label in routes.items():
+                c = statistics.median(cpu[route])
+                print(f"  {label:<13}{c:8.1f} µs  +{c - base_cpu:5.1f} µs  ratio {base_cpu / c:.3f}")
     finally:
         proc.terminate()
         proc.wait(10)

@@ -1,16 +1,18 @@
-//! Python values -> core types: request heads, body chunks, key specs. No checks of the core's
+//! Python values -> core types: body chunks, key specs (request heads: `head.rs`). No checks of the core's
 //! own live here: only the shape of the Python arguments is validated.
 
-use hmac_guard::{Algorithm, ErrorCode, KeySpec, RequestHead};
+use hmac_guard::{Algorithm, ErrorCode, KeySpec};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView, PyString, PyTuple};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyMemoryView, PyString};
 use zeroize::Zeroizing;
 
 use crate::errors::{IntoPyResult, py_error};
 
-/// Bodies at least this long are hashed with the GIL released (CPython's hashlib uses the same
-/// cutoff): below it, releasing and re-taking the GIL costs more than the hashing.
+/// Streamed chunks (and bodies signed or read by the WSGI step) at least this long are hashed with
+/// the GIL released (CPython's hashlib uses the same cutoff): below it, releasing and re-taking
+/// the GIL costs more than the hashing. (`Guard.verify` releases it once for the whole body and
+/// the store step, whatever the size: it has to for the store step anyway.)
 pub(crate) const GIL_RELEASE_THRESHOLD: usize = 2048;
 
 /// A body or body chunk: borrowed from an immutable `bytes` (safe to read without the GIL), or
@@ -47,65 +49,6 @@ pub(crate) fn extract_chunk<'py>(data: &Bound<'py, PyAny>) -> PyResult<Chunk<'py
         "body must be bytes, bytearray or memoryview, not {}",
         data.get_type().name().map_or_else(|_| "?".to_string(), |n| n.to_string())
     )))
-}
-
-/// Header text: `str` as is, `bytes` decoded as Latin-1 (what WSGI does with raw header bytes).
-fn header_text(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
-    if let Ok(s) = obj.cast::<PyString>() {
-        return s
-            .to_cow()
-            .map(std::borrow::Cow::into_owned)
-            .map_err(|_| py_error(py, ErrorCode::MalformedHeader, format!("{what} is not valid text")));
-    }
-    if let Ok(b) = obj.cast::<PyBytes>() {
-        let raw = b.as_bytes();
-        return Ok(match std::str::from_utf8(raw) {
-            Ok(ascii) if raw.is_ascii() => ascii.to_owned(),
-            _ => raw.iter().map(|&c| char::from(c)).collect(),
-        });
-    }
-    Err(PyTypeError::new_err(format!("{what} must be str or bytes")))
-}
-
-/// Headers from a mapping (anything with `.items()`: dict, Werkzeug/Starlette headers) or an
-/// iterable of `(name, value)` pairs; repeated names are kept in order.
-pub(crate) fn extract_headers(py: Python<'_>, headers: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
-    let Some(headers) = headers else { return Ok(Vec::new()) };
-    if headers.is_none() {
-        return Ok(Vec::new());
-    }
-    // Lists and tuples of pairs (what the adapters pass) go first: probing them for `.items()`
-    // would raise and discard an AttributeError on every request.
-    let iter = if headers.is_instance_of::<PyList>() || headers.is_instance_of::<PyTuple>() {
-        headers.try_iter()?
-    } else if let Ok(d) = headers.cast::<PyDict>() {
-        d.items().into_any().try_iter()?
-    } else if headers.hasattr("items")? && !headers.is_instance_of::<PyString>() {
-        headers.call_method0("items")?.try_iter()?
-    } else {
-        headers.try_iter()?
-    };
-    let mut out = Vec::new();
-    for item in iter {
-        let item = item?;
-        let pair = || PyTypeError::new_err("headers must be a mapping or an iterable of (name, value) pairs");
-        let (name, value) = match item.cast::<PyTuple>() {
-            Ok(t) if t.len() == 2 => (t.get_item(0)?, t.get_item(1)?),
-            Ok(_) => return Err(pair()),
-            // ASGI servers may hand over [name, value] lists.
-            Err(_) => item.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>().map_err(|_| pair())?,
-        };
-        out.push((header_text(py, &name, "a header name")?, header_text(py, &value, "a header value")?));
-    }
-    Ok(out)
-}
-
-/// A request head. `url` is an origin-form target (`/path?query`) or an absolute URL; the URL
-/// scheme comes from an absolute URL, else from `url_scheme`, else `https`.
-pub(crate) fn build_head(method: &str, url: &str, headers: Vec<(String, String)>, url_scheme: Option<&str>) -> RequestHead {
-    let from_url = if url.starts_with('/') { None } else { url.split_once("://").map(|(s, _)| s) };
-    let scheme = from_url.or(url_scheme).unwrap_or("https").to_ascii_lowercase();
-    RequestHead::new(method, url, scheme, headers)
 }
 
 /// Secret bytes from `bytes`, `bytearray` or `str` (UTF-8); the copy is wiped on drop.

@@ -10,11 +10,13 @@ use hmac_guard::{
 };
 use parking_lot::Mutex;
 use pyo3::exceptions::PyTypeError;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyAny, PyByteArray, PyBytes, PyString};
 
-use crate::convert::{Chunk, GIL_RELEASE_THRESHOLD, build_head, extract_chunk, extract_headers, key_spec, key_spec_from_mapping};
+use crate::convert::{Chunk, GIL_RELEASE_THRESHOLD, extract_chunk, key_spec, key_spec_from_mapping};
 use crate::errors::{IntoPyResult, py_error, shield};
+use crate::head::{HeadCache, environ_get, fill_from_args, fill_from_environ, head_from_args};
 
 /// The environment variable that selects the Redis store when `redis_url` is not given.
 const REDIS_URL_ENV: &str = "HMAC_GUARD_REDIS_URL";
@@ -22,6 +24,34 @@ const REDIS_URL_ENV: &str = "HMAC_GUARD_REDIS_URL";
 /// The environment variable naming a PEM file with the private CA of a `rediss://` Redis, used
 /// when `redis_tls_ca_pem` is not given and a Redis URL is in use.
 const REDIS_TLS_CA_FILE_ENV: &str = "HMAC_GUARD_REDIS_TLS_CA_FILE";
+
+/// Content-Length as a number when it is a plain decimal `str` of at most 18 digits, else `None`
+/// (then the body is read up to the limit and the core judges the header).
+fn declared_length(value: &Bound<'_, PyAny>) -> Option<i64> {
+    let s = value.cast::<PyString>().ok()?;
+    crate::pystr::with_str(s, |text| {
+        let digits = !text.is_empty() && text.len() <= 18 && text.bytes().all(|c| c.is_ascii_digit());
+        if digits { text.parse().ok() } else { None }
+    })
+    .ok()
+    .flatten()
+}
+
+/// The body as one `bytes`: the chunk itself when the stream returned a single `bytes`.
+fn join_chunks<'py>(py: Python<'py>, chunks: Vec<Chunk<'py>>) -> Bound<'py, PyBytes> {
+    match chunks.as_slice() {
+        [Chunk::Borrowed(b)] if b.is_exact_instance_of::<PyBytes>() => b.clone(),
+        [] => PyBytes::new(py, b""),
+        _ => {
+            let total = chunks.iter().map(|c| c.as_slice().len()).sum();
+            let mut body = Vec::with_capacity(total);
+            for c in &chunks {
+                body.extend_from_slice(c.as_slice());
+            }
+            PyBytes::new(py, &body)
+        }
+    }
+}
 
 /// A Python-style string literal for `__repr__`.
 pub(crate) fn py_str(s: &str) -> String {
@@ -123,6 +153,8 @@ fn redis_tls_ca(py: Python<'_>, given: Option<&Bound<'_, PyAny>>) -> PyResult<Op
 pub(crate) struct PyGuard {
     core: hmac_guard::Guard,
     store_kind: &'static str,
+    /// The request head each call refills (see `head.rs`).
+    heads: HeadCache,
 }
 
 #[pymethods]
@@ -286,7 +318,7 @@ impl PyGuard {
                 .policy(policy)
                 .build()
                 .py_err(py)?;
-            Ok(PyGuard { core, store_kind })
+            Ok(PyGuard { core, store_kind, heads: HeadCache::default() })
         })
     }
 
@@ -344,15 +376,78 @@ impl PyGuard {
     fn begin(
         &self,
         py: Python<'_>,
-        method: &str,
-        url: &str,
+        method: &Bound<'_, PyString>,
+        url: &Bound<'_, PyString>,
         headers: Option<&Bound<'_, PyAny>>,
-        url_scheme: Option<&str>,
+        url_scheme: Option<&Bound<'_, PyString>>,
     ) -> PyResult<PyVerification> {
         shield(py, || {
-            let head = build_head(method, url, extract_headers(py, headers)?, url_scheme);
-            let v = self.core.begin(&head).py_err(py)?;
-            Ok(PyVerification { state: Mutex::new(State::Ready(Box::new(v))) })
+            let fill = |buf: &mut _| fill_from_args(py, buf, method, url, headers, url_scheme);
+            let v = self.heads.with_head(fill, |head| self.core.begin(head).map(Box::new).py_err(py))?;
+            Ok(PyVerification::new(v))
+        })
+    }
+
+    /// Verifies a WSGI request (the Flask extension's and the WSGI middleware's whole step, in one
+    /// call): the head comes from the environ (as `hmac_guard._wsgi.request_head` reads it, with
+    /// `target` as the request-target), every header check runs before anything is read, then
+    /// the body is read from `stream` in chunks of at most `chunk_size` bytes and fed to the
+    /// verification, never more than `body_limit + 1` bytes (nor more than a Content-Length
+    /// within the limit), so an oversized body fails as soon as the limit is crossed. Without a
+    /// Content-Length the body is read only when the server sets `wsgi.input_terminated`
+    /// (PEP 3333), else it is empty. Returns the result and the exact body bytes.
+    /// `stream` defaults to `environ["wsgi.input"]`.
+    #[pyo3(signature = (environ, target, stream = None, chunk_size = 65536))]
+    fn verify_environ<'py>(
+        &self,
+        py: Python<'py>,
+        environ: &Bound<'py, PyAny>,
+        target: &Bound<'py, PyString>,
+        stream: Option<&Bound<'py, PyAny>>,
+        chunk_size: i64,
+    ) -> PyResult<(PyVerified, Bound<'py, PyBytes>)> {
+        shield(py, || {
+            let fill = |buf: &mut _| fill_from_environ(py, buf, environ, target);
+            let mut v = self.heads.with_head(fill, |head| self.core.begin(head).map(Box::new).py_err(py))?;
+            let stream = match stream {
+                Some(s) if !s.is_none() => s.clone(),
+                _ => environ.get_item(intern!(py, "wsgi.input"))?,
+            };
+            let length = environ_get(environ, "CONTENT_LENGTH")?;
+            let readable = match &length {
+                Some(l) if l.is_truthy()? => true,
+                _ => environ_get(environ, "wsgi.input_terminated")?.map_or(Ok(false), |t| t.is_truthy())?,
+            };
+            let mut chunks: Vec<Chunk<'py>> = Vec::new();
+            if readable {
+                let limit = i64::try_from(self.core.policy().body_limit).unwrap_or(i64::MAX - 1);
+                let mut room = limit.saturating_add(1);
+                // With a Content-Length within the limit, stop after that many bytes instead of
+                // asking the stream for an EOF it would answer with b"" (the core still checks
+                // the count).
+                if let Some(declared) = length.as_ref().and_then(declared_length)
+                    && declared < room
+                {
+                    room = declared;
+                }
+                while room > 0 {
+                    let data = stream.call_method1(intern!(py, "read"), (chunk_size.min(room),))?;
+                    if !data.is_truthy()? {
+                        break;
+                    }
+                    let size = i64::try_from(data.len()?).unwrap_or(i64::MAX);
+                    let chunk = extract_chunk(&data)?;
+                    let bytes = chunk.as_slice();
+                    // Raises as soon as the limit is crossed.
+                    let r = if bytes.len() >= GIL_RELEASE_THRESHOLD { py.detach(|| v.update(bytes)) } else { v.update(bytes) };
+                    r.py_err(py)?;
+                    chunks.push(chunk);
+                    room = room.saturating_sub(size);
+                }
+            }
+            let pending = v.finish_body().py_err(py)?;
+            let verified = py.detach(|| pending.claim()).py_err(py)?;
+            Ok((PyVerified::from(verified), join_chunks(py, chunks)))
         })
     }
 
@@ -361,31 +456,27 @@ impl PyGuard {
     fn verify(
         &self,
         py: Python<'_>,
-        method: &str,
-        url: &str,
+        method: &Bound<'_, PyString>,
+        url: &Bound<'_, PyString>,
         headers: Option<&Bound<'_, PyAny>>,
         body: Option<&Bound<'_, PyAny>>,
-        url_scheme: Option<&str>,
+        url_scheme: Option<&Bound<'_, PyString>>,
     ) -> PyResult<PyVerified> {
         shield(py, || {
-            let head = build_head(method, url, extract_headers(py, headers)?, url_scheme);
-            let chunk = body.filter(|b| !b.is_none()).map(extract_chunk).transpose()?;
+            let fill = |buf: &mut _| fill_from_args(py, buf, method, url, headers, url_scheme);
+            // Argument errors in order (headers, then body) before any check of the core's.
+            let (mut v, chunk) = self.heads.with_head(fill, |head| {
+                let chunk = body.filter(|b| !b.is_none()).map(extract_chunk).transpose()?;
+                Ok((self.core.begin(head).py_err(py)?, chunk))
+            })?;
             let data: &[u8] = chunk.as_ref().map_or(&[], |c| c.as_slice());
-            let core = &self.core;
-            let run = || {
-                core.begin(&head).and_then(|mut v| {
-                    v.update(data)?;
-                    v.finish_body()
-                })
-            };
-            let verified = if data.len() >= GIL_RELEASE_THRESHOLD {
-                // Hash and claim in one section without the GIL.
-                py.detach(|| run().and_then(hmac_guard::PendingReplay::claim))
-            } else {
-                let pending = run().py_err(py)?;
-                // The store step always runs without the GIL (a networked store blocks).
-                py.detach(|| pending.claim())
-            };
+            // The rest in one section without the GIL: the store step must run without it (a
+            // networked store blocks), and releasing once costs the same as releasing for the
+            // claim alone. A `bytes` body is immutable; a mutable buffer was copied.
+            let verified = py.detach(|| {
+                v.update(data)?;
+                v.finish()
+            });
             Ok(PyVerified::from(verified.py_err(py)?))
         })
     }
@@ -396,14 +487,14 @@ impl PyGuard {
     fn explain(
         &self,
         py: Python<'_>,
-        method: &str,
-        url: &str,
+        method: &Bound<'_, PyString>,
+        url: &Bound<'_, PyString>,
         headers: Option<&Bound<'_, PyAny>>,
         body: Option<&Bound<'_, PyAny>>,
-        url_scheme: Option<&str>,
+        url_scheme: Option<&Bound<'_, PyString>>,
     ) -> PyResult<PyExplanation> {
         shield(py, || {
-            let head = build_head(method, url, extract_headers(py, headers)?, url_scheme);
+            let head = head_from_args(py, method, url, headers, url_scheme)?;
             let chunk = body.filter(|b| !b.is_none()).map(extract_chunk).transpose()?;
             let data = chunk.as_ref().map(Chunk::as_slice);
             let core = &self.core;
@@ -437,6 +528,12 @@ enum State {
 #[pyclass(frozen, module = "hmac_guard._native", name = "Verification")]
 pub(crate) struct PyVerification {
     state: Mutex<State>,
+}
+
+impl PyVerification {
+    fn new(v: Box<Verification>) -> Self {
+        PyVerification { state: Mutex::new(State::Ready(v)) }
+    }
 }
 
 impl std::fmt::Debug for PyVerification {

@@ -3,13 +3,17 @@
 //! It translates Python calls into the `hmac_guard` core and never re-implements a check. Core
 //! errors become the exception classes of `hmac_guard._errors` (one per error code, each
 //! carrying `.code` and `.status`); a Rust panic becomes `InternalError`, never pyo3's
-//! `PanicException`. Bodies of 2 KiB and more are hashed, and the replay-store step always runs,
-//! with the GIL released.
+//! `PanicException`. The replay-store step always runs with the GIL released, and so does the
+//! hashing of `Guard.verify` bodies and of streamed chunks of 2 KiB and more. Request heads are
+//! refilled in place in a buffer per guard (`head.rs`), and `str` arguments are read without a
+//! temporary copy where the interpreter allows (`pystr.rs`).
 
 mod cli;
 mod convert;
 mod errors;
 mod guard;
+mod head;
+mod pystr;
 mod signer;
 
 use pyo3::prelude::*;
@@ -38,8 +42,16 @@ fn _mac_for_vectors(py: Python<'_>, algorithm: &str, secret: &Bound<'_, PyAny>, 
     })
 }
 
+/// Test hook: whether `str` arguments are read without a copy on this interpreter
+/// (`PyUnicode_AsUTF8AndSize`, CPython >= 3.10 on Linux, macOS, FreeBSD).
+#[pyfunction]
+fn _str_fast_path() -> bool {
+    pystr::fast_path()
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    pystr::init(m.py());
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("ERROR_CODES", error_codes())?;
     m.add("GIL_RELEASE_THRESHOLD", convert::GIL_RELEASE_THRESHOLD)?;
@@ -52,6 +64,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<signer::PySigner>()?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_mac_for_vectors, m)?)?;
+    m.add_function(wrap_pyfunction!(_str_fast_path, m)?)?;
     m.add_function(wrap_pyfunction!(cli::run_cli, m)?)?;
     Ok(())
 }

@@ -2,10 +2,12 @@
 
 use hmac_guard::{DigestAlgorithm, ErrorCode, Rfc9421SignOptions, SimpleSignOptions};
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 
-use crate::convert::{GIL_RELEASE_THRESHOLD, build_head, extract_chunk, extract_headers, key_spec};
+use crate::convert::{GIL_RELEASE_THRESHOLD, extract_chunk, key_spec};
 use crate::errors::{IntoPyResult, py_error, shield};
 use crate::guard::{PyManualClock, clock_of, py_str};
+use crate::head::head_from_args;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SignScheme {
@@ -108,17 +110,17 @@ impl PySigner {
     fn sign(
         &self,
         py: Python<'_>,
-        method: &str,
-        url: &str,
+        method: &Bound<'_, PyString>,
+        url: &Bound<'_, PyString>,
         headers: Option<&Bound<'_, PyAny>>,
         body: Option<&Bound<'_, PyAny>>,
         created: Option<i64>,
         nonce: Option<String>,
         components: Option<Vec<String>>,
-        url_scheme: Option<&str>,
+        url_scheme: Option<&Bound<'_, PyString>>,
     ) -> PyResult<Vec<(String, String)>> {
         shield(py, || {
-            let head = build_head(method, url, extract_headers(py, headers)?, url_scheme);
+            let head = head_from_args(py, method, url, headers, url_scheme)?;
             let chunk = body.filter(|b| !b.is_none()).map(extract_chunk).transpose()?;
             let data: &[u8] = chunk.as_ref().map_or(&[], |c| c.as_slice());
             let run = || match self.scheme {

@@ -22,6 +22,7 @@ __all__ = [
     "__version__",
     "_mac_for_vectors",
     "_panic_for_tests",
+    "_str_fast_path",
     "run_cli",
 ]
 __version__: Final[str]
@@ -30,6 +31,7 @@ GIL_RELEASE_THRESHOLD: Final[int]
 
 def _panic_for_tests() -> None: ...
 def _mac_for_vectors(algorithm: str, secret: bytes | bytearray | str, data: bytes) -> bytes: ...
+def _str_fast_path() -> bool: ...
 def run_cli(argv: Sequence[str]) -> int:
     """Runs the ``hmac-guard`` tool on the process's stdin/stdout/stderr; returns the exit code."""
 
@@ -92,6 +94,12 @@ class Guard:
     def begin(
         self, method: str, url: str, headers: _Headers, *, url_scheme: str | None = None
     ) -> Verification: ...
+    def verify_environ(
+        self, environ: Mapping[str, Any], target: str, stream: Any = None, chunk_size: int = 65536
+    ) -> tuple[Verified, bytes]:
+        """Verifies a WSGI request: the head from the environ (``target`` is the request-target),
+        then the body read from ``stream`` (default ``environ["wsgi.input"]``) in chunks under
+        the body limit. Returns the result and the exact body bytes."""
     def verify(
         self,
         method: str,

@@ -137,30 +137,40 @@ class HmacGuard:
         return blueprint
 
     def _before_request(self) -> None:
-        endpoint = request.endpoint
-        view = current_app.view_functions.get(endpoint) if endpoint else None
+        req = _request_object()
+        endpoint = req.endpoint
+        view = _app_object().view_functions.get(endpoint) if endpoint else None
         if view is not None and getattr(view, _EXEMPT_ATTR, False):
             return None
-        if request.routing_exception is not None:  # let Flask answer 404/405
+        if req.routing_exception is not None:  # let Flask answer 404/405
             return None
         verify_current_request()
         return None
 
 
+# The objects behind Flask's context proxies, each resolved with one call per request instead of
+# one proxy lookup per attribute access.
+_request_object: Callable[[], Any] = cast(Any, request)._get_current_object
+_app_object: Callable[[], Any] = cast(Any, current_app)._get_current_object
+_g_object: Callable[[], Any] = cast(Any, g)._get_current_object
+
+
 def verify_current_request() -> Verified:
     """Verifies the current request once (a repeat call returns the same result)."""
-    done = g.get("hmac")
+    ctx_g = _g_object()
+    done = ctx_g.get("hmac")
     if done is not None:
         return cast(Verified, done)
-    state = cast(_State, current_app.extensions["hmac_guard"])
-    environ = request.environ
-    verified, body = read_and_verify(state.guard, environ, stream=request.stream, chunk_size=state.chunk_size)
+    state: _State = _app_object().extensions["hmac_guard"]
+    req = _request_object()
+    environ = req.environ
+    verified, body = read_and_verify(state.guard, environ, req.stream, state.chunk_size)
     # The view reads the same bytes: get_data()/get_json()/form use the cached data, and a
     # direct read of the stream or wsgi.input sees them too.
-    request._cached_data = body
-    request.__dict__["stream"] = io.BytesIO(body)
+    req._cached_data = body
+    req.__dict__["stream"] = io.BytesIO(body)
     environ["wsgi.input"] = io.BytesIO(body)
-    g.hmac = verified
+    ctx_g.hmac = verified
     return verified
 
 

@@ -1,0 +1,308 @@
+//! Request heads from Python arguments (or a WSGI environ), written into a reused buffer.
+//!
+//! A head is a dozen strings; allocating them afresh on every call cost more than converting
+//! them. Each `Guard` keeps one [`HeadBuf`] and refills its strings in place; a call that finds it
+//! taken (another thread, or a re-entrant call from Python code run while iterating the headers)
+//! fills a fresh one instead. The buffer is emptied before and after every use, so one request's
+//! headers can never be seen by the next, whatever failed (or panicked) in between. Only the shape
+//! of the Python arguments is checked here; every check of the request itself is the core's.
+
+use hmac_guard::{ErrorCode, RequestHead};
+use parking_lot::Mutex;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+
+use crate::errors::py_error;
+use crate::pystr::with_str;
+
+/// Strings that grew larger than this are dropped instead of kept for the next request (one huge
+/// header must not pin its memory in the guard for ever).
+const KEEP_CAPACITY: usize = 4096;
+/// At most this many header pairs are kept between requests (in the head and in `spare` each).
+const KEEP_PAIRS: usize = 64;
+
+/// A request head whose strings are refilled in place. Between uses every string is empty; the
+/// header pairs of the previous request stay in `head.headers` (emptied) to be reused in order,
+/// and `ready` cuts the list to what this request filled before the core sees it.
+#[derive(Debug, Default)]
+pub(crate) struct HeadBuf {
+    head: RequestHead,
+    /// Header pairs filled for the current request (a prefix of `head.headers`).
+    used: usize,
+    /// Something may have been written since the last `clear`.
+    dirty: bool,
+    /// Emptied pairs beyond what recent requests used (last one first).
+    spare: Vec<(String, String)>,
+}
+
+impl HeadBuf {
+    /// Empties every string (keeping capacities within [`KEEP_CAPACITY`]).
+    fn clear(&mut self) {
+        self.dirty = false;
+        self.used = 0;
+        let head = &mut self.head;
+        recycle(&mut head.method);
+        recycle(&mut head.target);
+        recycle(&mut head.scheme);
+        head.headers.truncate(KEEP_PAIRS);
+        for (name, value) in &mut head.headers {
+            recycle(name);
+            recycle(value);
+        }
+    }
+
+    /// The next empty header pair.
+    fn push_pair(&mut self) -> &mut (String, String) {
+        let headers = &mut self.head.headers;
+        if self.used == headers.len() {
+            headers.push(self.spare.pop().unwrap_or_default());
+        }
+        self.used += 1;
+        &mut headers[self.used - 1]
+    }
+
+    /// The head as filled: pairs left over from a longer earlier request move to `spare`.
+    fn ready(&mut self) -> &RequestHead {
+        if self.head.headers.len() > self.used {
+            let room = KEEP_PAIRS.saturating_sub(self.spare.len());
+            self.spare.extend(self.head.headers.drain(self.used..).rev().take(room));
+        }
+        &self.head
+    }
+}
+
+/// Empties `s`, or replaces it when it holds more memory than worth keeping.
+fn recycle(s: &mut String) {
+    if s.capacity() > KEEP_CAPACITY {
+        *s = String::new();
+    } else {
+        s.clear();
+    }
+}
+
+/// The guard's reusable head.
+#[derive(Debug, Default)]
+pub(crate) struct HeadCache {
+    buf: Mutex<HeadBuf>,
+}
+
+impl HeadCache {
+    /// Fills a head with `fill`, then runs `use_head` on it. The cached buffer when free, else a
+    /// fresh one (never waits). `use_head` must not call into Python code that could verify again
+    /// on this guard (it would merely get a fresh buffer, but the point is to keep the lock short).
+    pub(crate) fn with_head<T>(
+        &self,
+        fill: impl FnOnce(&mut HeadBuf) -> PyResult<()>,
+        use_head: impl FnOnce(&RequestHead) -> PyResult<T>,
+    ) -> PyResult<T> {
+        let Some(mut buf) = self.buf.try_lock() else {
+            let mut fresh = HeadBuf::default();
+            fill(&mut fresh)?;
+            return use_head(fresh.ready());
+        };
+        // A panic in an earlier call may have left contents behind: start empty.
+        if buf.dirty {
+            buf.clear();
+        }
+        buf.dirty = true;
+        let result = fill(&mut buf).and_then(|()| use_head(buf.ready()));
+        buf.clear();
+        result
+    }
+}
+
+/// Appends the text of `s` to `out`.
+fn push_str(s: &Bound<'_, PyString>, out: &mut String) -> PyResult<()> {
+    with_str(s, |text| out.push_str(text))
+}
+
+/// Header text: `str` as is, `bytes` decoded as Latin-1 (what WSGI does with raw header bytes).
+fn push_header_text(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str, out: &mut String) -> PyResult<()> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        return push_str(s, out).map_err(|_| py_error(py, ErrorCode::MalformedHeader, format!("{what} is not valid text")));
+    }
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        let raw = b.as_bytes();
+        match std::str::from_utf8(raw) {
+            Ok(ascii) if raw.is_ascii() => out.push_str(ascii),
+            _ => out.extend(raw.iter().map(|&c| char::from(c))),
+        }
+        return Ok(());
+    }
+    Err(PyTypeError::new_err(format!("{what} must be str or bytes")))
+}
+
+/// Method, target and URL scheme. The scheme comes from an absolute URL, else from
+/// `url_scheme`, else `https`; lowercased.
+fn fill_start_line(
+    buf: &mut HeadBuf,
+    method: Option<&Bound<'_, PyString>>,
+    url: &Bound<'_, PyString>,
+    url_scheme: Option<&Bound<'_, PyString>>,
+    (default_method, default_scheme): (&str, &str),
+) -> PyResult<()> {
+    let head = &mut buf.head;
+    match method {
+        Some(m) => push_str(m, &mut head.method)?,
+        None => head.method.push_str(default_method),
+    }
+    push_str(url, &mut head.target)?;
+    let target = head.target.as_str();
+    let from_url = if target.starts_with('/') { None } else { target.split_once("://").map(|(s, _)| s) };
+    match (from_url, url_scheme) {
+        (Some(s), _) => head.scheme.push_str(s),
+        (None, Some(s)) => push_str(s, &mut head.scheme)?,
+        (None, None) => head.scheme.push_str(default_scheme),
+    }
+    head.scheme.make_ascii_lowercase();
+    Ok(())
+}
+
+/// `Guard.begin/verify/explain` arguments: `headers` is a mapping (anything with `.items()`:
+/// dict, Werkzeug/Starlette headers), an iterable of `(name, value)` pairs, or `None`; repeated
+/// names are kept in order.
+pub(crate) fn fill_from_args(
+    py: Python<'_>,
+    buf: &mut HeadBuf,
+    method: &Bound<'_, PyString>,
+    url: &Bound<'_, PyString>,
+    headers: Option<&Bound<'_, PyAny>>,
+    url_scheme: Option<&Bound<'_, PyString>>,
+) -> PyResult<()> {
+    fill_start_line(buf, Some(method), url, url_scheme, ("", "https"))?;
+    let Some(headers) = headers.filter(|h| !h.is_none()) else { return Ok(()) };
+    // Lists and tuples of pairs (what the adapters pass) go first: probing them for `.items()`
+    // would raise and discard an AttributeError on every request.
+    if let Ok(list) = headers.cast::<PyList>() {
+        for item in list.iter() {
+            push_pair_item(py, buf, &item)?;
+        }
+    } else if let Ok(tuple) = headers.cast::<PyTuple>() {
+        for item in tuple.iter() {
+            push_pair_item(py, buf, &item)?;
+        }
+    } else if let Ok(d) = headers.cast::<PyDict>() {
+        for (name, value) in d.iter() {
+            push_pair(py, buf, &name, &value)?;
+        }
+    } else {
+        let iter = if headers.hasattr("items")? && !headers.is_instance_of::<PyString>() {
+            headers.call_method0("items")?.try_iter()?
+        } else {
+            headers.try_iter()?
+        };
+        for item in iter {
+            push_pair_item(py, buf, &item?)?;
+        }
+    }
+    Ok(())
+}
+
+/// One `(name, value)` item: a 2-tuple, or any 2-sequence (ASGI servers may hand over
+/// `[name, value]` lists).
+fn push_pair_item(py: Python<'_>, buf: &mut HeadBuf, item: &Bound<'_, PyAny>) -> PyResult<()> {
+    let pair = || PyTypeError::new_err("headers must be a mapping or an iterable of (name, value) pairs");
+    match item.cast::<PyTuple>() {
+        Ok(t) if t.len() == 2 => {
+            let (name, value) = (t.get_borrowed_item(0)?, t.get_borrowed_item(1)?);
+            push_pair(py, buf, &name, &value)
+        }
+        Ok(_) => Err(pair()),
+        Err(_) => {
+            let (name, value) = item.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>().map_err(|_| pair())?;
+            push_pair(py, buf, &name, &value)
+        }
+    }
+}
+
+fn push_pair(py: Python<'_>, buf: &mut HeadBuf, name: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    let (n, v) = buf.push_pair();
+    push_header_text(py, name, "a header name", n)?;
+    push_header_text(py, value, "a header value", v)
+}
+
+/// A WSGI environ (PEP 3333): method `REQUEST_METHOD` (default `GET`), URL scheme
+/// `wsgi.url_scheme` (default `http`), the given request-target, and as headers every `HTTP_*`
+/// variable (`HTTP_X_API_KEY` -> `X-API-KEY`) plus `CONTENT_TYPE`/`CONTENT_LENGTH` when not empty,
+/// in the environ's order. Exactly what `hmac_guard._wsgi.request_head` produces.
+pub(crate) fn fill_from_environ(
+    py: Python<'_>,
+    buf: &mut HeadBuf,
+    environ: &Bound<'_, PyAny>,
+    target: &Bound<'_, PyString>,
+) -> PyResult<()> {
+    let get = |key: &str| -> PyResult<Option<Bound<'_, PyString>>> {
+        environ_get(environ, key)?
+            .map(|v| v.cast_into::<PyString>().map_err(|e| PyTypeError::new_err(format!("environ[{key:?}]: {e}"))))
+            .transpose()
+    };
+    let method = get("REQUEST_METHOD")?;
+    let url_scheme = get("wsgi.url_scheme")?;
+    fill_start_line(buf, method.as_ref(), target, url_scheme.as_ref(), ("GET", "http"))?;
+    match environ.cast_exact::<PyDict>() {
+        Ok(d) => {
+            for (key, value) in d.iter() {
+                push_environ_item(py, buf, &key, &value)?;
+            }
+        }
+        Err(_) => {
+            for item in environ.call_method0("items")?.try_iter()? {
+                let (key, value) = item?.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>()?;
+                push_environ_item(py, buf, &key, &value)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `environ.get(key)` (`None` for a missing key or a `None` value).
+pub(crate) fn environ_get<'py>(environ: &Bound<'py, PyAny>, key: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let value = match environ.cast_exact::<PyDict>() {
+        Ok(d) => d.get_item(key)?,
+        Err(_) => Some(environ.call_method1("get", (key,))?),
+    };
+    Ok(value.filter(|v| !v.is_none()))
+}
+
+/// Which environ variables are headers, and under what name.
+enum EnvHeader {
+    Http,
+    Content,
+    Other,
+}
+
+fn push_environ_item(py: Python<'_>, buf: &mut HeadBuf, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    let Ok(key) = key.cast::<PyString>() else { return Ok(()) };
+    with_str(key, |k| {
+        let kind = if k.starts_with("HTTP_") {
+            EnvHeader::Http
+        } else if k == "CONTENT_TYPE" || k == "CONTENT_LENGTH" {
+            EnvHeader::Content
+        } else {
+            EnvHeader::Other
+        };
+        let name = match kind {
+            EnvHeader::Http => &k[5..],
+            EnvHeader::Content if value.is_truthy()? => k,
+            EnvHeader::Content | EnvHeader::Other => return Ok(()),
+        };
+        let (n, v) = buf.push_pair();
+        n.extend(name.chars().map(|c| if c == '_' { '-' } else { c }));
+        push_header_text(py, value, "a header value", v)
+    })?
+}
+
+/// A head of its own (for the calls that keep it: `explain`, `Signer.sign`).
+pub(crate) fn head_from_args(
+    py: Python<'_>,
+    method: &Bound<'_, PyString>,
+    url: &Bound<'_, PyString>,
+    headers: Option<&Bound<'_, PyAny>>,
+    url_scheme: Option<&Bound<'_, PyString>>,
+) -> PyResult<RequestHead> {
+    let mut buf = HeadBuf::default();
+    fill_from_args(py, &mut buf, method, url, headers, url_scheme)?;
+    buf.ready();
+    Ok(buf.head)
+}
