@@ -188,14 +188,21 @@ async function main() {
     `node ${process.version}, ${conns} connections, ${secs} s (+${warm} s warm-up) x ${rounds} alternating rounds, fresh server per round, ` +
       `${pinned ? 'server on CPU 0 / loader on CPU 1' : 'not pinned'}, body ${body.length} B, load ${os.loadavg()[0].toFixed(1)}`,
   )
+  // Ratios are taken round by round (each route against the no-auth run of the same round,
+  // minutes apart at most), then the median: the machine's speed drifts more between rounds
+  // than between neighbours.
   const labels = { noauth: 'no auth:     ', handwritten: 'hand-written:', hmac: 'hmac-guard:  ' }
-  const base = results.noauth ? median(results.noauth.rps) : undefined
-  const baseCpu = results.noauth ? median(results.noauth.cpu) : undefined
+  const base = results.noauth
   for (const name of only) {
-    const rps = median(results[name].rps)
-    const cpu = median(results[name].cpu)
-    const vs = base && name !== 'noauth' ? `   ratio ${(rps / base).toFixed(3)}, +${(cpu - baseCpu).toFixed(1)} µs CPU` : ''
-    console.log(`  Express 5, ${labels[name]} ${rps.toFixed(0).padStart(6)} req/s, server CPU ${cpu.toFixed(1)} µs/req${vs}`)
+    const { rps, cpu } = results[name]
+    let vs = ''
+    if (base && name !== 'noauth') {
+      const ratio = median(rps.map((x, i) => x / base.rps[i]))
+      const extra = median(cpu.map((x, i) => x - base.cpu[i]))
+      const spread = rps.map((x, i) => x / base.rps[i])
+      vs = `   ratio ${ratio.toFixed(3)} (rounds ${Math.min(...spread).toFixed(2)}–${Math.max(...spread).toFixed(2)}), +${extra.toFixed(1)} µs CPU/req`
+    }
+    console.log(`  Express 5, ${labels[name]} ${median(rps).toFixed(0).padStart(6)} req/s, server CPU ${median(cpu).toFixed(1)} µs/req${vs}`)
   }
 }
 
