@@ -77,3 +77,43 @@ test('Express 5: parsing, next(err), misuse', async (t) => {
     assert.equal(r.json.error.code, 'ERR_BODY_PARSE')
   })
 })
+
+// An async middleware in front (a session or rate-limit lookup) while the client goes away: the
+// request is already closed when hmac-guard starts, and nothing may stay in flight.
+test('Express 5: a request closed before the middleware runs leaves nothing in flight', async () => {
+  const guard = newGuard()
+  const app = express()
+  let arrived = 0
+  const delay = (_req, _res, next) => {
+    arrived++
+    setTimeout(next, 150)
+  }
+  app.post('/slow', delay, expressMiddleware(guard), (req, res) => res.json({ ok: true }))
+  app.get('/health', (_req, res) => res.send('ok'))
+  const server = http.createServer(app)
+  const base = await listen(server)
+  try {
+    const u = new URL(base)
+    const body = Buffer.alloc(2048, 0x61)
+    const s = signed(base, { path: '/slow', body, headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length) } })
+    for (let i = 0; i < 5; i++) {
+      await new Promise((resolve) => {
+        const req = http.request({ host: u.hostname, port: u.port, path: '/slow', method: 'POST', headers: s.headers, agent: false })
+        req.on('error', () => {})
+        req.write(body.subarray(0, 100), () =>
+          setTimeout(() => {
+            req.destroy()
+            resolve()
+          }, 30),
+        )
+      })
+    }
+    for (let i = 0; i < 50 && (arrived < 5 || guard.inFlight !== 0); i++) await new Promise((r) => setTimeout(r, 20))
+    await new Promise((r) => setTimeout(r, 300)) // past the delay of the last one
+    assert.equal(arrived, 5)
+    assert.equal(guard.inFlight, 0)
+    assert.equal((await send(base, { path: '/health' })).status, 200)
+  } finally {
+    await close(server)
+  }
+})

@@ -145,6 +145,10 @@ test('the API: verifyAsync and finishAsync claim once; the blocking calls refuse
   const s = g.begin(r4)
   s.update(r4.body)
   assert.throws(() => s.finish(), isCode('ERR_INVALID_STATE'))
+  // The refusal spends nothing: the same verification still finishes on the pool.
+  assert.equal(g.inFlight, 1)
+  assert.equal((await s.finishAsync()).bodyLength, r4.body.length)
+  assert.equal(g.inFlight, 0)
   // The in-memory store keeps the sync path; finishAsync works there too.
   const m = new Guard({ keys: KEYS })
   const r5 = apiRequest()

@@ -66,9 +66,9 @@ function fromValue(v) {
 }
 
 // An async task resolves with `{code, reason}` instead of rejecting (napi task rejections cannot
-// carry an ERR_* code); a verified result is a packed string or an object with `keyId`.
+// carry an ERR_* code); a verified result is an object with `keyId`.
 function isErrorValue(r) {
-  return typeof r !== 'string' && r != null && typeof r.reason === 'string' && typeof r.code === 'string' && r.keyId === undefined
+  return r != null && typeof r.reason === 'string' && typeof r.code === 'string' && r.keyId === undefined
 }
 
 // Headers in any common shape -> the flat [name, value, ...] list the addon takes.
@@ -538,14 +538,19 @@ class Verification {
 
   /** Finishes the body checks and claims the nonce; can be called once. */
   finish() {
-    const handle = settle(this)
-    const io = lensBuf
+    // Inside a head being packed (a header's toString calling back here), results get their own array.
+    const io = packing ? new Uint32Array(64) : lensBuf
+    // With a networked store the addon refuses before spending the verification, so it is not
+    // settled here and finishAsync() still works.
+    const networked = this[kNetworked]
+    const handle = networked ? this[kHandle] : settle(this)
     let r
     try {
       r = native.laneFinish(this[kLane], handle, io)
     } catch (e) {
       throw rethrown(e, this.finish)
     }
+    if (networked) settle(this) // not reached: refused above
     return makeVerified(r, io)
   }
 

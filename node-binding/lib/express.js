@@ -28,8 +28,19 @@ function expressMiddleware(guard, options = {}) {
   return function hmacGuard(req, res, next) {
     const fail = (err) => {
       if (!req.complete) closeAfter(req, res)
-      if (onError === 'next') next(mapError(err))
-      else sendError(req, res, err)
+      if (onError !== 'next') {
+        sendError(req, res, err)
+        return
+      }
+      let mapped
+      try {
+        mapped = mapError(err)
+      } catch (e) {
+        // A throwing mapError must not escape from a stream event handler.
+        sendError(req, res, translate(e))
+        return
+      }
+      next(mapped)
     }
     if (req._body || req.readableEnded) {
       fail(
@@ -58,7 +69,14 @@ function expressMiddleware(guard, options = {}) {
         (verified) => {
           req.hmac = verified
           req._body = true
-          if (options.onVerified) options.onVerified(req, verified)
+          if (options.onVerified) {
+            try {
+              options.onVerified(req, verified)
+            } catch (e) {
+              fail(e)
+              return
+            }
+          }
           next()
         },
         (err) => fail(translate(err)),

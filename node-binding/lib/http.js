@@ -30,6 +30,13 @@ function beginStreamed(guard, head) {
  * A callback, not a Promise: no extra microtask and allocation on every request.
  */
 function streamBody(req, verification, buffer, done) {
+  if (req.destroyed || req.closed || req.errored) {
+    // Gone before we got here (e.g. while an async middleware in front of this one waited):
+    // no event will come, so settle now.
+    verification.abort()
+    done(new HmacGuardError('ERR_BODY_LENGTH_MISMATCH', 'connection closed before the body ended'))
+    return
+  }
   const chunks = buffer ? [] : null
   let size = 0
   let settled = false
@@ -108,6 +115,11 @@ function streamToSink(req, verification, sink) {
   const { createVerifyStream } = require('./stream.js')
   const { pipeline } = require('node:stream')
   return new Promise((resolve, reject) => {
+    if (req.destroyed || req.closed || req.errored) {
+      verification.abort()
+      reject(new HmacGuardError('ERR_BODY_LENGTH_MISMATCH', 'connection closed before the body ended'))
+      return
+    }
     const t = createVerifyStream(verification)
     let failed = false
     const fail = (e) => {

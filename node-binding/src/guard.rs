@@ -13,7 +13,7 @@ use napi::bindgen_prelude::{AsyncTask, Buffer, Either, External};
 use napi::{Env, Task};
 use napi_derive::napi;
 
-use crate::convert::{CoveredComponent, ErrorValue, KeyOptions, Packed, VerifiedResult, head_from_parts};
+use crate::convert::{CoveredComponent, ErrorValue, KeyOptions, VerifiedResult, head_from_parts};
 use crate::lane::Lane;
 use crate::{Result, core_error, guarded};
 
@@ -334,7 +334,7 @@ impl NativeGuard {
 
     /// One-shot verification on the libuv thread pool. Resolves with the result or with an
     /// error value (`{code, reason}`) that the JS layer turns into a rejection.
-    #[napi(ts_return_type = "Promise<string | VerifiedResult | ErrorValue>")]
+    #[napi(ts_return_type = "Promise<VerifiedResult | ErrorValue>")]
     pub fn verify_async(&self, parts: String, lens: &[u32], body: Option<Buffer>) -> AsyncTask<VerifyTask> {
         let head = guarded(|| head_from_parts(&parts, lens))
             .map_err(|e| hmac_guard::Error::new(ErrorCode::from_code(&e.status).unwrap_or(ErrorCode::Internal), e.reason));
@@ -364,7 +364,7 @@ impl fmt::Debug for VerifyTask {
 
 impl Task for VerifyTask {
     type Output = hmac_guard::Result<Verified>;
-    type JsValue = Either<Packed, ErrorValue>;
+    type JsValue = Either<VerifiedResult, ErrorValue>;
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
         let head = self.head.take();
@@ -379,7 +379,7 @@ impl Task for VerifyTask {
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
         Ok(match output {
-            Ok(v) => Either::A(Either::B(VerifiedResult::new(v, self.networked))),
+            Ok(v) => Either::A(VerifiedResult::new(v, self.networked)),
             Err(e) => Either::B(ErrorValue::from(&e)),
         })
     }
@@ -410,7 +410,7 @@ impl fmt::Debug for ClaimTask {
 
 impl Task for ClaimTask {
     type Output = hmac_guard::Result<Verified>;
-    type JsValue = Either<Packed, ErrorValue>;
+    type JsValue = Either<VerifiedResult, ErrorValue>;
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
         let pending = self.pending.take();
@@ -420,7 +420,7 @@ impl Task for ClaimTask {
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
         Ok(match output {
-            Ok(v) => Either::A(Either::B(VerifiedResult::new(v, self.networked))),
+            Ok(v) => Either::A(VerifiedResult::new(v, self.networked)),
             Err(e) => Either::B(ErrorValue::from(&e)),
         })
     }

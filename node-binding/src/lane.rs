@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::fmt;
 
 use hmac_guard::{ErrorCode, Guard, RequestHead, Verification};
-use napi::bindgen_prelude::{AsyncTask, External, Uint32ArraySlice};
+use napi::bindgen_prelude::{AsyncTask, External};
 use napi_derive::napi;
 
 use crate::convert::{Packed, head_into, pack_into};
@@ -71,7 +71,7 @@ impl Lane {
 }
 
 /// Streamed verifications by handle. A handle is `generation * 2^32 + index`: a stale handle (a
-/// slot finished and reused since) is refused, never mistaken for the new occupant.
+/// slot finished and reused since) is refused, not mistaken for the new occupant.
 #[derive(Default)]
 struct Slots {
     slots: Vec<Slot>,
@@ -86,8 +86,10 @@ struct Slot {
     verification: Option<Box<Verification>>,
 }
 
-/// Generations stay below 2^20 so a handle is an exact JS number (< 2^53).
-const GENERATION_MASK: u32 = (1 << 20) - 1;
+/// Generations stay below 2^21 so a handle is an exact JS number (< 2^53). A slot's generation
+/// wraps after 2^21 reuses; the JS layer never keeps a spent handle (`settle` in lib/core.js), so
+/// the check is a second line of defence, not the only one.
+const GENERATION_MASK: u32 = (1 << 21) - 1;
 
 impl Slots {
     fn insert(&mut self, v: Verification) -> hmac_guard::Result<i64> {
@@ -141,7 +143,7 @@ fn finished() -> hmac_guard::Error {
 pub fn lane_verify(
     #[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>,
     parts: String,
-    mut io: Uint32ArraySlice,
+    io: Io<'_>,
     count: u32,
     body: Option<&[u8]>,
 ) -> Result<Packed> {
@@ -149,19 +151,15 @@ pub fn lane_verify(
         if lane.networked {
             return Err(blocking_refused("verify()"));
         }
-        let v = lane.with_head(&parts, lens_of(&io, count)?, |h| lane.guard.verify(h, body.unwrap_or_default()))?;
-        Ok(pack_into(v, writable(&mut io), false))
+        let v = lane.with_head(&parts, lens_of(io, count)?, |h| lane.guard.verify(h, body.unwrap_or_default()))?;
+        Ok(pack_into(v, io, false))
     })
 }
 
-/// The `io` array, written in place.
-#[allow(unsafe_code)]
-fn writable<'a>(io: &'a mut Uint32ArraySlice<'_>) -> &'a mut [u32] {
-    // SAFETY: `io` is the JS layer's own `Uint32Array` on an ordinary (not shared) ArrayBuffer.
-    // The slice lives only within this synchronous call on the JS thread, during which no JS
-    // runs, so nothing else reads or writes that memory while it is borrowed here.
-    unsafe { io.as_mut() }
-}
+/// The JS layer's `Uint32Array`, written in place. Spelled as an alias so the argument converts
+/// through napi-rs's `FromNapiValue for &mut [u32]` (a `&mut` written in the signature would ask
+/// for `FromNapiMutRef`, which typed-array slices do not implement).
+type Io<'a> = &'a mut [u32];
 
 /// The head lengths at the start of `io`.
 fn lens_of(io: &[u32], count: u32) -> hmac_guard::Result<&[u32]> {
@@ -194,21 +192,21 @@ pub fn lane_update(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External
 pub fn lane_finish(
     #[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>,
     handle: i64,
-    mut io: Uint32ArraySlice,
+    io: Io<'_>,
 ) -> Result<Packed> {
     guarded(|| {
         if lane.networked {
             return Err(blocking_refused("finish()"));
         }
         let v = lane.slots()?.take(handle)?.finish()?;
-        Ok(pack_into(v, writable(&mut io), false))
+        Ok(pack_into(v, io, false))
     })
 }
 
 /// Finishes the body checks here (CPU work on bytes already hashed), then claims the nonce on
 /// the libuv pool: the store's round trip never runs on the event loop. A body check that fails
 /// throws here, without a trip to the pool.
-#[napi(ts_return_type = "Promise<string | VerifiedResult | ErrorValue>")]
+#[napi(ts_return_type = "Promise<VerifiedResult | ErrorValue>")]
 pub fn lane_finish_async(
     #[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>,
     handle: i64,
@@ -221,30 +219,37 @@ pub fn lane_finish_async(
 
 /// Abandons a verification; nothing is claimed. A spent handle is ignored.
 #[napi]
-pub fn lane_abort(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>, handle: i64) {
-    if let Ok(mut slots) = lane.slots.try_borrow_mut() {
-        drop(slots.take(handle));
-    }
+pub fn lane_abort(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>, handle: i64) -> Result<()> {
+    guarded(|| {
+        if let Ok(mut slots) = lane.slots.try_borrow_mut() {
+            drop(slots.take(handle));
+        }
+        Ok(())
+    })
 }
 
 /// Body bytes the verification has seen (0 once finished).
 #[napi]
-pub fn lane_bytes_seen(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>, handle: i64) -> i64 {
-    let Ok(mut slots) = lane.slots.try_borrow_mut() else { return 0 };
-    slots.get(handle).map_or(0, |v| i64::try_from(v.bytes_seen()).unwrap_or(i64::MAX))
+pub fn lane_bytes_seen(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>, handle: i64) -> Result<i64> {
+    guarded(|| {
+        let Ok(mut slots) = lane.slots.try_borrow_mut() else { return Ok(0) };
+        Ok(slots.get(handle).map_or(0, |v| i64::try_from(v.bytes_seen()).unwrap_or(i64::MAX)))
+    })
 }
 
 /// The key id the verification names (`null` once finished).
 #[napi]
-pub fn lane_key_id(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>, handle: i64) -> Option<String> {
-    let mut slots = lane.slots.try_borrow_mut().ok()?;
-    slots.get(handle).ok().map(|v| v.key_id().to_string())
+pub fn lane_key_id(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>, handle: i64) -> Result<Option<String>> {
+    guarded(|| {
+        let Ok(mut slots) = lane.slots.try_borrow_mut() else { return Ok(None) };
+        Ok(slots.get(handle).ok().map(|v| v.key_id().to_string()))
+    })
 }
 
 /// Verifications begun and not yet finished or aborted (for leak checks and diagnostics).
 #[napi]
-pub fn lane_in_flight(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>) -> u32 {
-    lane.slots.try_borrow().map_or(0, |s| u32::try_from(s.slots.len() - s.free.len()).unwrap_or(u32::MAX))
+pub fn lane_in_flight(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>) -> Result<u32> {
+    guarded(|| Ok(lane.slots.try_borrow().map_or(0, |s| u32::try_from(s.slots.len() - s.free.len()).unwrap_or(u32::MAX))))
 }
 
 #[cfg(test)]
