@@ -406,6 +406,10 @@ impl PyGuard {
         stream: Option<&Bound<'py, PyAny>>,
         chunk_size: i64,
     ) -> PyResult<(PyVerified, Bound<'py, PyBytes>)> {
+        if chunk_size < 1 {
+            // read(0) would read nothing and read(-1) everything, before any limit check.
+            return Err(py_error(py, ErrorCode::InvalidConfig, format!("chunk_size = {chunk_size} must be at least 1")));
+        }
         shield(py, || {
             let fill = |buf: &mut _| fill_from_environ(py, buf, environ, target);
             let mut v = self.heads.with_head(fill, |head| self.core.begin(head).map(Box::new).py_err(py))?;

@@ -256,3 +256,17 @@ def test_verify_environ_accepts_any_mapping() -> None:
     environ = Environ(environ_for(padded(signer), b"x"))
     verified, body = guard.verify_environ(environ, "/o")
     assert (verified.component("x-pad"), body) == ("v1", b"x")
+
+
+def test_verify_environ_refuses_a_chunk_size_below_one() -> None:
+    # read(0) would read nothing and read(-1) the whole stream before any limit check.
+    guard = hg.Guard(keys=[{"id": "k1", "secret": SECRET}])
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/",
+        "CONTENT_LENGTH": "2",
+        "wsgi.input": io.BytesIO(b"{}"),
+    }
+    for bad in (0, -1):
+        with pytest.raises(hg.ConfigError):
+            guard.verify_environ(environ, "/", None, bad)

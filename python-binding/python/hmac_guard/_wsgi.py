@@ -32,7 +32,7 @@ def request_target(environ: dict[str, Any]) -> str:
 def request_head(environ: dict[str, Any]) -> tuple[str, str, list[tuple[str, str]], str]:
     """``(method, target, headers, url_scheme)`` as the client sent them (see
     :func:`request_target`). :func:`read_and_verify` reads the same head natively
-    (``Guard.begin_environ``)."""
+    (``Guard.verify_environ``)."""
     headers: list[tuple[str, str]] = []
     for key, value in environ.items():
         if key.startswith("HTTP_"):
@@ -50,8 +50,7 @@ def read_and_verify(
     fail), then the body streamed in chunks; at most ``body_limit + 1`` bytes are ever read, so
     an oversized body fails with ``BodyTooLargeError`` without reading the rest. Returns the
     verified result and the exact body bytes. (One native call: ``Guard.verify_environ``.)"""
-    target = environ.get("RAW_URI") or environ.get("REQUEST_URI") or request_target(environ)
-    return guard.verify_environ(environ, target, stream, chunk_size)
+    return guard.verify_environ(environ, request_target(environ), stream, chunk_size)
 
 
 def error_body(exc: HmacGuardError) -> bytes:

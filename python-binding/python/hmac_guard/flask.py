@@ -41,7 +41,7 @@ from typing import Any, Callable, TypeVar, cast
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 
-from ._errors import HmacGuardError
+from ._errors import ConfigError, HmacGuardError
 from ._native import Guard, Verified
 from ._wsgi import DEFAULT_CHUNK_SIZE, error_body, read_and_verify
 
@@ -105,6 +105,8 @@ class HmacGuard:
     def init_app(self, app: Flask) -> None:
         guard = self._guard if self._guard is not None else guard_from_config(app.config)
         chunk_size = int(app.config.get("HMAC_GUARD_CHUNK_SIZE", DEFAULT_CHUNK_SIZE))
+        if chunk_size < 1:
+            raise ConfigError(f"HMAC_GUARD_CHUNK_SIZE = {chunk_size} must be at least 1")
         app.extensions["hmac_guard"] = _State(guard, chunk_size)
         app.register_error_handler(HmacGuardError, _error_response)
         if app.config.get("HMAC_GUARD_PROTECT_ALL", False):
