@@ -97,3 +97,50 @@ test('Koa: sink mode streams the verified body into a writable', async (t) => {
   assert.equal(r.status, 401)
   assert.equal(r.json.error.code, 'ERR_DIGEST_MISMATCH')
 })
+
+// An async middleware in front while the client goes away: nothing may stay in flight.
+test('Koa: a request closed before the middleware runs leaves nothing in flight', async () => {
+  const http = require('node:http')
+  const guard = newGuard()
+  const app = new Koa()
+  const hmac = koaMiddleware(guard)
+  let arrived = 0
+  app.use(async (ctx, next) => {
+    if (ctx.path === '/health') {
+      ctx.body = 'ok'
+      return
+    }
+    arrived++
+    await new Promise((r) => setTimeout(r, 150))
+    await hmac(ctx, next)
+  })
+  app.use((ctx) => {
+    ctx.body = { ok: true }
+  })
+  const server = http.createServer(app.callback())
+  const base = await listen(server)
+  try {
+    const u = new URL(base)
+    const body = Buffer.alloc(2048, 0x61)
+    const s = signed(base, { path: '/slow', body, headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length) } })
+    for (let i = 0; i < 5; i++) {
+      await new Promise((resolve) => {
+        const req = http.request({ host: u.hostname, port: u.port, path: '/slow', method: 'POST', headers: s.headers, agent: false })
+        req.on('error', () => {})
+        req.write(body.subarray(0, 100), () =>
+          setTimeout(() => {
+            req.destroy()
+            resolve()
+          }, 30),
+        )
+      })
+    }
+    for (let i = 0; i < 50 && arrived < 5; i++) await new Promise((r) => setTimeout(r, 20))
+    await new Promise((r) => setTimeout(r, 300)) // past the delay of the last one
+    assert.equal(arrived, 5)
+    assert.equal(guard.inFlight, 0)
+    assert.equal((await send(base, { path: '/health' })).status, 200)
+  } finally {
+    await close(server)
+  }
+})
