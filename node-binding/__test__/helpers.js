@@ -74,6 +74,24 @@ function send(base, opts) {
 }
 
 /** Signs a request for `base` (host header included) and returns send() options. */
+/**
+ * Sends a signed request's head and the first `sent` bytes of `body`, waits `lingerMs`, then
+ * drops the connection without reading an answer: a client that went away mid-body.
+ */
+function abandonMidBody(base, s, body, sent, lingerMs) {
+  const u = new URL(s.path, base)
+  return new Promise((resolve) => {
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: s.method, headers: s.headers, agent: false })
+    req.on('error', () => {})
+    req.write(body.subarray(0, sent), () =>
+      setTimeout(() => {
+        req.destroy()
+        resolve()
+      }, lingerMs),
+    )
+  })
+}
+
 function signed(base, { method = 'POST', path = '/echo', body, headers = {}, by = signer, sign = {}, scheme } = {}) {
   const u = new URL(path, base)
   const h = { host: u.host, ...headers }
@@ -83,4 +101,4 @@ function signed(base, { method = 'POST', path = '/echo', body, headers = {}, by 
   return { method, path, headers: { ...h, ...added }, body: b }
 }
 
-module.exports = { ...lib, native: core.native, translateForTest: core.translate, SECRET, OTHER_SECRET, newGuard, signer, wrongSigner, unknownSigner, listen, close, send, signed }
+module.exports = { ...lib, native: core.native, translateForTest: core.translate, SECRET, OTHER_SECRET, newGuard, signer, wrongSigner, unknownSigner, listen, close, send, signed, abandonMidBody }

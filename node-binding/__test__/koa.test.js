@@ -5,7 +5,7 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const Koa = require('koa')
-const { koaMiddleware, HmacGuardError, newGuard, listen, close, send, signed } = require('./helpers.js')
+const { koaMiddleware, HmacGuardError, newGuard, listen, close, send, signed, abandonMidBody } = require('./helpers.js')
 const { httpSuite } = require('./suite.js')
 const { withRedis } = require('./redis-server.js')
 
@@ -120,21 +120,9 @@ test('Koa: a request closed before the middleware runs leaves nothing in flight'
   const server = http.createServer(app.callback())
   const base = await listen(server)
   try {
-    const u = new URL(base)
     const body = Buffer.alloc(2048, 0x61)
     const s = signed(base, { path: '/slow', body, headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length) } })
-    for (let i = 0; i < 5; i++) {
-      await new Promise((resolve) => {
-        const req = http.request({ host: u.hostname, port: u.port, path: '/slow', method: 'POST', headers: s.headers, agent: false })
-        req.on('error', () => {})
-        req.write(body.subarray(0, 100), () =>
-          setTimeout(() => {
-            req.destroy()
-            resolve()
-          }, 30),
-        )
-      })
-    }
+    for (let i = 0; i < 5; i++) await abandonMidBody(base, s, body, 100, 30)
     for (let i = 0; i < 50 && arrived < 5; i++) await new Promise((r) => setTimeout(r, 20))
     await new Promise((r) => setTimeout(r, 300)) // past the delay of the last one
     assert.equal(arrived, 5)

@@ -8,7 +8,7 @@
 
 const http = require('node:http')
 const assert = require('node:assert/strict')
-const { newGuard, signer, wrongSigner, unknownSigner, listen, close, send, signed } = require('./helpers.js')
+const { newGuard, signer, wrongSigner, unknownSigner, listen, close, send, signed, abandonMidBody } = require('./helpers.js')
 
 const LIMIT = 64 * 1024
 const is2xx = (r) => r.status >= 200 && r.status < 300
@@ -141,17 +141,7 @@ async function httpSuite(t, make, { putPath, guardOptions } = {}) {
   await t.test('a client gone mid-body, and every request before it: no verification left in flight', async () => {
     const body = Buffer.alloc(4096, 0x63)
     const s = signed(base, { path: app.echo, body, headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length) } })
-    const u = new URL(s.path, base)
-    await new Promise((resolve) => {
-      const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: s.method, headers: s.headers, agent: false })
-      req.on('error', () => {})
-      req.write(body.subarray(0, 1000), () =>
-        setTimeout(() => {
-          req.destroy()
-          resolve()
-        }, 100),
-      )
-    })
+    await abandonMidBody(base, s, body, 1000, 100)
     // The server learns of the close asynchronously.
     for (let i = 0; i < 100 && guard.inFlight !== 0; i++) await new Promise((r) => setTimeout(r, 20))
     assert.equal(guard.inFlight, 0)

@@ -540,17 +540,15 @@ class Verification {
   finish() {
     // Inside a head being packed (a header's toString calling back here), results get their own array.
     const io = packing ? new Uint32Array(64) : lensBuf
-    // With a networked store the addon refuses before spending the verification, so it is not
-    // settled here and finishAsync() still works.
-    const networked = this[kNetworked]
-    const handle = networked ? this[kHandle] : settle(this)
+    // With a networked store the addon refuses (it would block) before spending the
+    // verification, so it is not settled here and finishAsync() still works.
+    const handle = this[kNetworked] ? this[kHandle] : settle(this)
     let r
     try {
       r = native.laneFinish(this[kLane], handle, io)
     } catch (e) {
       throw rethrown(e, this.finish)
     }
-    if (networked) settle(this) // not reached: refused above
     return makeVerified(r, io)
   }
 

@@ -42,6 +42,20 @@ function expressMiddleware(guard, options = {}) {
       }
       next(mapped)
     }
+    // A verified request: `req.hmac`, the onVerified hook (its errors are answered, never thrown
+    // from a stream handler), then the route.
+    const accept = (verified) => {
+      req.hmac = verified
+      if (options.onVerified) {
+        try {
+          options.onVerified(req, verified)
+        } catch (e) {
+          fail(e)
+          return
+        }
+      }
+      next()
+    }
     if (req._body || req.readableEnded) {
       fail(
         translate({
@@ -67,17 +81,8 @@ function expressMiddleware(guard, options = {}) {
     if (options.sink) {
       streamToSink(req, verification, options.sink(req)).then(
         (verified) => {
-          req.hmac = verified
           req._body = true
-          if (options.onVerified) {
-            try {
-              options.onVerified(req, verified)
-            } catch (e) {
-              fail(e)
-              return
-            }
-          }
-          next()
+          accept(verified)
         },
         (err) => fail(translate(err)),
       )
@@ -95,19 +100,10 @@ function expressMiddleware(guard, options = {}) {
         fail(e)
         return
       }
-      req.hmac = verified
       req.rawBody = raw || Buffer.alloc(0)
       req.body = body
       req._body = true // body-parser convention: later parsers skip this request
-      if (options.onVerified) {
-        try {
-          options.onVerified(req, verified)
-        } catch (e) {
-          fail(e)
-          return
-        }
-      }
-      next()
+      accept(verified)
     })
   }
 }
