@@ -232,6 +232,30 @@ test('a result with more fields than the shared length array still arrives whole
   }
 })
 
+// Results come back through one shared length array: a result must own its values once the
+// next verification has overwritten that array (a lazily built `covered` would have to copy them).
+test('a result read after later verifications is still its own request\'s, covered values included', () => {
+  const g = newGuard({ now: NOW })
+  const one = (url, note) => {
+    const headers = { host: 'api.example.com', 'x-note': note }
+    const components = ['@method', '@authority', '@path', '@query', 'x-note']
+    const added = signer.sign({ method: 'GET', url, headers }, { created: NOW, components })
+    return g.verify({ method: 'GET', url, scheme: 'https', headers: { ...headers, ...added } })
+  }
+  const first = one('/first', 'a')
+  const second = g.begin(req('{"b":2}')).update('{"b":2}').finish()
+  const third = one('/third/longer', 'bbbbbbbbbbbbbbbbbbbb')
+  assert.deepEqual(
+    first.covered.map((c) => c.value),
+    ['GET', 'api.example.com', '/first', '?', 'a'],
+  )
+  assert.equal(first.component('@path'), '/first')
+  assert.equal(third.component('x-note'), 'bbbbbbbbbbbbbbbbbbbb')
+  assert.equal(second.component('@path'), '/orders')
+  assert.deepEqual(JSON.parse(JSON.stringify(first)).covered, first.covered)
+  assert.match(util.inspect(first, { depth: 4 }), /id: '"x-note"', value: 'a'/)
+})
+
 test('a finished verification cannot reach the next one that reuses its slot', () => {
   const g = newGuard({ now: NOW })
   const first = g.begin(req('{"a":1}'))
