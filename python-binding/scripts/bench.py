@@ -14,7 +14,7 @@ import hmac
 import statistics
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import hmac_guard as hg
 
@@ -50,7 +50,7 @@ class HandWritten:
         self.nonces[nonce] = now
 
 
-def requests_for(scheme: str, n: int, body: bytes) -> list[list[tuple[str, str]]]:
+def requests_for(scheme: Literal["rfc9421", "simple"], n: int, body: bytes) -> list[list[tuple[str, str]]]:
     signer = hg.Signer("k1", SECRET, scheme=scheme)
     head = [("Host", "api.example.com"), ("Content-Type", "application/json")]
     return [head + signer.sign("POST", "/orders?id=7", head, body) for _ in range(n)]
