@@ -33,6 +33,7 @@ import functools
 import http.client
 import itertools
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -394,6 +395,7 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
