@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bench_clock::BenchClock;
+use bench_request::{base_head, body};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use hmac::{Hmac, KeyInit, Mac};
 use hmac_guard::{
@@ -60,24 +61,6 @@ fn steady_store() -> Arc<MemoryStore> {
         store.insert_if_absent(&key, BACKGROUND_TTL_MS, T0 * 1000).unwrap();
     }
     Arc::new(store)
-}
-
-fn body(len: usize) -> Vec<u8> {
-    (0..len).map(|i| b"{\"order\":[1,2,3],\"note\":\"abcdefghijklmnopqrstuvwxyz\"}"[i % 52]).collect()
-}
-
-fn base_head(len: usize) -> RequestHead {
-    RequestHead::new(
-        "POST",
-        "/v1/orders?customer=42",
-        "https",
-        vec![
-            ("Host".into(), "api.example.com".into()),
-            ("Content-Type".into(), "application/json".into()),
-            ("Content-Length".into(), len.to_string()),
-            ("User-Agent".into(), "bench/1.0".into()),
-        ],
-    )
 }
 
 fn with_headers(mut head: RequestHead, extra: Vec<(String, String)>) -> RequestHead {
@@ -255,3 +238,5 @@ criterion_main!(benches);
 
 #[path = "common/clock.rs"]
 mod bench_clock;
+#[path = "common/request.rs"]
+mod bench_request;

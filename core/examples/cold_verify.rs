@@ -24,6 +24,11 @@ use hmac_guard::{
 };
 use sha2::{Digest, Sha256};
 
+// The criterion benches' request, so cold and hot numbers describe the same work.
+#[path = "../benches/common/request.rs"]
+mod bench_request;
+use bench_request::{base_head, body};
+
 const T0: i64 = 1_700_000_000;
 const SECRET: [u8; 32] = [0x5a; 32];
 
@@ -41,17 +46,7 @@ fn guard(scheme: Arc<dyn Scheme>) -> Guard {
 
 fn signed(scheme: &str, body: &[u8], count: usize, round: usize) -> Vec<RequestHead> {
     let signer = Signer::new(KeySpec::new("k", SECRET.to_vec(), Algorithm::HmacSha256)).unwrap();
-    let base = RequestHead::new(
-        "POST",
-        "/v1/orders?customer=42",
-        "https",
-        vec![
-            ("Host".into(), "api.example.com".into()),
-            ("Content-Type".into(), "application/json".into()),
-            ("Content-Length".into(), body.len().to_string()),
-            ("User-Agent".into(), "bench/1.0".into()),
-        ],
-    );
+    let base = base_head(body.len());
     (0..count)
         .map(|i| {
             let nonce = Some(format!("cold-{round}-{i:010}"));
@@ -104,10 +99,10 @@ fn run(calls: usize, body: &[u8], round: usize, mut buf: Option<&mut [u8]>) -> [
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let mib: usize = args.next().map_or(16, |s| s.parse().unwrap());
-    let calls: usize = args.next().map_or(3000, |s| s.parse().unwrap());
-    let body: Vec<u8> = (0..1024).map(|i| b"{\"order\":[1,2,3],\"note\":\"abcdefghijklmnopqrstuvwxyz\"}"[i % 52]).collect();
+    let args: Vec<String> = std::env::args().collect();
+    let mib: usize = args.get(1).map_or(16, |s| s.parse().unwrap());
+    let calls: usize = args.get(2).map_or(3000, |s| s.parse().unwrap());
+    let body = body(1024);
     let mut buf = vec![0u8; mib << 20];
     run(calls.min(500), &body, 0, None); // warm-up
     let hot = run(calls, &body, 1, None);
