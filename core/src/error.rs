@@ -98,6 +98,10 @@ error_codes! {
     BodyTooLarge = ("ERR_BODY_TOO_LARGE", 413, "request body is too large"),
     /// The body ended before the declared `Content-Length`, or ran past it.
     BodyLengthMismatch = ("ERR_BODY_LENGTH_MISMATCH", 400, "request body length does not match Content-Length"),
+    /// The request's framing cannot be trusted: `Transfer-Encoding` together with `Content-Length`,
+    /// a final transfer coding other than `chunked`, or a body the server could not read (bad
+    /// chunk size, truncated chunk, premature end). The connection is closed after the answer.
+    BadFraming = ("ERR_BAD_FRAMING", 400, "request framing is invalid"),
     /// The nonce was already used inside its window.
     Replay = ("ERR_REPLAY", 401, "request was already used"),
     /// The replay store is full of live entries (or this key's quota is used up).

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ._errors import (
     AlgorithmMismatchError,
     AuthenticationError,
+    BadFramingError,
     BodyLengthMismatchError,
     BodyTooLargeError,
     ComponentNotFoundError,
@@ -68,6 +69,7 @@ __all__ = [
     "GIL_RELEASE_THRESHOLD",
     "AlgorithmMismatchError",
     "AuthenticationError",
+    "BadFramingError",
     "BodyLengthMismatchError",
     "BodyTooLargeError",
     "ComponentNotFoundError",

@@ -14,6 +14,7 @@ from . import _native
 __all__ = [
     "AlgorithmMismatchError",
     "AuthenticationError",
+    "BadFramingError",
     "BodyLengthMismatchError",
     "BodyTooLargeError",
     "ComponentNotFoundError",
@@ -235,6 +236,13 @@ class BodyTooLargeError(TooLargeError):
 
 class BodyLengthMismatchError(MalformedError):
     code = "ERR_BODY_LENGTH_MISMATCH"
+
+
+class BadFramingError(MalformedError):
+    """The request's framing cannot be trusted (Transfer-Encoding with Content-Length, a bad or
+    truncated chunked body); the connection is closed after the answer."""
+
+    code = "ERR_BAD_FRAMING"
 
 
 class ReplayStoreFullError(StoreUnavailableError):
