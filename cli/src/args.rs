@@ -9,6 +9,7 @@ use lexopt::{Arg, Parser};
 
 use crate::Failure;
 use crate::help::Topic;
+use crate::key::{DEFAULT_SECRET_ENV, KeyArgs, SecretEncoding, is_env_name};
 
 /// Option names that would carry a secret on the command line. They are refused, with the reason.
 const SECRET_FLAGS: [&str; 7] = ["secret", "secret-key", "key", "hmac-secret", "hmac-key", "password", "passphrase"];
@@ -18,38 +19,6 @@ const SECRET_FLAGS: [&str; 7] = ["secret", "secret-key", "key", "hmac-secret", "
 pub(crate) enum SchemeKind {
     Rfc9421,
     Simple,
-}
-
-/// How the secret's bytes are written where it is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SecretEncoding {
-    /// The bytes as they are (UTF-8 text).
-    Raw,
-    Hex,
-    Base64,
-}
-
-/// Which key, and where its secret comes from.
-#[derive(Debug, Clone)]
-pub(crate) struct KeyArgs {
-    pub key_id: Option<String>,
-    pub algorithm: Algorithm,
-    /// `--secret-env NAME`; `None` means the default, [`crate::secret::DEFAULT_SECRET_ENV`].
-    pub secret_env: Option<String>,
-    pub secret_file: Option<String>,
-    pub encoding: SecretEncoding,
-}
-
-impl Default for KeyArgs {
-    fn default() -> Self {
-        KeyArgs {
-            key_id: None,
-            algorithm: Algorithm::HmacSha256,
-            secret_env: None,
-            secret_file: None,
-            encoding: SecretEncoding::Raw,
-        }
-    }
 }
 
 /// `hmac-guard sign`.
@@ -304,7 +273,7 @@ fn key_option(long: &str, parser: &mut Parser, key: &mut KeyArgs, cmd: Option<&'
         }
         "secret-env" => {
             let name = value(parser, cmd, "--secret-env")?;
-            if !crate::secret::is_env_name(&name) {
+            if !is_env_name(&name) {
                 // Not repeated: what was given may be the secret itself.
                 return Err(Failure::usage(
                     cmd,
@@ -388,7 +357,7 @@ fn unexpected(cmd: Option<&'static str>, arg: &Arg<'_>) -> Failure {
                 "refusing --{name}: a secret on the command line is visible to other users (ps, /proc) and is kept in \
                  shell history. Put it in an environment variable ({}, or name another with --secret-env NAME) or in a \
                  file (--secret-file PATH).",
-                crate::secret::DEFAULT_SECRET_ENV
+                DEFAULT_SECRET_ENV
             ),
         ),
         Arg::Long(name) => Failure::usage(cmd, format!("unknown option {}", printable(&format!("--{name}")))),

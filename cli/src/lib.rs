@@ -17,6 +17,7 @@ mod check;
 mod explain;
 mod help;
 mod input;
+mod key;
 mod raw;
 mod secret;
 mod show;

@@ -8,11 +8,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use hmac_guard::KeySpec;
 use zeroize::Zeroizing;
 
-use crate::args::{KeyArgs, SecretEncoding};
+use crate::key::{DEFAULT_SECRET_ENV, KeyArgs, SecretEncoding};
 use crate::{Failure, Io, input};
-
-/// The environment variable read when `--secret-env` is not given.
-pub(crate) const DEFAULT_SECRET_ENV: &str = "HMAC_GUARD_SECRET";
 
 /// Longest secret file read (a secret is tens of bytes; this only bounds a wrong path).
 const MAX_SECRET_FILE: usize = 64 * 1024;
@@ -73,16 +70,6 @@ impl Secret {
         }
         spec
     }
-}
-
-/// Whether `name` can be given to `--secret-env`: `[A-Za-z_][A-Za-z0-9_]{0,63}`, a portable
-/// environment variable name. Anything else is refused without being repeated (it may be the
-/// secret itself, pasted where its variable's name belongs).
-pub(crate) fn is_env_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-        && name.len() <= 64
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// Shortest secret the core accepts; a variable name shorter than this cannot be a secret.
@@ -146,13 +133,7 @@ mod tests {
     }
 
     #[test]
-    fn env_names() {
-        for good in ["HMAC_GUARD_SECRET", "_x", "a", "MY_KEY_2", &"A".repeat(64)] {
-            assert!(is_env_name(good), "{good}");
-        }
-        for bad in ["", "1ABC", "MY-KEY", "A=B", "A B", "é", "A\0", &"A".repeat(65), "s3cr3t/with+base64=="] {
-            assert!(!is_env_name(bad), "{bad}");
-        }
+    fn shown_names() {
         assert_eq!(shown_name("OTHER_VAR"), "OTHER_VAR");
         assert!(!shown_name(&"S".repeat(40)).contains("SSSS"));
     }
