@@ -35,20 +35,38 @@ impl DigestAlgorithm {
     }
 }
 
-/// A digest the signer committed to, to be compared with the streamed body.
+/// The digests the signer committed to, each to be compared with the streamed body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExpectedDigest {
-    /// Algorithm.
+    /// Algorithm of `value` (`sha-256` whenever the binding has one).
     pub algorithm: DigestAlgorithm,
     /// Raw digest bytes.
     pub value: Vec<u8>,
+    /// The second supported digest of a wholly covered `Content-Digest` that carries both
+    /// (`sha-512` next to `sha-256`). The body must match it too: the signature vouches for every
+    /// member, so a wrong one means the signer and the body disagree.
+    pub also: Option<(DigestAlgorithm, Vec<u8>)>,
 }
 
-/// Parses a `Content-Digest` value and picks the digest to check. With `only = Some(member)` (the
+impl ExpectedDigest {
+    /// One digest.
+    #[must_use]
+    pub fn one(algorithm: DigestAlgorithm, value: Vec<u8>) -> Self {
+        ExpectedDigest { algorithm, value, also: None }
+    }
+}
+
+impl Default for ExpectedDigest {
+    /// An empty `sha-256` digest, which no body matches (it only stands in for a moved-out value).
+    fn default() -> Self {
+        ExpectedDigest::one(DigestAlgorithm::Sha256, Vec::new())
+    }
+}
+
+/// Parses a `Content-Digest` value and picks the digests to check. With `only = Some(member)` (the
 /// signature covers just that member, `;key="…"`), that member and nothing else: it must be
-/// `sha-256` or `sha-512`. Otherwise (the whole field is covered) `sha-256` if present (the faster
-/// one on SHA-NI hardware), else `sha-512`; checking one is enough because the signature covers
-/// every member, so an attacker would need a preimage of the chosen hash.
+/// `sha-256` or `sha-512`. Otherwise (the whole field is covered) every `sha-256` and `sha-512`
+/// member present, at least one of them; other algorithms are ignored.
 ///
 /// # Errors
 /// `ERR_MALFORMED_HEADER` for a bad field or a digest of the wrong length, `ERR_UNSUPPORTED_DIGEST`
@@ -76,13 +94,54 @@ pub fn parse_content_digest(value: &str, only: Option<&str>) -> Result<ExpectedD
     }
 }
 
+/// The supported algorithm a `Content-Digest` key names.
+fn algorithm_of(key: &str) -> Option<DigestAlgorithm> {
+    match key {
+        "sha-256" => Some(DigestAlgorithm::Sha256),
+        "sha-512" => Some(DigestAlgorithm::Sha512),
+        _ => None,
+    }
+}
+
+/// The supported members found, in one slot per algorithm (a repeated key is refused by both
+/// parsers, so each slot is written at most once).
+#[derive(Default)]
+struct Found {
+    sha256: Option<Vec<u8>>,
+    sha512: Option<Vec<u8>>,
+}
+
+impl Found {
+    fn add(&mut self, algorithm: DigestAlgorithm, digest: &[u8]) -> Result<()> {
+        if digest.len() != algorithm.len() {
+            return fail(ErrorCode::MalformedHeader, format!("Content-Digest {} has the wrong length", algorithm.key()));
+        }
+        let slot = match algorithm {
+            DigestAlgorithm::Sha256 => &mut self.sha256,
+            DigestAlgorithm::Sha512 => &mut self.sha512,
+        };
+        *slot = Some(digest.to_vec());
+        Ok(())
+    }
+
+    fn into_expected(self) -> Result<ExpectedDigest> {
+        match (self.sha256, self.sha512) {
+            (Some(a), b) => {
+                Ok(ExpectedDigest { algorithm: DigestAlgorithm::Sha256, value: a, also: b.map(|b| (DigestAlgorithm::Sha512, b)) })
+            }
+            (None, Some(b)) => Ok(ExpectedDigest::one(DigestAlgorithm::Sha512, b)),
+            (None, None) => fail(ErrorCode::UnsupportedDigest, "Content-Digest has neither sha-256 nor sha-512"),
+        }
+    }
+}
+
 /// The fast path of [`parse_content_digest`]: every member `key=:base64:` in the canonical subset
 /// (see [`sf::canonical`]), decoded without building a dictionary. `None` when the field is
 /// outside that subset; the general parser then decides.
 fn parse_canonical(value: &str, only: Option<&str>) -> Option<Result<ExpectedDigest>> {
     let b = value.as_bytes();
     let mut first_error: Option<crate::Error> = None;
-    let mut chosen: Option<(DigestAlgorithm, [u8; 72])> = None;
+    let mut found = Found::default();
     sf::canonical::dictionary(value, |key, start| {
         let end = sf::canonical::byte_sequence(b, start)?;
         let mut buf = [0u8; 72];
@@ -90,67 +149,37 @@ fn parse_canonical(value: &str, only: Option<&str>) -> Option<Result<ExpectedDig
         if first_error.is_some() || only.is_some_and(|k| k != key) {
             return Some(end);
         }
-        let algorithm = match key {
-            "sha-256" => DigestAlgorithm::Sha256,
-            "sha-512" => DigestAlgorithm::Sha512,
-            _ => return Some(end),
-        };
-        if n != algorithm.len() {
-            first_error = Some(crate::Error::new(
-                ErrorCode::MalformedHeader,
-                format!("Content-Digest {} has the wrong length", algorithm.key()),
-            ));
-            return Some(end);
-        }
-        let better = match &chosen {
-            None => true,
-            Some((c, _)) => *c == DigestAlgorithm::Sha512 && algorithm == DigestAlgorithm::Sha256,
-        };
-        if better {
-            chosen = Some((algorithm, buf));
+        if let Some(algorithm) = algorithm_of(key)
+            && let Err(e) = found.add(algorithm, &buf[..n])
+        {
+            first_error = Some(e);
         }
         Some(end)
     })?;
-    if let Some(e) = first_error {
-        return Some(Err(e));
-    }
-    Some(match chosen {
-        Some((algorithm, buf)) => Ok(ExpectedDigest { algorithm, value: buf[..algorithm.len()].to_vec() }),
-        None => fail(ErrorCode::UnsupportedDigest, "Content-Digest has neither sha-256 nor sha-512"),
+    Some(match first_error {
+        Some(e) => Err(e),
+        None => found.into_expected(),
     })
 }
 
 fn parse_general(value: &str, only: Option<&str>) -> Result<ExpectedDigest> {
     let dict =
         sf::parse_dictionary(value).map_err(|e| crate::Error::new(ErrorCode::MalformedHeader, format!("Content-Digest: {e}")))?;
-    let mut chosen: Option<ExpectedDigest> = None;
+    let mut found = Found::default();
     for (key, member) in dict {
         if only.is_some_and(|k| k != key) {
             continue;
         }
-        let algorithm = match key {
-            "sha-256" => DigestAlgorithm::Sha256,
-            "sha-512" => DigestAlgorithm::Sha512,
-            _ => continue,
-        };
+        let Some(algorithm) = algorithm_of(key) else { continue };
         let Member::Item(item) = member else {
             return fail(ErrorCode::MalformedHeader, "Content-Digest member is not a byte sequence");
         };
         let Bare::ByteSequence(bytes) = item.bare else {
             return fail(ErrorCode::MalformedHeader, "Content-Digest member is not a byte sequence");
         };
-        if bytes.len() != algorithm.len() {
-            return fail(ErrorCode::MalformedHeader, format!("Content-Digest {} has the wrong length", algorithm.key()));
-        }
-        let better = match &chosen {
-            None => true,
-            Some(c) => c.algorithm == DigestAlgorithm::Sha512 && algorithm == DigestAlgorithm::Sha256,
-        };
-        if better {
-            chosen = Some(ExpectedDigest { algorithm, value: bytes });
-        }
+        found.add(algorithm, &bytes)?;
     }
-    chosen.ok_or_else(|| crate::Error::new(ErrorCode::UnsupportedDigest, "Content-Digest has neither sha-256 nor sha-512"))
+    found.into_expected()
 }
 
 /// `Content-Digest` field value for a body.
@@ -168,6 +197,8 @@ pub enum BodyHasher {
     Sha256(Sha256),
     /// SHA-512 in progress.
     Sha512(Sha512),
+    /// Both at once, for a binding that carries both digests.
+    Both(Sha256, Sha512),
 }
 
 impl BodyHasher {
@@ -180,33 +211,69 @@ impl BodyHasher {
         }
     }
 
+    /// A fresh hasher for every algorithm `expected` names (see [`BodyHasher::matches_digest`]).
+    #[must_use]
+    pub fn for_digest(expected: &ExpectedDigest) -> Self {
+        match expected.also {
+            Some((other, _)) if other != expected.algorithm => BodyHasher::Both(Sha256::new(), Sha512::new()),
+            _ => BodyHasher::new(expected.algorithm),
+        }
+    }
+
     /// Feeds a chunk.
     pub fn update(&mut self, chunk: &[u8]) {
         match self {
             BodyHasher::Sha256(h) => h.update(chunk),
             BodyHasher::Sha512(h) => h.update(chunk),
+            BodyHasher::Both(a, b) => {
+                a.update(chunk);
+                b.update(chunk);
+            }
         }
     }
 
-    /// The digest.
+    /// The digest (for [`BodyHasher::Both`], the SHA-256 digest followed by the SHA-512 one).
     #[must_use]
     pub fn finalize(self) -> Vec<u8> {
         match self {
             BodyHasher::Sha256(h) => h.finalize().to_vec(),
             BodyHasher::Sha512(h) => h.finalize().to_vec(),
+            BodyHasher::Both(a, b) => [a.finalize().as_slice(), b.finalize().as_slice()].concat(),
         }
     }
 
     /// Constant-time comparison with the expected digest.
     #[must_use]
     pub fn matches(self, expected: &[u8]) -> bool {
-        // Compared straight from the digest arrays: no `Vec` per request.
-        let eq = |got: &[u8]| got.len() == expected.len() && bool::from(got.ct_eq(expected));
         match self {
-            BodyHasher::Sha256(h) => eq(&h.finalize()),
-            BodyHasher::Sha512(h) => eq(&h.finalize()),
+            BodyHasher::Sha256(h) => ct_eq(&h.finalize(), expected),
+            BodyHasher::Sha512(h) => ct_eq(&h.finalize(), expected),
+            BodyHasher::Both(..) => false,
         }
     }
+
+    /// Whether the body matches every digest in `expected`, each compared in constant time. A
+    /// hasher that lacks one of `expected`'s algorithms never matches.
+    #[must_use]
+    pub fn matches_digest(self, expected: &ExpectedDigest) -> bool {
+        let (sha256, sha512) = match self {
+            BodyHasher::Sha256(h) => (Some(h.finalize()), None),
+            BodyHasher::Sha512(h) => (None, Some(h.finalize())),
+            BodyHasher::Both(a, b) => (Some(a.finalize()), Some(b.finalize())),
+        };
+        let check = |algorithm: DigestAlgorithm, value: &[u8]| match algorithm {
+            DigestAlgorithm::Sha256 => sha256.as_ref().is_some_and(|d| ct_eq(d, value)),
+            DigestAlgorithm::Sha512 => sha512.as_ref().is_some_and(|d| ct_eq(d, value)),
+        };
+        // Both checks run: `&` does not short-circuit.
+        check(expected.algorithm, &expected.value) & expected.also.as_ref().is_none_or(|(a, v)| check(*a, v))
+    }
+}
+
+/// Constant-time equality; the lengths are public. Compared straight from the digest arrays: no
+/// `Vec` per request.
+fn ct_eq(got: &[u8], expected: &[u8]) -> bool {
+    got.len() == expected.len() && bool::from(got.ct_eq(expected))
 }
 
 /// Lowercase hex SHA-256 of a body (the simple scheme's body digest).
@@ -280,28 +347,72 @@ mod tests {
         );
     }
 
+    const SHA256: &str = "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:";
+    const SHA512: &str = "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:";
+    const BODY: &[u8] = br#"{"hello": "world"}"#;
+
     #[test]
-    fn picks_sha256_and_rejects_bad_values() {
-        let both = "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:, sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:";
-        assert_eq!(parse_content_digest(both, None).unwrap().algorithm, DigestAlgorithm::Sha256);
-        assert_eq!(parse_content_digest(both, Some("sha-512")).unwrap().algorithm, DigestAlgorithm::Sha512);
-        assert_eq!(parse_content_digest(both, Some("md5")).unwrap_err().code(), ErrorCode::UnsupportedDigest);
+    fn keeps_every_supported_member_and_rejects_bad_values() {
+        for both in [format!("{SHA512}, {SHA256}"), format!("{SHA256}, {SHA512}"), format!("md5=:AAAA:, {SHA512}, {SHA256}")] {
+            let d = parse_content_digest(&both, None).unwrap();
+            assert_eq!(d.algorithm, DigestAlgorithm::Sha256, "{both}");
+            assert_eq!(d.also.as_ref().map(|(a, v)| (*a, v.len())), Some((DigestAlgorithm::Sha512, 64)), "{both}");
+            let only = parse_content_digest(&both, Some("sha-512")).unwrap();
+            assert_eq!((only.algorithm, only.also), (DigestAlgorithm::Sha512, None));
+            assert_eq!(parse_content_digest(&both, Some("md5")).unwrap_err().code(), ErrorCode::UnsupportedDigest);
+        }
         assert_eq!(
-            parse_content_digest("sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:", Some("sha-512")).unwrap_err().code(),
-            ErrorCode::UnsupportedDigest
+            parse_content_digest(SHA512, None).unwrap(),
+            ExpectedDigest::one(DigestAlgorithm::Sha512, B64.decode(&SHA512[9..97]).unwrap())
         );
+        assert_eq!(parse_content_digest(SHA256, Some("sha-512")).unwrap_err().code(), ErrorCode::UnsupportedDigest);
         assert_eq!(parse_content_digest("md5=:AAAA:", None).unwrap_err().code(), ErrorCode::UnsupportedDigest);
         assert_eq!(parse_content_digest("sha-256=:AAAA:", None).unwrap_err().code(), ErrorCode::MalformedHeader);
+        // A malformed second member is refused even though the first one is fine.
+        assert_eq!(
+            parse_content_digest(&format!("{SHA256}, sha-512=:AAAA:"), None).unwrap_err().code(),
+            ErrorCode::MalformedHeader
+        );
         assert_eq!(parse_content_digest("sha-256=1", None).unwrap_err().code(), ErrorCode::MalformedHeader);
         assert_eq!(parse_content_digest("sha-256", None).unwrap_err().code(), ErrorCode::MalformedHeader);
     }
 
     #[test]
+    fn every_digest_of_a_binding_must_match() {
+        let wrong256 = content_digest_value(DigestAlgorithm::Sha256, b"other");
+        let wrong512 = content_digest_value(DigestAlgorithm::Sha512, b"other");
+        for (field, want) in [
+            (format!("{SHA256}, {SHA512}"), true),
+            (format!("{SHA512}, {SHA256}"), true),
+            (format!("{SHA256}, {wrong512}"), false),
+            (format!("{wrong512}, {SHA256}"), false),
+            (format!("{wrong256}, {SHA512}"), false),
+            (format!("{SHA512}, {wrong256}"), false),
+            (SHA256.to_string(), true),
+            (SHA512.to_string(), true),
+        ] {
+            let expected = parse_content_digest(&field, None).unwrap();
+            let mut h = BodyHasher::for_digest(&expected);
+            assert_eq!(matches!(h, BodyHasher::Both(..)), expected.also.is_some(), "{field}");
+            for chunk in BODY.chunks(5) {
+                h.update(chunk);
+            }
+            assert_eq!(h.matches_digest(&expected), want, "{field}");
+        }
+        // A hasher without one of the expected algorithms never matches.
+        let both = parse_content_digest(&format!("{SHA256}, {SHA512}"), None).unwrap();
+        let mut h = BodyHasher::new(DigestAlgorithm::Sha256);
+        h.update(BODY);
+        assert!(!h.matches_digest(&both));
+        assert!(!BodyHasher::for_digest(&ExpectedDigest::default()).matches_digest(&ExpectedDigest::default()));
+    }
+
+    #[test]
     fn canonical_fields_take_the_fast_path() {
-        let both = "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:, sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:";
+        let both = format!("{SHA512}, {SHA256}");
         for only in [None, Some("sha-256"), Some("sha-512")] {
-            let fast = parse_canonical(both, only).expect("canonical field");
-            assert_eq!(format!("{fast:?}"), format!("{:?}", parse_general(both, only)));
+            let fast = parse_canonical(&both, only).expect("canonical field");
+            assert_eq!(format!("{fast:?}"), format!("{:?}", parse_general(&both, only)));
         }
         for (value, fast) in [
             ("sha-256=:AAAA:", true),

@@ -212,9 +212,9 @@ fn body_without_key(head: &RequestHead, prepared: &Prepared, policy: &Policy, bo
         return fail(ErrorCode::BodyLengthMismatch, format!("body has {seen} bytes, Content-Length says {declared}"));
     }
     if let BodyBinding::Digest(expected) = &prepared.body {
-        let mut hasher = BodyHasher::new(expected.algorithm);
+        let mut hasher = BodyHasher::for_digest(expected);
         hasher.update(body);
-        if !hasher.matches(&expected.value) {
+        if !hasher.matches_digest(expected) {
             return fail(ErrorCode::DigestMismatch, "body does not match the signed digest");
         }
     }

@@ -192,7 +192,7 @@ impl Scheme for Simple {
             covered,
             mac_input: MacInput::Base,
             signature: f.signature,
-            body: BodyBinding::Digest(ExpectedDigest { algorithm: DigestAlgorithm::Sha256, value: digest }),
+            body: BodyBinding::Digest(ExpectedDigest::one(DigestAlgorithm::Sha256, digest)),
         })
     }
 }

@@ -12,7 +12,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
-use crate::digest::BodyHasher;
+use crate::digest::{BodyHasher, ExpectedDigest};
 use crate::error::{Error, ErrorCode, Result, fail};
 use crate::keyring::{Algorithm, Key, KeyRing, MacInProgress};
 use crate::request::RequestHead;
@@ -253,7 +253,7 @@ impl Observer for Silent {
 }
 
 enum BodyState {
-    Digest { hasher: BodyHasher, expected: Vec<u8> },
+    Digest { hasher: BodyHasher, expected: ExpectedDigest },
     InMac { mac: MacInProgress, suffix: Vec<u8>, signature: Vec<u8> },
     Unbound,
 }
@@ -398,7 +398,7 @@ impl Guard {
                 r?;
                 match binding {
                     BodyBinding::Digest(d) => {
-                        BodyState::Digest { hasher: BodyHasher::new(d.algorithm), expected: std::mem::take(&mut d.value) }
+                        BodyState::Digest { hasher: BodyHasher::for_digest(d), expected: std::mem::take(d) }
                     }
                     BodyBinding::None => BodyState::Unbound,
                     BodyBinding::InMac => {
@@ -543,7 +543,7 @@ impl Verification {
         }
         match self.body {
             BodyState::Digest { hasher, expected } => {
-                if !hasher.matches(&expected) {
+                if !hasher.matches_digest(&expected) {
                     return fail(ErrorCode::DigestMismatch, "body does not match the signed digest");
                 }
             }

@@ -1056,6 +1056,11 @@ proptest! {
             prop_assert_eq!(d.value.len(), len);
             if let Some(only) = &only {
                 prop_assert_eq!(only.as_str(), key, "the covered member is the one checked");
+                prop_assert!(d.also.is_none(), "one covered member binds alone");
+            }
+            if let Some((also, value)) = &d.also {
+                // Both supported members of a wholly covered field are kept, sha-256 first.
+                prop_assert_eq!((d.algorithm, *also, value.len()), (DigestAlgorithm::Sha256, DigestAlgorithm::Sha512, 64));
             }
         }
     }

@@ -358,6 +358,7 @@ def rfc9421_cases() -> list:
         )
     )
     cases.append(ok("rfc9421-content-digest-both", "rfc9421", sign_9421(request(), digest_algs=("sha-512", "sha-256")), nonce=n))
+    cases.append(ok("rfc9421-content-digest-both-sha256-first", "rfc9421", sign_9421(request(), digest_algs=("sha-256", "sha-512")), nonce=n))
     cases.append(
         ok(
             "rfc9421-no-content-length-streamed",
@@ -475,6 +476,16 @@ def negative_cases() -> list:
     orig = next(v for k, v in r["headers"] if k == "Content-Digest")
     r = set_header(tamper_body(r, evil), "Content-Digest", orig + ", " + content_digest(evil, ("sha-256",)))
     cases.append(bad("neg-digest-member-substitution", R, r, "ERR_DIGEST_MISMATCH"))
+    # The whole field is covered and carries both digests: each must match the body, whichever
+    # is wrong and whichever comes first (a signer's wrong digest is not excused by a right one).
+    body = base64.b64decode(request()["body_b64"])
+    for wrong in ("sha-256", "sha-512"):
+        for first in ("sha-256", "sha-512"):
+            order = (first, "sha-512" if first == "sha-256" else "sha-256")
+            members = [content_digest(b"other body" if alg == wrong else body, (alg,)) for alg in order]
+            r = request(headers=[["Content-Digest", ", ".join(members)]])
+            r = sign_9421(r, components=("@method", "@authority", "@path", "@query", "content-digest"))
+            cases.append(bad(f"neg-digest-both-wrong-{wrong}-{first}-first", R, r, "ERR_DIGEST_MISMATCH"))
     cases.append(bad("neg-tampered-body", R, tamper_body(signed(), b'{"amount": 99}'), "ERR_DIGEST_MISMATCH"))
     cases.append(bad("neg-tampered-body-streamed", R, tamper_body(signed(), b'{"amount": 99}'), "ERR_DIGEST_MISMATCH", chunk_size=3))
     cases.append(bad("neg-content-length-over-limit", R, set_header(signed(), "Content-Length", "2000000"), "ERR_BODY_TOO_LARGE"))
