@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod clock;
+pub mod config;
 pub mod digest;
 pub mod error;
 pub mod explain;
@@ -17,6 +18,7 @@ pub mod store;
 pub mod verifier;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{BuiltGuard, GuardConfig, Spelling, Value};
 pub use digest::DigestAlgorithm;
 pub use error::{Error, ErrorCode, Result};
 pub use explain::{Explanation, Outcome};

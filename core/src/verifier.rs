@@ -47,6 +47,9 @@ pub struct Policy {
     pub require_nonce: bool,
     /// How nonces are recorded.
     pub replay: ReplayMode,
+    /// Whether the request's scheme and host may be taken from `Forwarded` /
+    /// `X-Forwarded-Proto` / `X-Forwarded-Host` (only behind a proxy that sets them).
+    pub trust_proxy: bool,
 }
 
 impl Default for Policy {
@@ -58,6 +61,7 @@ impl Default for Policy {
             header_limits: HeaderLimits::default(),
             require_nonce: true,
             replay: ReplayMode::Consume,
+            trust_proxy: false,
         }
     }
 }

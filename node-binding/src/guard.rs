@@ -137,6 +137,7 @@ fn build_policy(p: &PolicyOptions) -> hmac_guard::Result<Policy> {
         },
         require_nonce: p.require_nonce.unwrap_or(d.require_nonce),
         replay,
+        trust_proxy: false,
     })
 }
 

@@ -309,6 +309,7 @@ impl PyGuard {
                 header_limits: HeaderLimits { max_header_len, ..HeaderLimits::default() },
                 require_nonce,
                 replay,
+                trust_proxy: false,
             };
             let core = GuardBuilder::default()
                 .scheme(scheme)

@@ -1,0 +1,133 @@
+//! The one configuration contract: every binding, the CLI and Rust callers build a guard from
+//! the same plain options, validated once, here.
+//!
+//! A binding translates its language's values into a [`Value`] tree (a JS options object, Python
+//! keyword arguments) and calls [`GuardConfig::from_options`] with its [`Spelling`]; every range,
+//! type, default, unknown name, impossible combination and environment variable is decided here,
+//! and every error names the option as that binding spells it (`policy.maxAgeSecs` in Node,
+//! `max_age_secs` in Python). No error ever contains a string the user gave: a secret put in the
+//! wrong field must not reach a log.
+
+mod env;
+mod fields;
+mod keys;
+mod policy;
+mod read;
+mod settings;
+mod store;
+mod value;
+
+use std::sync::Arc;
+
+pub use env::{Env, REDIS_TLS_CA_FILE_ENV, REDIS_URL_ENV};
+pub use fields::{FIELDS, Field, Spelling, field};
+pub use keys::key_spec;
+pub use store::{RedisOptions, RedisSettings, StoreConfig};
+pub use value::Value;
+
+use crate::clock::{Clock, ManualClock};
+use crate::error::Result;
+use crate::keyring::{KeyRing, KeySpec};
+use crate::rfc9421::{Rfc9421, Rfc9421Config};
+use crate::scheme::Scheme;
+use crate::simple::Simple;
+use crate::verifier::{Guard, Policy};
+use read::Options;
+
+/// The URL scheme a request is taken to have arrived by when the adapter cannot tell (`@scheme`,
+/// `@target-uri`, the default port of `@authority`). Adapters pass the framework's own notion.
+pub const DEFAULT_URL_SCHEME: &str = "https";
+
+/// Which signature scheme, with its settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemeConfig {
+    /// RFC 9421 HTTP Message Signatures.
+    Rfc9421(Rfc9421Config),
+    /// The simple header scheme.
+    Simple,
+}
+
+/// A validated guard configuration.
+#[derive(Debug)]
+pub struct GuardConfig {
+    /// The scheme.
+    pub scheme: SchemeConfig,
+    /// The initial keys.
+    pub keys: Vec<KeySpec>,
+    /// The scheme-independent policy.
+    pub policy: Policy,
+    /// The replay store.
+    pub store: StoreConfig,
+    /// A fixed clock (tests); `None`: the system clock.
+    pub clock: Option<Arc<ManualClock>>,
+}
+
+/// A guard built from a [`GuardConfig`], with the handles a binding keeps.
+#[derive(Debug)]
+pub struct BuiltGuard {
+    /// The guard.
+    pub guard: Guard,
+    /// The Redis store when the guard uses one (its round trips must not block an event loop).
+    #[cfg(feature = "redis")]
+    pub redis: Option<Arc<crate::store::RedisStore>>,
+    /// `memory` or `redis`.
+    pub store_kind: &'static str,
+    /// The effective settings, [`GuardConfig::settings_json`].
+    pub settings: String,
+}
+
+impl GuardConfig {
+    /// Validates options spelled as `spelling`, with the process environment.
+    ///
+    /// # Errors
+    /// `ERR_INVALID_CONFIG` naming the first bad option.
+    pub fn from_options(options: &Value, spelling: Spelling) -> Result<GuardConfig> {
+        GuardConfig::from_options_in(options, spelling, &Env::process())
+    }
+
+    /// As [`GuardConfig::from_options`], with the given environment.
+    ///
+    /// # Errors
+    /// `ERR_INVALID_CONFIG` naming the first bad option.
+    pub fn from_options_in(options: &Value, spelling: Spelling, env: &Env) -> Result<GuardConfig> {
+        let o = Options::guard(options, spelling)?;
+        let scheme = o.choice("scheme", &["rfc9421", "simple"])?.unwrap_or("rfc9421");
+        let interop = o.choice("profile", &["strict", "interop"])?.unwrap_or("strict") == "interop";
+        let (policy, rfc9421) = policy::read(&o, scheme, interop)?;
+        let scheme = match rfc9421 {
+            Some(config) => SchemeConfig::Rfc9421(config),
+            None => SchemeConfig::Simple,
+        };
+        let keys = keys::read_all(&o)?;
+        let store = store::read(&o, env)?;
+        Ok(GuardConfig { scheme, keys, policy, store, clock: o.clock("clock")? })
+    }
+
+    /// Builds the guard (and connects nothing yet: a Redis store connects on first use).
+    ///
+    /// # Errors
+    /// `ERR_INVALID_CONFIG` for a store that cannot be set up (a bad Redis URL or CA).
+    pub fn build(self) -> Result<BuiltGuard> {
+        let settings = self.settings_json();
+        let scheme: Arc<dyn Scheme> = match self.scheme {
+            SchemeConfig::Rfc9421(config) => Arc::new(Rfc9421::new(config)?),
+            SchemeConfig::Simple => Arc::new(Simple),
+        };
+        let ring = Arc::new(KeyRing::new());
+        for spec in self.keys {
+            ring.upsert(spec)?;
+        }
+        let built = self.store.build()?;
+        let mut builder = Guard::builder().scheme(scheme).keys(ring).store(built.store).policy(self.policy);
+        if let Some(clock) = self.clock {
+            builder = builder.clock(clock as Arc<dyn Clock>);
+        }
+        Ok(BuiltGuard {
+            guard: builder.build()?,
+            #[cfg(feature = "redis")]
+            redis: built.redis,
+            store_kind: built.kind,
+            settings,
+        })
+    }
+}
