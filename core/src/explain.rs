@@ -228,7 +228,15 @@ impl fmt::Display for Explanation {
             writeln!(f, "label: {label}")?;
         }
         if let Some(key_id) = &self.key_id {
-            writeln!(f, "key id: {key_id}")?;
+            // Bare when unambiguous; otherwise as the sf-string the signature base carries (a
+            // space at either end would be invisible, and `"` / `\` read as quoting).
+            if key_id.bytes().all(crate::keyring::is_key_id_byte) {
+                writeln!(f, "key id: {key_id}")?;
+            } else {
+                let mut quoted = String::with_capacity(key_id.len() + 8);
+                crate::sf::write_string(&mut quoted, key_id);
+                writeln!(f, "key id: {quoted}")?;
+            }
         }
         if !self.covered.is_empty() {
             writeln!(f, "covered components:")?;

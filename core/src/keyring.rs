@@ -48,10 +48,8 @@ impl Algorithm {
         match name {
             "hmac-sha256" => Ok(Algorithm::HmacSha256),
             "hmac-sha512" => Ok(Algorithm::HmacSha512),
-            other => fail(
-                ErrorCode::UnsupportedAlgorithm,
-                format!("algorithm {:?} is not supported (hmac-sha256, hmac-sha512)", truncate(other)),
-            ),
+            // The name is not echoed: from configuration it may be a secret given in the wrong field.
+            _ => fail(ErrorCode::UnsupportedAlgorithm, "the algorithm is not supported; use hmac-sha256 or hmac-sha512"),
         }
     }
 
@@ -181,19 +179,21 @@ impl Key {
     /// Validates a spec and precomputes the HMAC state.
     ///
     /// # Errors
-    /// `ERR_INVALID_CONFIG` for a short secret, a bad key id or inverted validity bounds.
+    /// `ERR_INVALID_CONFIG` for a short secret, a bad key id or inverted validity bounds. The
+    /// reason names the problem and never a value (an id and a secret swapped by mistake must not
+    /// put the secret in a log); callers add which key and field it was.
     pub fn new(spec: KeySpec) -> Result<Key> {
         validate_key_id(&spec.id)?;
         if spec.secret.len() < MIN_SECRET_LEN {
             return fail(
                 ErrorCode::InvalidConfig,
-                format!("secret for key {:?} is {} bytes; at least {MIN_SECRET_LEN} are required", spec.id, spec.secret.len()),
+                format!("the secret is {} bytes; at least {MIN_SECRET_LEN} are required", spec.secret.len()),
             );
         }
         if let (Some(nb), Some(na)) = (spec.not_before, spec.not_after)
             && na <= nb
         {
-            return fail(ErrorCode::InvalidConfig, format!("key {:?}: not_after must be after not_before", spec.id));
+            return fail(ErrorCode::InvalidConfig, "not_after must be after not_before");
         }
         // `new_from_slice` accepts every length for HMAC; the error arm is unreachable in practice.
         let mac = match spec.algorithm {
@@ -287,24 +287,26 @@ impl fmt::Debug for Key {
     }
 }
 
-/// Key ids are printable ASCII without spaces, quotes or backslashes, so they embed safely in a
-/// canonical string line or an sf-string.
+/// A key id is any RFC 8941 sf-string (what RFC 9421's `keyid` carries): 1 to [`MAX_KEY_ID_LEN`]
+/// printable ASCII characters, space, `"` and `\` included (the RFC 9421 signer and signature base
+/// escape them). No control character can end up in a log line or a canonical string.
 ///
 /// # Errors
-/// `ERR_INVALID_CONFIG` when the id is empty, too long or has other characters.
+/// `ERR_INVALID_CONFIG` when the id is empty, too long or has other characters. The reason never
+/// quotes the id: it may be a secret given in the wrong field.
 pub fn validate_key_id(id: &str) -> Result<()> {
     if id.is_empty() || id.len() > MAX_KEY_ID_LEN {
-        return fail(ErrorCode::InvalidConfig, format!("key id must be 1..={MAX_KEY_ID_LEN} characters"));
+        return fail(ErrorCode::InvalidConfig, format!("the key id must be 1..={MAX_KEY_ID_LEN} characters"));
     }
-    if !id.bytes().all(is_key_id_byte) {
-        return fail(
-            ErrorCode::InvalidConfig,
-            format!("key id {:?} has characters outside printable ASCII (no space, quote, backslash)", truncate(id)),
-        );
+    if !id.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        return fail(ErrorCode::InvalidConfig, "the key id may hold only printable ASCII characters (space to ~)");
     }
     Ok(())
 }
 
+/// A byte the `HG1` scheme accepts in `X-HMAC-Key-Id`: printable ASCII without space, `"` or `\`.
+/// Narrower than [`validate_key_id`]: header values lose leading and trailing spaces, and the
+/// canonical string is meant to be typed into `printf` (SPEC.md), where `\` is an escape.
 pub(crate) fn is_key_id_byte(b: u8) -> bool {
     b.is_ascii_graphic() && b != b'"' && b != b'\\'
 }
@@ -394,10 +396,39 @@ mod tests {
     fn rejects_short_secret_and_bad_ids() {
         let short = Key::new(KeySpec::new("k", &b"short"[..], Algorithm::HmacSha256));
         assert_eq!(short.unwrap_err().code(), ErrorCode::InvalidConfig);
-        for bad in ["", "has space", "quo\"te", "back\\slash", "ü"] {
+        let too_long = "k".repeat(MAX_KEY_ID_LEN + 1);
+        for bad in ["", "tab\there", "new\nline", "del\u{7f}", "ü", too_long.as_str()] {
             let r = Key::new(KeySpec::new(bad, SECRET, Algorithm::HmacSha256));
             assert_eq!(r.unwrap_err().code(), ErrorCode::InvalidConfig, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn key_ids_are_any_sf_string() {
+        let longest = "~".repeat(MAX_KEY_ID_LEN);
+        for good in ["k1", "has space", " padded ", "quo\"te", "back\\slash", r#"all "of" \ them"#, longest.as_str()] {
+            let key = Key::new(KeySpec::new(good, SECRET, Algorithm::HmacSha256)).unwrap();
+            assert_eq!(&**key.id(), good);
+        }
+        // The HG1 header rule stays narrower.
+        assert!(is_key_id_byte(b'a') && !is_key_id_byte(b' ') && !is_key_id_byte(b'"') && !is_key_id_byte(b'\\'));
+    }
+
+    #[test]
+    fn configuration_errors_name_the_problem_not_the_value() {
+        let secret = "swapped-secret-0123456789abcdef-0123456789";
+        // Id and secret swapped: the "id" is the secret, the "secret" is short.
+        let swapped = Key::new(KeySpec::new(secret, &b"k1"[..], Algorithm::HmacSha256)).unwrap_err();
+        assert_eq!(swapped.reason(), "the secret is 2 bytes; at least 32 are required");
+        let inverted = KeySpec::new(secret, SECRET, Algorithm::HmacSha256).with_validity(Some(10), Some(10));
+        assert_eq!(Key::new(inverted).unwrap_err().reason(), "not_after must be after not_before");
+        for bad_id in [format!("{secret}\n"), secret.repeat(4)] {
+            let e = Key::new(KeySpec::new(bad_id, SECRET, Algorithm::HmacSha256)).unwrap_err();
+            assert!(!e.to_string().contains(secret) && !format!("{e:?}").contains(secret), "{e}");
+        }
+        let e = Algorithm::from_name(secret).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::UnsupportedAlgorithm);
+        assert!(!e.to_string().contains("swapped"), "{e}");
     }
 
     #[test]

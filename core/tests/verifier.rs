@@ -165,7 +165,22 @@ fn secrets_and_expected_macs_never_leak() {
         base64::engine::general_purpose::STANDARD.encode(&expected_mac_for_forgery),
     ];
     let err = guard.verify(&forged, b"x").unwrap_err();
-    let outputs = [
+    // Configuration with the secret in the wrong field: the error names the problem, not the value.
+    let config_errors = [
+        // id and secret swapped
+        KeyRing::new().upsert(KeySpec::new(secret_text.clone(), &b"k1"[..], Algorithm::HmacSha256)).unwrap_err(),
+        // the secret as an id that is not a valid key id
+        KeyRing::new().upsert(KeySpec::new(format!("{secret_text}\n"), SECRET, Algorithm::HmacSha256)).unwrap_err(),
+        KeyRing::new().upsert(KeySpec::new(secret_text.repeat(4), SECRET, Algorithm::HmacSha256)).unwrap_err(),
+        // the secret as an id with inverted validity bounds
+        KeyRing::new()
+            .upsert(KeySpec::new(secret_text.clone(), SECRET, Algorithm::HmacSha256).with_validity(Some(NOW), Some(NOW)))
+            .unwrap_err(),
+        // the secret as an algorithm name or a required parameter
+        Algorithm::from_name(&secret_text).unwrap_err(),
+        Rfc9421::new(hmac_guard::Rfc9421Config { required_params: vec![secret_text.clone()], ..Default::default() }).unwrap_err(),
+    ];
+    let mut outputs = vec![
         format!("{guard:?}"),
         format!("{signer:?}"),
         format!("{err} {err:?}"),
@@ -173,6 +188,7 @@ fn secrets_and_expected_macs_never_leak() {
         format!("{:?}", guard.explain(&forged, Some(b"x"))),
         format!("{:?}", KeySpec::new("k1", SECRET, Algorithm::HmacSha256)),
     ];
+    outputs.extend(config_errors.iter().map(|e| format!("{e} {e:?}")));
     for out in &outputs {
         for f in &forbidden {
             assert!(!out.contains(f.as_str()), "leak in {out}");

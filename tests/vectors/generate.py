@@ -39,6 +39,16 @@ KEYS = [
     {"id": "k2", "secret_b64": b64(K2), "algorithm": "hmac-sha512", "subject": "user:bob"},
 ]
 SECRETS = {"k1": (K1, "sha256"), "k2": (K2, "sha512")}
+# RFC 9421 key ids are any sf-string: one with a space only (the verifier's fast path) and one with
+# a space, quotes and a backslash (escaped in Signature-Input and in the signature base).
+SPACE_ID = "ops team"
+ODD_ID = 'ops "blue" \\ team'
+K3 = secret("k3")
+ODD_KEYS = KEYS + [
+    {"id": SPACE_ID, "secret_b64": b64(K3), "algorithm": "hmac-sha256", "subject": "team:ops"},
+    {"id": ODD_ID, "secret_b64": b64(K3), "algorithm": "hmac-sha256", "subject": "team:ops"},
+]
+SECRETS.update({SPACE_ID: (K3, "sha256"), ODD_ID: (K3, "sha256")})
 
 
 def mac(secret_bytes: bytes, alg: str, data: bytes) -> bytes:
@@ -368,6 +378,8 @@ def rfc9421_cases() -> list:
             chunk_size=64,
         )
     )
+    for name, key_id in (("rfc9421-keyid-with-space", SPACE_ID), ("rfc9421-keyid-with-quotes-and-backslash", ODD_ID)):
+        cases.append(ok(name, "rfc9421", sign_9421(request(), key_id=key_id), key_id=key_id, subject="team:ops", nonce=n, keys=ODD_KEYS))
     # Two signatures; the policy accepts only the second label.
     r = sign_9421(request(), label="proxy", key_id="k2", nonce="proxy-nonce-0001")
     r.pop("_base")
@@ -462,6 +474,12 @@ def negative_cases() -> list:
     cases.append(bad("neg-tampered-host", R, set_header(signed(), "Host", "evil.example.com"), "ERR_SIGNATURE_MISMATCH"))
     cases.append(bad("neg-wrong-secret", R, signed(secret_override=OTHER), "ERR_SIGNATURE_MISMATCH"))
     cases.append(bad("neg-trailing-newline-base", R, signed(base_suffix="\n"), "ERR_SIGNATURE_MISMATCH"))
+    # A signer that put the key id into the base without sf-string escapes signed another base.
+    r = sign_9421(request(), key_id=ODD_ID)
+    naive = r.pop("_base").replace(sf_string(ODD_ID), f'"{ODD_ID}"')
+    assert sf_string(ODD_ID) != f'"{ODD_ID}"'
+    r = set_header(r, "Signature", f"sig1=:{b64(mac(K3, 'sha256', naive.encode()))}:")
+    cases.append(bad("neg-keyid-unescaped-in-base", R, r, "ERR_SIGNATURE_MISMATCH", keys=ODD_KEYS))
     cases.append(bad("neg-truncated-signature", R, set_header(signed(), "Signature", "sig1=:AAAAAAAAAAAAAAAAAAAAAA==:"), "ERR_SIGNATURE_MISMATCH"))
     cases.append(bad("neg-body-without-digest", R, signed(digest_algs=()), "ERR_DIGEST_REQUIRED"))
     r = request()
@@ -523,6 +541,8 @@ def negative_cases() -> list:
     cases.append(bad("simple-neg-timestamp-not-digits", S, set_header(ssigned(), "X-HMAC-Timestamp", "17e8"), "ERR_MALFORMED_SIGNATURE"))
     cases.append(bad("simple-neg-digest-uppercase", S, set_header(ssigned(), "X-HMAC-Content-SHA256", hashlib.sha256(b'{"amount": 10}').hexdigest().upper()), "ERR_MALFORMED_SIGNATURE"))
     cases.append(bad("simple-neg-nonce-bad-chars", S, ssigned(nonce="bad nonce with spaces"), "ERR_MALFORMED_SIGNATURE"))
+    # HG1's key id header has no space, quote or backslash, even for a key RFC 9421 accepts.
+    cases.append(bad("simple-neg-key-id-with-space", S, sign_simple(request(), key_id=SPACE_ID), "ERR_MALFORMED_SIGNATURE", keys=ODD_KEYS))
     cases.append(bad("simple-neg-signature-not-hex", S, set_header(ssigned(), "X-HMAC-Signature", "xyz"), "ERR_MALFORMED_SIGNATURE"))
     r = ssigned()
     r["headers"].append(["X-HMAC-Nonce", "another-nonce-01"])

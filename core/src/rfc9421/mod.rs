@@ -47,7 +47,11 @@ impl Rfc9421Config {
     pub fn validate(&self) -> Result<()> {
         for p in &self.required_params {
             if !KNOWN_PARAMS.contains(&p.as_str()) {
-                return fail(ErrorCode::InvalidConfig, format!("unknown required parameter {p:?}"));
+                // The value is not echoed: configuration text may be a secret in the wrong field.
+                return fail(
+                    ErrorCode::InvalidConfig,
+                    "required_params may list only created, expires, nonce, keyid, alg and tag",
+                );
             }
         }
         Ok(())
