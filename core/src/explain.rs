@@ -4,6 +4,7 @@
 //! base, the covered components and each check's outcome. It never reports a secret or the
 //! expected MAC, and never claims a nonce.
 
+use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
 use crate::digest::BodyHasher;
@@ -92,9 +93,9 @@ impl Guard {
     /// Explains how the server sees a request. With `body`, the body checks run too.
     #[must_use]
     pub fn explain(&self, head: &RequestHead, body: Option<&[u8]>) -> Explanation {
-        let (mut ex, prepared) = self.explain_parse(head);
-        let Some(prepared) = prepared else { return ex };
-        let started = self.begin_prepared(head, prepared, &mut Recorder(&mut ex.checks));
+        let (mut ex, parsed) = self.explain_parse(head);
+        let Some((head, prepared)) = parsed else { return ex };
+        let started = self.begin_prepared(&head, prepared, &mut Recorder(&mut ex.checks));
         let mut verification = match started {
             Ok(v) => v,
             Err(e) => {
@@ -120,8 +121,9 @@ impl Guard {
     #[must_use]
     pub fn explain_without_key(&self, head: &RequestHead, body: Option<&[u8]>) -> Explanation {
         const NO_KEY: &str = "no key given";
-        let (mut ex, prepared) = self.explain_parse(head);
-        let Some(prepared) = prepared else { return ex };
+        let (mut ex, parsed) = self.explain_parse(head);
+        let Some((head, prepared)) = parsed else { return ex };
+        let head = &*head;
         let policy = self.policy();
         let now = self.clock().now_secs();
         if !ex.record("nonce format", check_nonce(&prepared, policy)) {
@@ -149,8 +151,9 @@ impl Guard {
         ex
     }
 
-    /// The target check and the scheme's parse, with what they reveal about the request.
-    fn explain_parse(&self, head: &RequestHead) -> (Explanation, Option<Prepared>) {
+    /// The target check and the scheme's parse, with what they reveal about the request, and the
+    /// head as the verifier reads it.
+    fn explain_parse<'h>(&self, head: &'h RequestHead) -> (Explanation, Option<(Cow<'h, RequestHead>, Prepared)>) {
         let mut ex = Explanation {
             scheme: self.scheme().name(),
             label: None,
@@ -165,7 +168,7 @@ impl Guard {
             checks: Vec::new(),
             error: None,
         };
-        let prepared = match self.prepare(head) {
+        let (prepared, head) = match self.effective_head(head).and_then(|h| Ok((self.prepare(&h)?, h))) {
             Ok(p) => p,
             Err(e) => {
                 ex.record("headers parse", Err(e));
@@ -187,7 +190,7 @@ impl Guard {
                 format!("{}<body>{}", String::from_utf8_lossy(prefix), String::from_utf8_lossy(suffix))
             }
         });
-        (ex, Some(prepared))
+        (ex, Some((head, prepared)))
     }
 }
 

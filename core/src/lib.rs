@@ -7,6 +7,7 @@ pub mod config;
 pub mod digest;
 pub mod error;
 pub mod explain;
+pub mod forwarded;
 pub mod keyring;
 pub mod request;
 pub mod rfc9421;

@@ -321,8 +321,16 @@ impl Guard {
     /// # Errors
     /// The first failed check.
     pub fn begin(&self, head: &RequestHead) -> Result<Verification> {
-        let prepared = self.prepare(head)?;
-        self.begin_prepared(head, prepared, &mut Silent)
+        let head = self.effective_head(head)?;
+        let prepared = self.prepare(&head)?;
+        self.begin_prepared(&head, prepared, &mut Silent)
+    }
+
+    /// The head with the URL scheme the adapter could not tell filled in, and a trusted proxy's
+    /// scheme and host applied (see `forwarded.rs`); borrowed when nothing changes.
+    pub(crate) fn effective_head<'h>(&self, head: &'h RequestHead) -> Result<std::borrow::Cow<'h, RequestHead>> {
+        let policy = &self.inner.policy;
+        crate::forwarded::effective_head(head, policy.trust_proxy, policy.header_limits.max_header_len)
     }
 
     /// The target check, then the scheme's parse: everything that reads headers only.
