@@ -3,8 +3,97 @@
 // Node http plumbing shared by the Express, Koa and Feathers adapters: feed an IncomingMessage
 // into a Verification chunk by chunk, stop reading the moment the core says no, parse the
 // verified bytes. No verification decision is taken here.
+//
+// Request intake (every adapter): a body the server cannot read (bad chunk size, truncated chunk,
+// the connection ending mid-body) is a 400 ERR_BAD_FRAMING answered like every other refusal;
+// after any refusal with body bytes still unread the answer carries `Connection: close`, nothing
+// more is read, and the connection is closed in stages so the client can read the answer.
 
+const http = require('node:http')
+const { pipeline } = require('node:stream')
 const { Guard, HmacGuardError, translate, finishVerification, beginOwned } = require('./core.js')
+const { createVerifyStream } = require('./verify-stream.js')
+
+// On a socket: what a client error on it means to hmac-guard. A function while a body is being
+// streamed into a verification (it settles that verification with ERR_BAD_FRAMING); CLOSING once
+// hmac-guard answered or is answering on it (later parse errors on the same bytes mean nothing).
+const kIntake = Symbol('hmac-guard.intake')
+const CLOSING = 1
+// On a server: the clientError listener below is installed.
+const kHooked = Symbol('hmac-guard.clientError')
+// On a socket: it closes in stages (see closeAfter).
+const kLinger = Symbol('hmac-guard.linger')
+
+// How long a refused connection stays half-closed, not read, before it is closed for good.
+const LINGER_MS = 1000
+// How long a framing error may wait for the adapter's answer before the connection is closed.
+const ANSWER_MS = 5000
+
+/** ERR_BAD_FRAMING: the request body could not be read as the client framed it. */
+function framingError(reason) {
+  return new HmacGuardError('ERR_BAD_FRAMING', reason)
+}
+
+const goneMidBody = () => framingError('connection closed before the body ended')
+
+/**
+ * Node's parser reports a body it cannot read (bad chunk size, truncated chunk, EOF before the
+ * declared length) as a `clientError` on the server; without a listener Node answers a bare 400
+ * and drops the connection, before the adapter can say anything. This listener hands the error
+ * to the request whose body hmac-guard is streaming on that connection, so the adapter answers
+ * it (400 ERR_BAD_FRAMING, JSON like any refusal). Any other client error is handled as Node
+ * does by default, unless the application has a clientError listener of its own.
+ */
+function onClientError(err, socket) {
+  const intake = socket[kIntake]
+  if (typeof intake === 'function') {
+    socket[kIntake] = CLOSING
+    intake(framingError(err && err.code ? `${err.code}: ${err.reason || err.message}` : String(err)))
+    if (!socket.writable || socket.destroyed) {
+      socket.destroy()
+      return
+    }
+    // The adapter answers (then closeAfter closes); should nothing answer, close anyway.
+    const t = setTimeout(() => socket.destroy(), ANSWER_MS)
+    t.unref()
+    socket.once('close', () => clearTimeout(t))
+    return
+  }
+  if (intake === CLOSING) {
+    if (!socket.writable) socket.destroy()
+    return
+  }
+  if (this.listenerCount('clientError') > 1) return // the application's own listener answers
+  // Node's default (lib/_http_server.js socketOnError): a bare status, unless an answer started.
+  const res = socket._httpMessage
+  if (socket.writable && !(res && res.headersSent)) {
+    const code = err && err.code
+    const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW' ? 413 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+    socket.write(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`)
+  }
+  socket.destroy(err)
+}
+
+/**
+ * While `req`'s body is streamed, routes the server's framing errors on its connection to
+ * `onFraming(err)`. Returns the function that stops it.
+ */
+function watchFraming(req, onFraming) {
+  const socket = req.socket
+  if (!socket || req.httpVersionMajor > 1) return noop
+  const server = socket.server
+  if (server && typeof server.on === 'function' && !server[kHooked]) {
+    server[kHooked] = true
+    server.on('clientError', onClientError)
+  }
+  if (socket[kIntake] === CLOSING) return noop
+  socket[kIntake] = onFraming
+  return () => {
+    if (socket[kIntake] === onFraming) socket[kIntake] = null
+  }
+}
+
+function noop() {}
 
 /** Collects the head of a Node request for `guard.begin`. */
 function headOf(req, opts, url) {
@@ -34,7 +123,7 @@ function streamBody(req, verification, buffer, done) {
     // Gone before we got here (e.g. while an async middleware in front of this one waited):
     // no event will come, so settle now.
     verification.abort()
-    done(new HmacGuardError('ERR_BODY_LENGTH_MISMATCH', 'connection closed before the body ended'))
+    done(goneMidBody())
     return
   }
   const chunks = buffer ? [] : null
@@ -42,6 +131,7 @@ function streamBody(req, verification, buffer, done) {
   let settled = false
   const cleanup = () => {
     settled = true
+    unwatch()
     req.removeListener('data', onData)
     req.removeListener('end', onEnd)
     req.removeListener('error', onError)
@@ -85,13 +175,19 @@ function streamBody(req, verification, buffer, done) {
   }
   function onError(e) {
     if (settled) return
-    stop(e)
+    // The request stream failed (the connection was reset or aborted mid-body).
+    stop(e instanceof HmacGuardError ? e : framingError(e && e.message))
   }
   function onClose() {
     if (settled) return
     // The client went away before the body ended (or before it was all delivered here).
-    stop(new HmacGuardError('ERR_BODY_LENGTH_MISMATCH', 'connection closed before the body ended'))
+    stop(goneMidBody())
   }
+  function onFraming(err) {
+    if (settled) return
+    stop(err)
+  }
+  const unwatch = watchFraming(req, onFraming)
   req.on('data', onData)
   req.on('end', onEnd)
   req.on('error', onError)
@@ -112,29 +208,32 @@ function streamInto(req, verification, { buffer = true } = {}) {
  * read and the sink is destroyed with the error.
  */
 function streamToSink(req, verification, sink) {
-  const { createVerifyStream } = require('./stream.js')
-  const { pipeline } = require('node:stream')
   return new Promise((resolve, reject) => {
     if (req.destroyed || req.closed || req.errored) {
       verification.abort()
-      reject(new HmacGuardError('ERR_BODY_LENGTH_MISMATCH', 'connection closed before the body ended'))
+      reject(goneMidBody())
       return
     }
     const t = createVerifyStream(verification)
     let failed = false
     const fail = (e) => {
+      unwatch()
       if (failed) return
       failed = true
       req.unpipe(t)
       req.pause()
+      // A framing error never reached the Transform: abandon the verification here.
+      if (!t.destroyed) t.destroy(e)
       if (!sink.destroyed) sink.destroy(e)
       reject(translate(e))
     }
+    const unwatch = watchFraming(req, fail)
     req.once('close', () => {
-      if (!req.complete) fail(new HmacGuardError('ERR_BODY_LENGTH_MISMATCH', 'connection closed before the body ended'))
+      if (!req.complete) fail(goneMidBody())
     })
     req.pipe(t)
     pipeline(t, sink, (err) => {
+      unwatch()
       if (err) fail(err)
       else t.verified.then(resolve, fail)
     })
@@ -193,18 +292,39 @@ function sendError(req, res, err) {
 }
 
 /**
- * The body was not (fully) read: close the connection once the answer is out, rather than
- * reading the rest of an unwanted body. A short grace period lets the client read the answer.
+ * The body was not (fully) read: answer with `Connection: close`, read nothing more, and close
+ * the connection once the answer is out. Closed in stages (RFC 9112 §9.6): Node would close a
+ * `Connection: close` socket as soon as the answer is written, and with request bytes still
+ * arriving that close is a reset, which can make the client fail its upload without ever
+ * reading the answer. Instead: stop reading, send FIN after the answer, and close for good
+ * after a short grace period (the client's further bytes wait in its own buffers).
  */
 function closeAfter(req, res) {
   if (!res.headersSent) res.setHeader('Connection', 'close')
+  const socket = req.socket
+  if (!socket || socket[kLinger] || req.httpVersionMajor > 1) return
+  socket[kLinger] = true
+  socket[kIntake] = CLOSING
+  // Node ends a `Connection: close` socket with destroySoon() once the answer is finished.
+  socket.destroySoon = lingerThenClose
   res.once('finish', () => {
-    const socket = req.socket
-    if (!socket || socket.destroyed) return
-    const t = setTimeout(() => socket.destroy(), 1000)
+    if (socket.destroyed) return
+    const t = setTimeout(() => socket.destroy(), LINGER_MS + 200)
     t.unref()
     socket.once('close', () => clearTimeout(t))
   })
+}
+
+function lingerThenClose() {
+  if (this.destroyed) return
+  // Take the socket off the HTTP parser's native read path (a 'data' listener does that) and
+  // pause it: at most one read buffer more is taken from the kernel.
+  this.on('data', noop)
+  this.pause()
+  if (this.writable) this.end()
+  const t = setTimeout(() => this.destroy(), LINGER_MS)
+  t.unref()
+  this.once('close', () => clearTimeout(t))
 }
 
 module.exports = { headOf, beginStreamed, streamBody, streamInto, streamToSink, parseBody, sendError, closeAfter }
