@@ -8,6 +8,7 @@ pub mod digest;
 pub mod error;
 pub mod explain;
 pub mod forwarded;
+pub mod intake;
 pub mod keyring;
 pub mod request;
 pub mod rfc9421;

@@ -333,10 +333,11 @@ impl Guard {
         crate::forwarded::effective_head(head, policy.trust_proxy, policy.header_limits.max_header_len)
     }
 
-    /// The target check, then the scheme's parse: everything that reads headers only.
+    /// The request-intake rules (framing, method, target: `intake.rs`), then the scheme's parse:
+    /// everything that reads headers only.
     pub(crate) fn prepare(&self, head: &RequestHead) -> Result<Prepared> {
         let limits = &self.inner.policy.header_limits;
-        head.check_target(limits.max_header_len)?;
+        crate::intake::check(head, limits.max_header_len)?;
         self.inner.scheme.prepare(head, limits)
     }
 

@@ -380,6 +380,8 @@ def rfc9421_cases() -> list:
     )
     for name, key_id in (("rfc9421-keyid-with-space", SPACE_ID), ("rfc9421-keyid-with-quotes-and-backslash", ODD_ID)):
         cases.append(ok(name, "rfc9421", sign_9421(request(), key_id=key_id), key_id=key_id, subject="team:ops", nonce=n, keys=ODD_KEYS))
+    r = set_header(drop_header(request(body=b"c" * 300), "Content-Length"), "Transfer-Encoding", "gzip, chunked")
+    cases.append(ok("rfc9421-transfer-encoding-chunked-last", "rfc9421", sign_9421(r), nonce=n, chunk_size=100))
     # Two signatures; the policy accepts only the second label.
     r = sign_9421(request(), label="proxy", key_id="k2", nonce="proxy-nonce-0001")
     r.pop("_base")
@@ -511,6 +513,16 @@ def negative_cases() -> list:
     cases.append(bad("neg-streamed-over-limit", R, big, "ERR_BODY_TOO_LARGE", policy={"body_limit": 4096}, chunk_size=1024))
     cases.append(bad("neg-body-shorter-than-length", R, set_header(signed(), "Content-Length", "100"), "ERR_BODY_LENGTH_MISMATCH"))
     cases.append(bad("neg-body-longer-than-length", R, set_header(signed(), "Content-Length", "3"), "ERR_BODY_LENGTH_MISMATCH"))
+    # Request intake (RFC 9112 section 6.1/6.3): framing the verifier cannot trust, a method that
+    # is not a bounded token. Refused before the signature is parsed.
+    cases.append(bad("neg-transfer-encoding-and-content-length", R, set_header(signed(), "Transfer-Encoding", "chunked"), "ERR_BAD_FRAMING"))
+    for name, te in (("neg-transfer-encoding-gzip", "gzip"), ("neg-transfer-encoding-chunked-then-gzip", "chunked, gzip")):
+        r = set_header(drop_header(request(), "Content-Length"), "Transfer-Encoding", te)
+        cases.append(bad(name, R, sign_9421(r), "ERR_BAD_FRAMING"))
+    r = signed()
+    r["method"] = "P" * 9000
+    cases.append(bad("neg-method-too-long", R, r, "ERR_HEADER_TOO_LARGE"))
+    cases.append(bad("neg-method-not-a-token", R, sign_9421(request(method="GET /evil")), "ERR_MALFORMED_HEADER"))
     cases.append(bad("neg-content-length-garbage", R, set_header(signed(), "Content-Length", "12abc"), "ERR_MALFORMED_HEADER"))
     r = request(headers=[["X-Note", "a\u0001b"]])
     cases.append(bad("neg-control-char-in-covered-field", R, sign_9421(r, components=("@method", "@authority", "@path", "@query", "x-note")), "ERR_MALFORMED_HEADER"))
@@ -555,6 +567,10 @@ def negative_cases() -> list:
     cases.append(bad("simple-neg-unknown-key", S, ssigned(key_id="nobody"), "ERR_UNKNOWN_KEY"))
     cases.append(bad("simple-neg-expired", S, ssigned(timestamp=NOW - 301), "ERR_TIMESTAMP_EXPIRED"))
     cases.append(bad("simple-neg-replay", S, ssigned(), "ERR_REPLAY", attempts=2))
+    cases.append(bad("simple-neg-transfer-encoding-and-content-length", S, set_header(ssigned(), "Transfer-Encoding", "chunked"), "ERR_BAD_FRAMING"))
+    r = ssigned()
+    r["method"] = "P" * 9000
+    cases.append(bad("simple-neg-method-too-long", S, r, "ERR_HEADER_TOO_LARGE"))
     return [c for c in cases if c is not None]
 
 
