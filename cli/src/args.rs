@@ -53,7 +53,8 @@ pub(crate) struct CheckArgs {
     pub max_age: Option<u32>,
     pub max_skew: Option<u32>,
     pub body_limit: Option<u64>,
-    pub url_scheme: String,
+    /// `None`: the core's default URL scheme.
+    pub url_scheme: Option<String>,
     pub host: Option<String>,
     pub labels: Vec<String>,
     pub tag: Option<String>,
@@ -204,7 +205,7 @@ fn check(parser: &mut Parser, name: &'static str) -> R<Command> {
         max_age: None,
         max_skew: None,
         body_limit: None,
-        url_scheme: "http".into(),
+        url_scheme: None,
         host: None,
         labels: Vec::new(),
         tag: None,
@@ -230,7 +231,7 @@ fn check(parser: &mut Parser, name: &'static str) -> R<Command> {
                 if s != "http" && s != "https" {
                     return Err(Failure::usage(cmd, "--url-scheme must be http or https"));
                 }
-                a.url_scheme = s;
+                a.url_scheme = Some(s);
             }
             Arg::Long("host") => a.host = Some(value(parser, cmd, "--host")?),
             Arg::Long("label") => a.labels.push(value(parser, cmd, "--label")?),

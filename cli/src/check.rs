@@ -4,10 +4,8 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use hmac_guard::{
-    Clock, Guard, KeyRing, KeySpec, ManualClock, MemoryStore, MemoryStoreConfig, Policy, RequestHead, Rfc9421, Rfc9421Config,
-    Scheme, Simple, SystemClock,
-};
+use hmac_guard::config::{Env, field};
+use hmac_guard::{Guard, GuardConfig, KeySpec, ManualClock, RequestHead, Spelling, Value};
 
 use crate::args::{CheckArgs, SchemeKind};
 use crate::raw::{self, Framing, MAX_INPUT};
@@ -29,56 +27,49 @@ pub(crate) fn load_request(a: &CheckArgs, io: &mut Io<'_>) -> Result<(RequestHea
         headers.retain(|(n, _)| !n.eq_ignore_ascii_case("host"));
         headers.push(("Host".into(), host.clone()));
     }
-    Ok((RequestHead::new(req.method, req.target, a.url_scheme.clone(), headers), req.body, req.framing))
+    Ok((RequestHead::new(req.method, req.target, a.url_scheme.clone().unwrap_or_default(), headers), req.body, req.framing))
 }
 
 /// A verifier for the options: the scheme, the window, the body limit, the clock (`--at`), the
-/// one key (if any), and a fresh in-memory replay store.
+/// one key (if any), and a fresh, small in-memory replay store. The options go through the
+/// core's configuration contract, which names a bad one by its flag.
 pub(crate) fn guard(a: &CheckArgs, key: Option<KeySpec>, cmd: &'static str) -> Result<Guard, Failure> {
-    let scheme: Arc<dyn Scheme> = match a.scheme {
-        SchemeKind::Rfc9421 => {
-            let config = Rfc9421Config {
-                accepted_labels: if a.labels.is_empty() { None } else { Some(a.labels.clone()) },
-                required_tag: a.tag.clone(),
-                ..Rfc9421Config::default()
-            };
-            Arc::new(Rfc9421::new(config).map_err(|e| Failure::input(e.reason().to_string()))?)
-        }
-        SchemeKind::Simple => {
-            if !a.labels.is_empty() || a.tag.is_some() {
-                return Err(Failure::usage(Some(cmd), "--label and --tag apply to --scheme rfc9421 only"));
-            }
-            Arc::new(Simple)
+    let scheme = match a.scheme {
+        SchemeKind::Rfc9421 => "rfc9421",
+        SchemeKind::Simple => "simple",
+    };
+    let mut options = vec![
+        ("scheme", Value::str(scheme)),
+        // The CLI's own process environment must not move its throwaway store to Redis.
+        ("redis_url", Value::str("")),
+        ("replay_store.capacity", Value::Int(16)),
+    ];
+    let mut number = |id, n: Option<i64>| {
+        if let Some(n) = n {
+            options.push((id, Value::Int(n)));
         }
     };
-    let defaults = Policy::default();
-    let policy = Policy {
-        max_age_secs: a.max_age.unwrap_or(defaults.max_age_secs),
-        max_future_skew_secs: a.max_skew.unwrap_or(defaults.max_future_skew_secs),
-        body_limit: a.body_limit.unwrap_or(defaults.body_limit),
-        ..defaults
-    };
-    if policy.max_age_secs == 0 {
-        return Err(Failure::usage(Some(cmd), "--max-age must be at least 1"));
+    number("policy.max_age_secs", a.max_age.map(i64::from));
+    number("policy.max_future_skew_secs", a.max_skew.map(i64::from));
+    number("policy.body_limit", a.body_limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX)));
+    if !a.labels.is_empty() {
+        options.push(("policy.accepted_labels", Value::List(a.labels.iter().map(|l| Value::str(l.as_str())).collect())));
     }
-    let clock: Arc<dyn Clock> = match a.at {
-        Some(at) => Arc::new(ManualClock::at_secs(at)),
-        None => Arc::new(SystemClock),
-    };
-    let keys = Arc::new(KeyRing::new());
+    if let Some(tag) = &a.tag {
+        options.push(("policy.required_tag", Value::str(tag.as_str())));
+    }
+    if let Some(at) = a.at {
+        options.push(("clock", Value::Clock(Arc::new(ManualClock::at_secs(at)))));
+    }
+    // Canonical ids, spelled as the CLI spells them (its flags), so errors name the flag.
+    let options = Value::map(options.into_iter().map(|(id, v)| (field(id).name(Spelling::Cli), v)));
+    let config = GuardConfig::from_options_in(&options, Spelling::Cli, &Env::fixed(&[]))
+        .map_err(|e| Failure::usage(Some(cmd), e.reason().to_string()))?;
+    let built = config.build().map_err(|e| Failure::input(format!("bad verifier options: {}", e.reason())))?;
     if let Some(spec) = key {
-        keys.upsert(spec).map_err(|e| Failure::input(format!("the key is not usable: {}", e.reason())))?;
+        built.guard.keys().upsert(spec).map_err(|e| Failure::input(format!("the key is not usable: {}", e.reason())))?;
     }
-    let store = MemoryStore::new(MemoryStoreConfig { capacity: 16, per_key_quota: None, shards: Some(1) })
-        .map_err(|e| Failure::input(e.reason().to_string()))?;
-    Guard::builder()
-        .scheme(scheme)
-        .keys(keys)
-        .store(Arc::new(store))
-        .clock(clock)
-        .policy(policy)
-        .build()
-        .map_err(|e| Failure::input(format!("bad verifier options: {}", e.reason())))
+    Ok(built.guard)
 }
 
 /// `  "@method": POST` lines.

@@ -14,7 +14,7 @@ use crate::{EXIT_INCOMPLETE, EXIT_OK, EXIT_REJECTED, Io, Outcome, check};
 
 pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
     let spec = match a.key.key_id.as_deref() {
-        Some(key_id) => Some(Secret::load(&a.key, io)?.into_spec(&a.key, key_id, a.subject.as_deref())),
+        Some(key_id) => Some(Secret::load(&a.key, io)?.into_spec(&a.key, key_id, a.subject.as_deref())?),
         None => None,
     };
     let keyed = spec.is_some();
@@ -35,7 +35,8 @@ pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
         "request: {} {} ({}; body {} bytes, {framing})",
         line(&head.method),
         line(&head.target),
-        line(&head.scheme),
+        // The scheme the verifier used: the one given with --url-scheme, else the core's default.
+        line(if head.scheme.is_empty() { hmac_guard::config::DEFAULT_URL_SCHEME } else { &head.scheme }),
         body.len()
     )?;
     match a.at {

@@ -62,15 +62,28 @@ impl Secret {
     }
 
     /// A key spec for `key_id` with this secret (consumed, so the bytes live in one place).
-    pub(crate) fn into_spec(self, key: &KeyArgs, key_id: &str, subject: Option<&str>) -> KeySpec {
+    /// A key id that holds the secret, or a part of it, is refused: key ids travel in every
+    /// request and appear in output (any sf-string is a valid key id, so a pasted secret would be).
+    pub(crate) fn into_spec(self, key: &KeyArgs, key_id: &str, subject: Option<&str>) -> Result<KeySpec, Failure> {
+        if holds_part_of(key_id.as_bytes(), &self.0) {
+            return Err(Failure::input("--key-id holds the secret or a part of it: key ids are sent in every request"));
+        }
         let mut spec = KeySpec::new(key_id, Vec::new(), key.algorithm);
         spec.secret = self.0;
         if let Some(s) = subject {
             spec = spec.with_subject(s);
         }
-        spec
+        Ok(spec)
     }
 }
+
+/// Whether `text` contains any run of [`SECRET_PART`] consecutive bytes of `secret`.
+fn holds_part_of(text: &[u8], secret: &[u8]) -> bool {
+    secret.len() >= SECRET_PART && secret.windows(SECRET_PART).any(|w| text.windows(SECRET_PART).any(|t| t == w))
+}
+
+/// How long a run of secret bytes counts as a part of the secret.
+const SECRET_PART: usize = 12;
 
 /// Shortest secret the core accepts; a variable name shorter than this cannot be a secret.
 const MIN_SECRET_LEN: usize = 32;

@@ -33,7 +33,7 @@ pub(crate) fn run(a: &SignArgs, io: &mut Io<'_>) -> Outcome {
         return Err(Failure::usage(CMD, "--curl needs the body in a file curl can read again (--body-file PATH, not -)"));
     }
     let secret = Secret::load(&a.key, io)?;
-    let signer = Signer::new(secret.into_spec(&a.key, key_id, None))
+    let signer = Signer::new(secret.into_spec(&a.key, key_id, None)?)
         .map_err(|e| Failure::input(format!("the key is not usable: {}", e.reason())))?;
     let body = match &a.body_file {
         Some(path) => input::read_source(Some(path), "the --body-file file", io.stdin, MAX_BODY).map_err(Failure::input)?,

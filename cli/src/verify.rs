@@ -11,7 +11,7 @@ pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
         return Err(Failure::usage(Some("verify"), "--key-id is required"));
     };
     // The secret first: a missing one is reported before anything waits on stdin.
-    let spec = Secret::load(&a.key, io)?.into_spec(&a.key, key_id, a.subject.as_deref());
+    let spec = Secret::load(&a.key, io)?.into_spec(&a.key, key_id, a.subject.as_deref())?;
     let guard = check::guard(a, Some(spec), "verify")?;
     let (head, body, _) = check::load_request(a, io)?;
     let now = guard.clock().now_secs();

@@ -495,7 +495,7 @@ fn request_text_is_escaped_for_the_terminal() {
             let all = out.all();
             assert!(!all.chars().any(bad), "{args:?}: a control character reached the output:\n{all:?}");
             if args[0] == "explain" {
-                assert!(out.stdout.contains(&format!("request: POST {shown} (http;")), "{}", out.stdout);
+                assert!(out.stdout.contains(&format!("request: POST {shown} (https;")), "{}", out.stdout);
             }
         }
     }
@@ -666,6 +666,20 @@ fn chunked_bodies_are_decoded() {
     assert!(out.stdout.contains("body: 14 bytes\n"));
 }
 
+/// The sf-string at the start of `rest` (after its opening quote), unescaped.
+fn sf_string_prefix(rest: &str) -> String {
+    let mut out = String::new();
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            '"' => break,
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[test]
 fn host_and_scheme_overrides() {
     let req = signed_request("rfc9421", &[]);
@@ -676,8 +690,9 @@ fn host_and_scheme_overrides() {
     assert_eq!(out.code, EXIT_OK, "{out:?}");
     // An absolute-form target must match the request's scheme.
     let absolute = replace(&req, "POST /orders?id=7", "POST http://api.example.com/orders?id=7");
-    assert_eq!(verify(&absolute, &[]).code, EXIT_OK);
-    let out = verify(&absolute, &["--url-scheme", "https"]);
+    assert_eq!(verify(&absolute, &["--url-scheme", "http"]).code, EXIT_OK);
+    // Without --url-scheme the core's default (https) applies.
+    let out = verify(&absolute, &[]);
     assert!(out.stdout.starts_with("verdict: rejected ERR_MALFORMED_HEADER (400)\n"), "{}", out.stdout);
 }
 
@@ -854,7 +869,7 @@ fn run_vector(case: &serde_json::Value) -> bool {
         if n.eq_ignore_ascii_case("x-hmac-key-id") {
             named.push(v.clone());
         } else if n.eq_ignore_ascii_case("signature-input") {
-            named.extend(v.split("keyid=\"").skip(1).filter_map(|r| r.split('"').next()).map(String::from));
+            named.extend(v.split("keyid=\"").skip(1).map(sf_string_prefix));
         }
     }
     named.dedup();

@@ -6,9 +6,22 @@
 pub enum Spelling {
     /// camelCase, policy options under `policy` and store options under `replayStore` (Node).
     Node,
-    /// snake_case keyword arguments, all at the top level (Python, the CLI, Rust).
+    /// snake_case keyword arguments, all at the top level (Python, Rust).
     Python,
+    /// The command line's flags where it has one (`--max-age`), else as [`Spelling::Python`].
+    Cli,
 }
+
+/// The CLI's flag for each option it sets from the command line.
+const CLI_FLAGS: [(&str, &str); 7] = [
+    ("scheme", "--scheme"),
+    ("policy.max_age_secs", "--max-age"),
+    ("policy.max_future_skew_secs", "--max-skew"),
+    ("policy.body_limit", "--body-limit"),
+    ("policy.accepted_labels", "--label"),
+    ("policy.required_tag", "--tag"),
+    ("clock", "--at"),
+];
 
 /// One option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,10 +37,11 @@ pub struct Field {
 impl Field {
     /// This option's name in a binding.
     #[must_use]
-    pub const fn name(&self, spelling: Spelling) -> &'static str {
+    pub fn name(&self, spelling: Spelling) -> &'static str {
         match spelling {
             Spelling::Node => self.node,
             Spelling::Python => self.python,
+            Spelling::Cli => CLI_FLAGS.iter().find(|(id, _)| *id == self.id).map_or(self.python, |(_, flag)| flag),
         }
     }
 }

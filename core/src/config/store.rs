@@ -29,7 +29,9 @@ pub struct RedisOptions {
     /// Where the URL came from: the option's name or the environment variable.
     url_source: String,
     /// The CA option's name, and where the CA came from (the option or a file).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     ca_name: String,
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     ca_source: String,
 }
 
