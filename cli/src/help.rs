@@ -124,7 +124,7 @@ Verifier:
       --max-age SECS         oldest signature accepted (default 300)
       --max-skew SECS        furthest-future signature accepted (default 30)
       --body-limit BYTES     largest body accepted (default 1048576)
-      --url-scheme S         how the request arrived: http (default) or https
+      --url-scheme S         how the request arrived: http or https (default: https, the core's)
       --host HOST            use this Host instead of the request's (e.g. a proxy rewrote it)
       --label L              accept only this signature label (repeatable; rfc9421)
       --tag T                require this tag (rfc9421)
