@@ -124,3 +124,12 @@ fn every_config_case_in_both_spellings() {
     }
     assert!(ran >= 150, "only {ran} case runs");
 }
+
+#[test]
+fn docs_list_every_option_in_both_spellings() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/configuration.md")).expect("read docs");
+    for f in hmac_guard::config::FIELDS {
+        let row = format!("| `{}` | `{}` | `{}` |", f.id, f.node, f.python);
+        assert!(doc.contains(&row), "docs/configuration.md has no row {row}");
+    }
+}
