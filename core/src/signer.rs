@@ -222,6 +222,10 @@ impl Signer {
         if method.is_empty() || !method.bytes().all(|b| b.is_ascii_graphic()) {
             return fail(ErrorCode::InvalidConfig, "method is not a token");
         }
+        // HG1 carries the key id in a header whose outer spaces a server trims: its narrower rule.
+        if !self.key.id().bytes().all(crate::keyring::is_key_id_byte) {
+            return fail(ErrorCode::InvalidConfig, "the simple scheme's key ids may not hold a space, quote or backslash");
+        }
         if !path_and_query.starts_with('/') || !path_and_query.bytes().all(|b| b.is_ascii_graphic()) {
             return fail(ErrorCode::InvalidConfig, "path must start with / and be printable ASCII (percent-encode the rest)");
         }

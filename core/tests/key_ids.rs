@@ -75,10 +75,18 @@ fn a_base_with_an_unescaped_key_id_does_not_verify() {
 #[test]
 fn hg1_refuses_a_key_id_its_header_cannot_carry() {
     for id in [ODD_ID, "a b", "quo\"te", "back\\slash"] {
+        // The signer refuses to write it...
         let signer = Signer::new(KeySpec::new(id, SECRET, Algorithm::HmacSha256)).unwrap();
         let opts = SimpleSignOptions { timestamp: Some(NOW), nonce: Some("nonce-keyid-0002".into()) };
-        let mut head = RequestHead::new("GET", "/x", "https", vec![("Host".into(), "h".into())]);
-        head.headers.extend(signer.sign_simple("GET", "/x", b"", &opts).unwrap());
+        let err = signer.sign_simple("GET", "/x", b"", &opts).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidConfig, "{id:?}: {err}");
+        // ...and the verifier refuses a request that carries it anyway.
+        let head = RequestHead::new("GET", "/x", "https", vec![("Host".into(), "h".into())])
+            .with_header("X-HMAC-Key-Id", id)
+            .with_header("X-HMAC-Timestamp", NOW.to_string())
+            .with_header("X-HMAC-Nonce", "nonce-keyid-0002")
+            .with_header("X-HMAC-Content-SHA256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+            .with_header("X-HMAC-Signature", "00".repeat(32));
         let err = guard(Arc::new(Simple), id).verify(&head, b"").unwrap_err();
         assert_eq!(err.code(), ErrorCode::MalformedSignature, "{id:?}: {err}");
     }
