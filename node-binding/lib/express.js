@@ -3,7 +3,7 @@
 // Express 5 / Express 4 middleware. Mount it before any body parser on the protected routes.
 
 const { translate } = require('./core.js')
-const { headOf, beginStreamed, streamBody, streamToSink, parseBody, sendError, closeAfter } = require('./http.js')
+const { headOf, beginStreamed, streamBody, streamToSink, parseBody, sendError, closeAfter, bodyUnread } = require('./http.js')
 
 /**
  * @param {import('./core.js').Guard} guard
@@ -27,7 +27,9 @@ function expressMiddleware(guard, options = {}) {
 
   return function hmacGuard(req, res, next) {
     const fail = (err) => {
-      if (!req.complete) closeAfter(req, res)
+      // Any refusal with body bytes unread (401, 400, 413, 503...): `Connection: close`, no more
+      // reading, the connection closed once the answer is out.
+      if (bodyUnread(req)) closeAfter(req, res)
       if (onError !== 'next') {
         sendError(req, res, err)
         return

@@ -14,8 +14,8 @@ const { pipeline } = require('node:stream')
 const { Guard, HmacGuardError, translate, finishVerification, beginOwned } = require('./core.js')
 const { createVerifyStream } = require('./verify-stream.js')
 
-// On a socket: what a client error on it means to hmac-guard. A function while a body is being
-// streamed into a verification (it settles that verification with ERR_BAD_FRAMING); CLOSING once
+// On a socket: what a client error on it means to hmac-guard. An Intake while a body is being
+// streamed into a verification (a framing error settles it with ERR_BAD_FRAMING); CLOSING once
 // hmac-guard answered or is answering on it (later parse errors on the same bytes mean nothing).
 const kIntake = Symbol('hmac-guard.intake')
 const CLOSING = 1
@@ -46,9 +46,10 @@ const goneMidBody = () => framingError('connection closed before the body ended'
  */
 function onClientError(err, socket) {
   const intake = socket[kIntake]
-  if (typeof intake === 'function') {
+  // Once the request is complete the error is in bytes after it (a next request): Node's way.
+  if (intake instanceof Intake && !intake.req.complete) {
     socket[kIntake] = CLOSING
-    intake(framingError(err && err.code ? `${err.code}: ${err.reason || err.message}` : String(err)))
+    intake.onFraming(framingError(err && err.code ? `${err.code}: ${err.reason || err.message}` : String(err)))
     if (!socket.writable || socket.destroyed) {
       socket.destroy()
       return
@@ -87,9 +88,17 @@ function watchFraming(req, onFraming) {
     server.on('clientError', onClientError)
   }
   if (socket[kIntake] === CLOSING) return noop
-  socket[kIntake] = onFraming
+  const intake = new Intake(req, onFraming)
+  socket[kIntake] = intake
   return () => {
-    if (socket[kIntake] === onFraming) socket[kIntake] = null
+    if (socket[kIntake] === intake) socket[kIntake] = null
+  }
+}
+
+class Intake {
+  constructor(req, onFraming) {
+    this.req = req
+    this.onFraming = onFraming
   }
 }
 
@@ -287,8 +296,21 @@ function sendError(req, res, err) {
   res.statusCode = status
   res.setHeader('Content-Type', 'application/json; charset=utf-8')
   res.setHeader('Content-Length', Buffer.byteLength(body))
-  if (!req.complete) closeAfter(req, res)
+  if (bodyUnread(req)) closeAfter(req, res)
   res.end(body)
+}
+
+/**
+ * Whether body bytes of `req` may still be on the wire: a body is announced (Content-Length
+ * other than 0, or Transfer-Encoding) and was not received to its end. (`req.complete` alone is
+ * false for a request without a body too, until the parser's turn after the handler.)
+ */
+function bodyUnread(req) {
+  if (req.complete) return false
+  const h = req.headers
+  if (h['transfer-encoding'] !== undefined) return true
+  const length = h['content-length']
+  return length !== undefined && length !== '0'
 }
 
 /**
@@ -327,4 +349,4 @@ function lingerThenClose() {
   this.once('close', () => clearTimeout(t))
 }
 
-module.exports = { headOf, beginStreamed, streamBody, streamInto, streamToSink, parseBody, sendError, closeAfter }
+module.exports = { headOf, beginStreamed, streamBody, streamInto, streamToSink, parseBody, sendError, closeAfter, bodyUnread }

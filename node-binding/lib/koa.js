@@ -3,7 +3,7 @@
 // Koa middleware. Mount it before any body parser on the protected routes.
 
 const { translate } = require('./core.js')
-const { headOf, beginStreamed, streamInto, streamToSink, parseBody, closeAfter } = require('./http.js')
+const { headOf, beginStreamed, streamInto, streamToSink, parseBody, closeAfter, bodyUnread } = require('./http.js')
 
 /**
  * @param {import('./core.js').Guard} guard
@@ -26,11 +26,19 @@ function koaMiddleware(guard, options = {}) {
   return async function hmacGuard(ctx, next) {
     const req = ctx.req
     const fail = (err) => {
-      if (!req.complete) {
+      // Any refusal with body bytes unread (401, 400, 413, 503...): `Connection: close`, no more
+      // reading, the connection closed once the answer is out.
+      const unread = bodyUnread(req)
+      if (unread) {
         closeAfter(req, ctx.res)
         ctx.set('Connection', 'close')
       }
-      if (onError === 'throw') throw mapError(err)
+      if (onError === 'throw') {
+        const mapped = mapError(err)
+        // Koa's own error answer drops the headers set so far and sets `err.headers`.
+        if (unread && mapped && typeof mapped === 'object') mapped.headers = { ...mapped.headers, Connection: 'close' }
+        throw mapped
+      }
       const status = err.status || 500
       ctx.status = status
       ctx.body = { error: { code: typeof err.code === 'string' ? err.code : 'ERR_INTERNAL', message: status < 500 || err.code ? err.message : 'internal error' } }
