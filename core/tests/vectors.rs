@@ -7,11 +7,9 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use hmac_guard::config::{Env, Spelling, Value as ConfigValue};
 use hmac_guard::digest::{content_digest_value, to_hex};
-use hmac_guard::{
-    Algorithm, DigestAlgorithm, ErrorCode, Guard, Key, KeyRing, KeySpec, ManualClock, MemoryStore, MemoryStoreConfig, Policy,
-    RequestHead, Rfc9421, Rfc9421Config, Scheme, Simple, Verified,
-};
+use hmac_guard::{Algorithm, DigestAlgorithm, ErrorCode, Guard, GuardConfig, Key, KeySpec, ManualClock, RequestHead, Verified};
 use serde_json::Value;
 
 fn vectors_dir() -> PathBuf {
@@ -22,10 +20,6 @@ fn load(name: &str) -> Value {
     let path = vectors_dir().join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect()
 }
 
 fn head_of(req: &Value) -> (RequestHead, Vec<u8>) {
@@ -49,56 +43,46 @@ fn algorithm(name: &str) -> Algorithm {
     Algorithm::from_name(name).unwrap()
 }
 
+/// The case's guard, through the configuration contract every binding uses (its policy names
+/// are the Python spelling, but for the store's quota).
 fn build_guard(case: &Value) -> Result<Guard, hmac_guard::Error> {
-    let ring = KeyRing::new();
-    for k in case["keys"].as_array().unwrap() {
-        let secret = B64.decode(k["secret_b64"].as_str().unwrap()).unwrap();
-        let mut spec = KeySpec::new(k["id"].as_str().unwrap(), secret, algorithm(k["algorithm"].as_str().unwrap()));
-        if let Some(s) = k["subject"].as_str() {
-            spec = spec.with_subject(s);
+    let keys = case["keys"].as_array().unwrap().iter().map(|k| {
+        let mut key = vec![
+            ("id".to_string(), ConfigValue::str(k["id"].as_str().unwrap())),
+            ("secret".into(), ConfigValue::Bytes(B64.decode(k["secret_b64"].as_str().unwrap()).unwrap().into())),
+            ("algorithm".into(), ConfigValue::str(k["algorithm"].as_str().unwrap())),
+        ];
+        for f in ["subject", "not_before", "not_after"] {
+            if !k[f].is_null() {
+                key.push((f.to_string(), config_value(&k[f])));
+            }
         }
-        spec = spec.with_validity(k["not_before"].as_i64(), k["not_after"].as_i64());
-        ring.upsert(spec)?;
+        ConfigValue::Map(key)
+    });
+    let mut options = vec![
+        ("scheme".to_string(), ConfigValue::str(case["scheme"].as_str().unwrap())),
+        ("keys".into(), ConfigValue::List(keys.collect())),
+        ("clock".into(), ConfigValue::Clock(Arc::new(ManualClock::at_secs(case["now"].as_i64().unwrap())))),
+        ("redis_url".into(), ConfigValue::str("")),
+    ];
+    for (name, v) in case["policy"].as_object().unwrap() {
+        let name = if name == "store_per_key_quota" { "per_key_quota" } else { name.as_str() };
+        options.push((name.to_string(), config_value(v)));
     }
-    let p = &case["policy"];
-    let mut policy = Policy::default();
-    if let Some(v) = p["max_age_secs"].as_u64() {
-        policy.max_age_secs = u32::try_from(v).unwrap();
+    if !case["policy"].as_object().unwrap().contains_key("store_capacity") {
+        options.push(("store_capacity".into(), ConfigValue::Int(100_000)));
     }
-    if let Some(v) = p["max_future_skew_secs"].as_u64() {
-        policy.max_future_skew_secs = u32::try_from(v).unwrap();
+    Ok(GuardConfig::from_options_in(&ConfigValue::Map(options), Spelling::Python, &Env::fixed(&[]))?.build()?.guard)
+}
+
+fn config_value(v: &Value) -> ConfigValue {
+    match v {
+        Value::Bool(b) => ConfigValue::Bool(*b),
+        Value::Number(n) => ConfigValue::Int(n.as_i64().unwrap()),
+        Value::String(s) => ConfigValue::str(s.as_str()),
+        Value::Array(items) => ConfigValue::List(items.iter().map(config_value).collect()),
+        other => panic!("unexpected policy value {other}"),
     }
-    if let Some(v) = p["body_limit"].as_u64() {
-        policy.body_limit = v;
-    }
-    if let Some(v) = p["require_nonce"].as_bool() {
-        policy.require_nonce = v;
-    }
-    let scheme: Arc<dyn Scheme> = match case["scheme"].as_str().unwrap() {
-        "rfc9421" => {
-            let mut c = Rfc9421Config::default();
-            if !p["required_components"].is_null() {
-                c.required_components = strings(&p["required_components"]);
-            }
-            if !p["required_params"].is_null() {
-                c.required_params = strings(&p["required_params"]);
-            }
-            if !p["accepted_labels"].is_null() {
-                c.accepted_labels = Some(strings(&p["accepted_labels"]));
-            }
-            c.required_tag = p["required_tag"].as_str().map(String::from);
-            Arc::new(Rfc9421::new(c)?)
-        }
-        "simple" => Arc::new(Simple),
-        other => panic!("unknown scheme {other}"),
-    };
-    let store = MemoryStore::new(MemoryStoreConfig {
-        capacity: p["store_capacity"].as_u64().map_or(100_000, |v| usize::try_from(v).unwrap()),
-        per_key_quota: p["store_per_key_quota"].as_u64().map(|v| usize::try_from(v).unwrap()),
-        shards: None,
-    })?;
-    let clock = Arc::new(ManualClock::at_secs(case["now"].as_i64().unwrap()));
-    Guard::builder().scheme(scheme).keys(Arc::new(ring)).store(Arc::new(store)).clock(clock).policy(policy).build()
 }
 
 fn verify(guard: &Guard, head: &RequestHead, body: &[u8], chunk_size: usize) -> Result<Verified, hmac_guard::Error> {

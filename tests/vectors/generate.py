@@ -400,7 +400,54 @@ def rfc9421_cases() -> list:
             keys=[dict(KEYS[0], not_before=NOW - 10, not_after=NOW + 10)],
         )
     )
+    cases += url_scheme_cases()
     return cases
+
+
+# How the request reached the server: the adapter's scheme, the core's default (https) when it
+# cannot tell (""), and a trusted proxy's Forwarded / X-Forwarded-* headers (the last element).
+URL_COMPONENTS = ("@method", "@authority", "@path", "@query", "@scheme", "@target-uri")
+TRUST = {"trust_proxy": True}
+
+
+def behind_proxy(req: dict, *forwarded) -> dict:
+    """The signed request as a TLS-terminating proxy passes it on: plain http, internal Host."""
+    req["scheme"] = "http"
+    set_header(req, "Host", "backend.internal:8080")
+    req["headers"] += [list(h) for h in forwarded]
+    return req
+
+
+def url_scheme_cases() -> list:
+    n = "nonce-0001-abcdef"
+    xf = (("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "api.example.com"))
+    rfc7239 = (("Forwarded", 'for=192.0.2.60;proto=http;host=evil.example, for=10.0.0.2;proto=https;host="api.example.com"'),)
+    unknown = sign_9421(request(), components=URL_COMPONENTS)
+    unknown["scheme"] = ""
+    return [
+        ok("rfc9421-url-scheme-https", "rfc9421", sign_9421(request(), components=URL_COMPONENTS), nonce=n),
+        ok("rfc9421-url-scheme-http", "rfc9421", sign_9421(request(scheme="http"), components=URL_COMPONENTS), nonce=n),
+        ok("rfc9421-url-scheme-unknown-is-https", "rfc9421", unknown, nonce=n),
+        ok("rfc9421-trusted-proxy-x-forwarded", "rfc9421", behind_proxy(sign_9421(request(), components=URL_COMPONENTS), *xf), nonce=n, policy=TRUST),
+        ok("rfc9421-trusted-proxy-forwarded-last-element", "rfc9421", behind_proxy(sign_9421(request(), components=URL_COMPONENTS), *rfc7239), nonce=n, policy=TRUST),
+    ]
+
+
+def url_scheme_negatives() -> list:
+    xf = (("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "api.example.com"))
+    http_as_https = sign_9421(request(scheme="http"), components=URL_COMPONENTS)
+    http_as_https["scheme"] = "https"
+    unknown_signed_http = sign_9421(request(scheme="http"), components=URL_COMPONENTS)
+    unknown_signed_http["scheme"] = ""
+    first_element = (("X-Forwarded-Proto", "https, http"),)
+    return [
+        bad("neg-signed-for-http-arrived-by-https", "rfc9421", http_as_https, "ERR_SIGNATURE_MISMATCH"),
+        bad("neg-unknown-scheme-is-https-not-http", "rfc9421", unknown_signed_http, "ERR_SIGNATURE_MISMATCH"),
+        bad("neg-proxy-headers-ignored-unless-trusted", "rfc9421", behind_proxy(sign_9421(request(), components=URL_COMPONENTS), *xf), "ERR_SIGNATURE_MISMATCH"),
+        bad("neg-trusted-proxy-only-its-own-element", "rfc9421", behind_proxy(sign_9421(request(), components=URL_COMPONENTS), *first_element), "ERR_SIGNATURE_MISMATCH", policy=TRUST),
+        bad("neg-trusted-proxy-scheme-not-http", "rfc9421", behind_proxy(sign_9421(request(), components=URL_COMPONENTS), ("X-Forwarded-Proto", "ftp")), "ERR_MALFORMED_HEADER", policy=TRUST),
+        bad("neg-trusted-proxy-host-not-a-host", "rfc9421", behind_proxy(sign_9421(request(), components=URL_COMPONENTS), ("X-Forwarded-Host", "api.example.com/evil")), "ERR_MALFORMED_HEADER", policy=TRUST),
+    ]
 
 
 def negative_cases() -> list:
@@ -571,6 +618,7 @@ def negative_cases() -> list:
     r = ssigned()
     r["method"] = "P" * 9000
     cases.append(bad("simple-neg-method-too-long", S, r, "ERR_HEADER_TOO_LARGE"))
+    cases += url_scheme_negatives()
     return [c for c in cases if c is not None]
 
 
