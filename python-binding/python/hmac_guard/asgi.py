@@ -9,6 +9,15 @@ The body is streamed into the verifier as it arrives (413 as soon as the limit i
 nothing read when a header check fails); after verification the same bytes are replayed to the
 application, then ``receive`` passes through (so disconnect detection keeps working and nothing
 hangs). The result is in ``scope["hmac"]`` (``request.state.hmac`` in Starlette/FastAPI).
+
+A refusal with body bytes still unread answers with ``connection: close`` and receives nothing
+more: the server then closes the connection instead of reading the rest (uvicorn: h11 and
+httptools both end a response carrying ``connection: close`` by closing the transport, and
+without it they go on reading and discarding the unread body). Both ``Transfer-Encoding`` and
+``Content-Length`` reach the core as the server passed them (it refuses the pair with
+``ERR_BAD_FRAMING``). A server that cannot parse the body (bad chunking) answers 400 itself and
+reports a disconnect; a client gone mid-body is :class:`ClientDisconnected`, a
+:class:`~hmac_guard.BadFramingError` nobody is left to receive.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ import logging
 from collections.abc import Awaitable, MutableMapping, Sequence
 from typing import Any, Callable
 
-from ._errors import HmacGuardError
+from ._errors import BadFramingError, HmacGuardError
 from ._native import Guard, Verification, Verified
 
 __all__ = ["SCOPE_KEY", "HmacGuardMiddleware", "finish", "read_and_verify", "request_head", "send_error"]
@@ -35,8 +44,24 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-class ClientDisconnected(Exception):
-    """The client went away before the body was complete."""
+class ClientDisconnected(BadFramingError):
+    """The client went away before the body was complete (``ERR_BAD_FRAMING``; there is nobody
+    left to answer)."""
+
+    def __init__(self, reason: str = "the client disconnected before the body ended") -> None:
+        super().__init__(reason)
+
+
+def _body_announced(scope: Scope) -> bool:
+    """Whether the request announces a body: ``Transfer-Encoding``, or a ``Content-Length``
+    other than 0."""
+    for name, value in scope.get("headers", ()):
+        n = name.lower()
+        if n == b"transfer-encoding":
+            return True
+        if n == b"content-length" and value.strip() != b"0":
+            return True
+    return False
 
 
 def request_head(scope: Scope) -> tuple[str, str, list[tuple[bytes, bytes]], str]:
@@ -91,11 +116,12 @@ def replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def send_error(send: Send, exc: HmacGuardError) -> None:
-    """Sends ``{"error": {"code", "message"}}`` with the error's status."""
+async def send_error(send: Send, exc: HmacGuardError, *, close: bool = False) -> None:
+    """Sends ``{"error": {"code", "message"}}`` with the error's status; ``close`` (body bytes
+    left unread; always for a 413) adds ``connection: close``."""
     body = json.dumps(exc.to_dict()).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if exc.status == 413:
+    if close or exc.status == 413:
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": exc.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
@@ -129,13 +155,23 @@ class HmacGuardMiddleware:
         if not self._applies(scope):
             await self.app(scope, receive, send)
             return
+        complete = False
+
+        async def tracked() -> Message:
+            nonlocal complete
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                complete = True
+            return message
+
         try:
-            verified, body = await read_and_verify(self.guard, scope, receive)
+            verified, body = await read_and_verify(self.guard, scope, tracked)
+        except ClientDisconnected:
+            return  # nobody to answer
         except HmacGuardError as exc:
             log.info("hmac-guard rejected %s %s: %s", scope.get("method"), scope.get("path"), exc)
-            await send_error(send, exc)
-            return
-        except ClientDisconnected:
+            # Body bytes left unread: connection: close, and nothing more is received.
+            await send_error(send, exc, close=not complete and _body_announced(scope))
             return
         scope[SCOPE_KEY] = verified
         scope.setdefault("state", {})[SCOPE_KEY] = verified

@@ -18,19 +18,23 @@ returns that result. Otherwise it verifies the request itself: it streams the bo
 when nothing has read it yet, and else checks the body FastAPI has already read for the
 endpoint's body parameters (FastAPI reads those before dependencies run, so for a hard cap on
 such endpoints use the middleware). Errors are ``{"error": {"code", "message"}}`` responses once
-:func:`install_error_handler` is installed.
+:func:`install_error_handler` is installed, with ``Connection: close`` when the body was left
+unread (a refusal before or while streaming it).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from ._errors import HmacGuardError
 from ._native import Guard, Verified
-from .asgi import SCOPE_KEY, finish, request_head
+from .asgi import SCOPE_KEY, ClientDisconnected, _body_announced, finish, request_head
+
+# In the scope after the dependency refused a request: whether the body was read to its end.
+_BODY_READ_KEY = "hmac_guard.body_read"
 
 __all__ = ["HmacVerifier", "error_response", "install_error_handler"]
 
@@ -45,35 +49,54 @@ class HmacVerifier:
         done = request.scope.get(SCOPE_KEY)
         if done is not None:
             return done  # type: ignore[no-any-return]
-        method, target, headers, url_scheme = request_head(request.scope)
-        verification = self.guard.begin(method, target, headers, url_scheme=url_scheme)
         cached: Any = getattr(request, "_body", None)
-        if cached is None:
-            chunks: list[bytes] = []
-            async for chunk in request.stream():
-                if chunk:
-                    verification.update(chunk)  # raises as soon as the limit is crossed
-                    chunks.append(chunk)
-            body = b"".join(chunks)
-            request._body = body  # the endpoint's request.body()/json() see the same bytes
-        else:
-            verification.update(cached)
-        verified = await finish(self.guard, verification)
+        read = cached is not None
+        try:
+            method, target, headers, url_scheme = request_head(request.scope)
+            verification = self.guard.begin(method, target, headers, url_scheme=url_scheme)
+            if cached is None:
+                chunks: list[bytes] = []
+                try:
+                    async for chunk in request.stream():
+                        if chunk:
+                            verification.update(chunk)  # raises as soon as the limit is crossed
+                            chunks.append(chunk)
+                except ClientDisconnect:
+                    raise ClientDisconnected from None
+                read = True
+                body = b"".join(chunks)
+                request._body = body  # the endpoint's request.body()/json() see the same bytes
+            else:
+                verification.update(cached)
+            verified = await finish(self.guard, verification)
+        except HmacGuardError:
+            request.scope[_BODY_READ_KEY] = read
+            raise
         request.scope[SCOPE_KEY] = verified
         return verified
 
 
-def error_response(exc: HmacGuardError) -> Response:
-    """The JSON error response for an :class:`~hmac_guard.HmacGuardError`."""
-    headers = {"Connection": "close"} if exc.status == 413 else None
+def error_response(exc: HmacGuardError, *, close: bool = False) -> Response:
+    """The JSON error response for an :class:`~hmac_guard.HmacGuardError`; ``close`` (body bytes
+    left unread; always for a 413) adds ``Connection: close``, on which uvicorn closes the
+    connection instead of reading the rest of the body."""
+    headers = {"Connection": "close"} if close or exc.status == 413 else None
     return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
 
 
-def install_error_handler(app: Any) -> None:
-    """Registers :func:`error_response` for every :class:`~hmac_guard.HmacGuardError`."""
+def _body_unread(request: Request) -> bool:
+    read = request.scope.get(_BODY_READ_KEY)
+    if read is not None:
+        return not read
+    return getattr(request, "_body", None) is None and _body_announced(request.scope)
 
-    async def handler(_request: Request, exc: Exception) -> Response:
+
+def install_error_handler(app: Any) -> None:
+    """Registers :func:`error_response` for every :class:`~hmac_guard.HmacGuardError`, with
+    ``Connection: close`` when the request's body was left unread."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HmacGuardError)
-        return error_response(exc)
+        return error_response(exc, close=_body_unread(request))
 
     app.add_exception_handler(HmacGuardError, handler)

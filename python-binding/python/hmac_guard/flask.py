@@ -18,18 +18,18 @@
 protects the whole app (``@hmac.exempt`` opts a view out). The body is streamed into the
 verifier in chunks under ``HMAC_GUARD_BODY_LIMIT`` (413 as soon as it is crossed, nothing read
 when a header check fails) and the view still gets the exact bytes through ``request.get_data()``,
-``get_json()`` and ``form``. ``g.hmac`` holds the :class:`~hmac_guard.Verified` result.
+``get_json()`` and ``form``. ``g.hmac`` holds the :class:`~hmac_guard.Verified` result. A body the
+server cannot read (bad chunking, a client gone mid-body) is a 400 ``ERR_BAD_FRAMING``, and a
+refusal with body bytes unread answers with ``Connection: close``.
 
-Settings (``app.config``), each optional: ``HMAC_GUARD_SCHEME`` (``rfc9421``/``simple``),
-``HMAC_GUARD_KEYS``, ``HMAC_GUARD_MAX_AGE_SECS``, ``HMAC_GUARD_MAX_FUTURE_SKEW_SECS``,
-``HMAC_GUARD_BODY_LIMIT``, ``HMAC_GUARD_REQUIRE_NONCE``, ``HMAC_GUARD_REQUIRED_COMPONENTS``,
-``HMAC_GUARD_REQUIRED_PARAMS``, ``HMAC_GUARD_ACCEPTED_LABELS``, ``HMAC_GUARD_REQUIRED_TAG``,
-``HMAC_GUARD_REPLAY``, ``HMAC_GUARD_STORE_CAPACITY``, ``HMAC_GUARD_PER_KEY_QUOTA``,
-``HMAC_GUARD_MAX_HEADER_LEN``, ``HMAC_GUARD_CHUNK_SIZE``, ``HMAC_GUARD_PROTECT_ALL``, and for a
-replay store shared by every worker and host ``HMAC_GUARD_REDIS_URL`` (``redis://host:port/db``),
-``HMAC_GUARD_REDIS_PREFIX``, ``HMAC_GUARD_REDIS_TIMEOUT_MS``, ``HMAC_GUARD_REDIS_FAIL_OPEN``,
-``HMAC_GUARD_REDIS_TLS_CA_PEM`` (the private CA of a ``rediss://`` Redis, PEM bytes; unset: the
-file named by the ``HMAC_GUARD_REDIS_TLS_CA_FILE`` environment variable, if any).
+Settings (``app.config``), each optional: every ``HMAC_GUARD_<NAME>`` is the
+:class:`~hmac_guard.Guard` keyword ``<name>`` (``HMAC_GUARD_KEYS``, ``HMAC_GUARD_SCHEME``,
+``HMAC_GUARD_PROFILE``, ``HMAC_GUARD_MAX_AGE_SECS``, ``HMAC_GUARD_BODY_LIMIT``,
+``HMAC_GUARD_TRUST_PROXY``, ``HMAC_GUARD_REDIS_URL``, ``HMAC_GUARD_REDIS_TLS_CA``, ...), checked by
+the core like the keyword (an unknown or bad one is ``ConfigError`` naming the setting), except
+the extension's own ``HMAC_GUARD_CHUNK_SIZE`` and ``HMAC_GUARD_PROTECT_ALL``. Without
+``HMAC_GUARD_REDIS_URL`` the ``HMAC_GUARD_REDIS_URL`` environment variable picks the store, and
+without ``HMAC_GUARD_REDIS_TLS_CA`` the file named by ``HMAC_GUARD_REDIS_TLS_CA_FILE``.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 
 from ._errors import ConfigError, HmacGuardError
 from ._native import Guard, Verified
-from ._wsgi import DEFAULT_CHUNK_SIZE, error_body, read_and_verify
+from ._wsgi import DEFAULT_CHUNK_SIZE, body_unread, error_body, read_and_verify
 
 __all__ = ["HmacGuard", "guard_from_config", "verify_current_request"]
 
@@ -51,40 +51,31 @@ log = logging.getLogger("hmac_guard")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_GUARD_OPTIONS = (
-    "scheme",
-    "keys",
-    "max_age_secs",
-    "max_future_skew_secs",
-    "body_limit",
-    "require_nonce",
-    "required_components",
-    "required_params",
-    "accepted_labels",
-    "required_tag",
-    "replay",
-    "reserve_hold_secs",
-    "store_capacity",
-    "per_key_quota",
-    "max_header_len",
-    "redis_url",
-    "redis_prefix",
-    "redis_timeout_ms",
-    "redis_fail_open",
-    "redis_tls_ca_pem",
-)
+_PREFIX = "HMAC_GUARD_"
+# The extension's own settings; every other HMAC_GUARD_* setting is a Guard keyword.
+_FLASK_ONLY = ("HMAC_GUARD_CHUNK_SIZE", "HMAC_GUARD_PROTECT_ALL")
 
 _EXEMPT_ATTR = "_hmac_guard_exempt"
 
 
 def guard_from_config(config: Any) -> Guard:
-    """A :class:`~hmac_guard.Guard` from ``HMAC_GUARD_*`` settings (unset ones keep the defaults)."""
-    kwargs = {
-        name: config[f"HMAC_GUARD_{name.upper()}"]
-        for name in _GUARD_OPTIONS
-        if f"HMAC_GUARD_{name.upper()}" in config
+    """A :class:`~hmac_guard.Guard` from ``HMAC_GUARD_*`` settings (unset ones keep the defaults).
+
+    Each ``HMAC_GUARD_<NAME>`` is passed as the keyword ``<name>``: the core checks it (an unknown
+    or bad one is :class:`~hmac_guard.ConfigError` naming the setting)."""
+    options = {
+        key[len(_PREFIX) :].lower(): value
+        for key, value in config.items()
+        if isinstance(key, str) and key.startswith(_PREFIX) and key not in _FLASK_ONLY
     }
-    return Guard(**kwargs)
+    try:
+        return Guard(**options)
+    except ConfigError as e:
+        # The core names the keyword (``max_age_secs ...``, ``unknown option "colour"``): name
+        # the setting it came from.
+        named = [n for n in options if e.reason.startswith((n, f'unknown option "{n}"'))]
+        setting = f"{_PREFIX}{max(named, key=len).upper()}: " if named else ""
+        raise ConfigError(f"{setting}{e.reason}") from None
 
 
 class _State:
@@ -179,6 +170,9 @@ def verify_current_request() -> Verified:
 def _error_response(exc: HmacGuardError) -> Response:
     log.info("hmac-guard rejected %s %s: %s", request.method, request.path, exc)
     response = current_app.response_class(error_body(exc), status=exc.status, mimetype="application/json")
-    if exc.status == 413:
+    # Body bytes left unread (any refusal, not only a 413): ask the server to close the connection
+    # rather than read them. (gunicorn drops an application's Connection header and closes by its
+    # own rules: the sync worker always, gthread after draining at most 64 KiB.)
+    if exc.status == 413 or body_unread(_request_object().environ):
         response.headers["Connection"] = "close"
     return response

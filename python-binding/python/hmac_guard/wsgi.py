@@ -6,7 +6,9 @@
     application = HmacGuardMiddleware(application, Guard(keys=[...]), path_prefixes=["/api/"])
 
 Verified requests reach the application with ``environ["hmac_guard.verified"]`` set and the exact
-body bytes in ``wsgi.input``; failures get a JSON ``{"error": {"code", "message"}}`` response.
+body bytes in ``wsgi.input``; failures get a JSON ``{"error": {"code", "message"}}`` response (a
+body the server could not read: 400 ``ERR_BAD_FRAMING``), with ``Connection: close`` when body
+bytes were left unread.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any, Callable
 
 from ._errors import HmacGuardError
 from ._native import Guard
-from ._wsgi import DEFAULT_CHUNK_SIZE, StartResponse, error_response, read_and_verify
+from ._wsgi import DEFAULT_CHUNK_SIZE, StartResponse, body_unread, error_response, read_and_verify
 
 __all__ = ["ENVIRON_KEY", "HmacGuardMiddleware"]
 
@@ -66,7 +68,8 @@ class HmacGuardMiddleware:
             log.info(
                 "hmac-guard rejected %s %s: %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), exc
             )
-            return error_response(exc, start_response)
+            # Body bytes left unread: Connection: close, and nothing more is read.
+            return error_response(exc, start_response, close=body_unread(environ))
         environ[ENVIRON_KEY] = verified
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
