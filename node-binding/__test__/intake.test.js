@@ -261,3 +261,35 @@ for (const [name, make, { unsigned }] of SERVERS) {
     assert.equal(r.status, 201, r.body)
   })
 }
+
+test('verifyUpload: a body the server cannot read rejects with ERR_BAD_FRAMING, answered by sendError', { timeout: 60000 }, async (t) => {
+  const { Writable } = require('node:stream')
+  const { verifyUpload, sendError } = require('..')
+  const guard = newGuard({ policy: { bodyLimit: LIMIT } })
+  const server = http.createServer(async (req, res) => {
+    try {
+      const verified = await verifyUpload(guard, req, new Writable({ write: (_c, _e, cb) => cb() }))
+      res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ subject: verified.subject }))
+    } catch (e) {
+      sendError(req, res, e)
+    }
+  })
+  const base = await listen(server)
+  t.after(() => close(server))
+  const body = Buffer.from(JSON.stringify({ amount: 10 }))
+  const s = signed(base, { path: '/up', body })
+  const chunked = headOfSigned(s, { drop: ['content-length'], add: [['Transfer-Encoding', 'chunked']] })
+  let r = await rawExchange(base, [chunked, Buffer.from('zz\r\n{}\r\n')])
+  assert.equal(r.status, 400, r.body)
+  assert.equal(codeOf(r), 'ERR_BAD_FRAMING')
+  assert.equal(r.headers.connection, 'close')
+  assert.ok(r.closed)
+  const s2 = signed(base, { path: '/up', body })
+  r = await rawExchange(base, [headOfSigned(s2, { add: [['Content-Length', String(body.length)]] }), body.subarray(0, 3)], { end: 'half' })
+  assert.equal(r.status, 400, r.body)
+  assert.equal(codeOf(r), 'ERR_BAD_FRAMING')
+  for (let i = 0; i < 100 && guard.inFlight !== 0; i++) await wait(20)
+  assert.equal(guard.inFlight, 0)
+  r = await send(base, signed(base, { path: '/up', body }))
+  assert.equal(r.status, 201, r.body)
+})

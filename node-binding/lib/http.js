@@ -349,4 +349,4 @@ function lingerThenClose() {
   this.once('close', () => clearTimeout(t))
 }
 
-module.exports = { headOf, beginStreamed, streamBody, streamInto, streamToSink, parseBody, sendError, closeAfter, bodyUnread }
+module.exports = { headOf, beginStreamed, streamBody, streamInto, streamToSink, parseBody, sendError, closeAfter, bodyUnread, watchFraming }

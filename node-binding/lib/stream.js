@@ -5,7 +5,7 @@
 
 const { promises: streamPromises } = require('node:stream')
 const { translate } = require('./core.js')
-const { headOf } = require('./http.js')
+const { headOf, watchFraming } = require('./http.js')
 const { createVerifyStream } = require('./verify-stream.js')
 
 /**
@@ -14,7 +14,8 @@ const { createVerifyStream } = require('./verify-stream.js')
  * soon as a check fails (header problems before one byte is written; over the limit mid-way).
  * Bytes written before a failure are unverified: write to a temporary place and only publish
  * it after this resolves. The request is not destroyed on failure, so an error can still be
- * answered (with `Connection: close`).
+ * answered (with `Connection: close`, e.g. by `sendError`). A body the server cannot read (bad
+ * chunking, the connection ending mid-body) rejects with ERR_BAD_FRAMING.
  */
 async function verifyUpload(guard, req, destination, options = {}) {
   const verification = guard.begin(headOf(req, options, req.originalUrl || req.url))
@@ -24,12 +25,15 @@ async function verifyUpload(guard, req, destination, options = {}) {
     req.pause()
   }
   t.once('error', onError)
+  const unwatch = watchFraming(req, (err) => t.destroy(err))
   req.pipe(t)
   try {
     await streamPromises.pipeline(t, destination)
   } catch (e) {
     onError()
     throw translate(e)
+  } finally {
+    unwatch()
   }
   return t.verified
 }
