@@ -3,17 +3,24 @@
 //! process's real stdin, stdout and stderr and releases the GIL while it runs (it may block on
 //! stdin).
 
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 
 use crate::errors;
 
 /// Runs `hmac-guard` with `argv` (the arguments after the program name) on the process's stdin,
 /// stdout and stderr; returns the exit code (0 ok, 1 rejected, 2 usage or input error, 3 `explain`
 /// incomplete: no key, the signature was not checked). Output is flushed before it returns. A
-/// Rust panic becomes `InternalError`, and an argument that is not valid UTF-8 a
-/// `UnicodeEncodeError` (while the arguments are converted); `hmac_guard._cli.main` turns both
-/// into exit 2, never 1 ("rejected").
+/// Rust panic becomes `InternalError`, and an argument that is not valid Unicode (a byte that is
+/// not UTF-8, surrogate-escaped by Python) a `ValueError` naming its position, never its text;
+/// `hmac_guard._cli.main` turns both into exit 2, never 1 ("rejected").
 #[pyfunction]
-pub(crate) fn run_cli(py: Python<'_>, argv: Vec<String>) -> PyResult<i32> {
+pub(crate) fn run_cli(py: Python<'_>, argv: Vec<Bound<'_, PyString>>) -> PyResult<i32> {
+    let argv = argv
+        .iter()
+        .enumerate()
+        .map(|(i, a)| a.to_cow().map(String::from).map_err(|_| PyValueError::new_err(format!("argv[{i}] is not valid UTF-8"))))
+        .collect::<PyResult<Vec<_>>>()?;
     errors::shield(py, || Ok(py.detach(|| hmac_guard_cli::run_with_process_io(&argv))))
 }

@@ -1,13 +1,13 @@
-//! Python values -> core types: body chunks, key specs (request heads: `head.rs`). No checks of the core's
-//! own live here: only the shape of the Python arguments is validated.
+//! Plain arguments -> Rust values: body chunks, numbers, text (options: `options.rs`; request
+//! heads: `head.rs`). Only the shape of an argument is checked here: a wrong type is a `TypeError`
+//! naming the argument; no argument raises `OverflowError` or `UnicodeEncodeError`.
 
-use hmac_guard::{Algorithm, ErrorCode, KeySpec};
+use hmac_guard::ErrorCode;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyMemoryView, PyString};
-use zeroize::Zeroizing;
+use pyo3::types::{PyByteArray, PyBytes, PyInt, PyMemoryView, PyString};
 
-use crate::errors::{IntoPyResult, py_error};
+use crate::errors::py_error;
 
 /// Streamed chunks (and bodies signed or read by the WSGI step) at least this long are hashed with
 /// the GIL released (CPython's hashlib uses the same cutoff): below it, releasing and re-taking
@@ -42,79 +42,70 @@ pub(crate) fn extract_chunk<'py>(data: &Bound<'py, PyAny>) -> PyResult<Chunk<'py
     }
     if data.is_instance_of::<PyMemoryView>() {
         let copy = data.call_method0("tobytes")?;
-        let copy = copy.cast_into::<PyBytes>().map_err(|_| PyTypeError::new_err("memoryview.tobytes() did not return bytes"))?;
-        return Ok(Chunk::Borrowed(copy));
+        return Ok(Chunk::Borrowed(copy.cast_into::<PyBytes>().map_err(|e| PyTypeError::new_err(e.to_string()))?));
     }
-    Err(PyTypeError::new_err(format!(
-        "body must be bytes, bytearray or memoryview, not {}",
-        data.get_type().name().map_or_else(|_| "?".to_string(), |n| n.to_string())
-    )))
+    Err(wrong_type("body", "bytes, bytearray or memoryview", data))
 }
 
-/// Secret bytes from `bytes`, `bytearray` or `str` (UTF-8); the copy is wiped on drop.
-pub(crate) fn extract_secret(secret: &Bound<'_, PyAny>) -> PyResult<Zeroizing<Vec<u8>>> {
-    if let Ok(b) = secret.cast::<PyBytes>() {
-        return Ok(Zeroizing::new(b.as_bytes().to_vec()));
-    }
-    if let Ok(b) = secret.cast::<PyByteArray>() {
-        return Ok(Zeroizing::new(b.to_vec()));
-    }
-    if let Ok(s) = secret.cast::<PyString>() {
-        return Ok(Zeroizing::new(s.to_cow()?.as_bytes().to_vec()));
-    }
-    Err(PyTypeError::new_err("secret must be bytes or str"))
+/// `TypeError: <name> must be <expected>, not <type>`.
+pub(crate) fn wrong_type(name: &str, expected: &str, got: &Bound<'_, PyAny>) -> PyErr {
+    PyTypeError::new_err(format!("{name} must be {expected}, not {}", type_name(got)))
 }
 
-pub(crate) fn algorithm(py: Python<'_>, name: &str) -> PyResult<Algorithm> {
-    Algorithm::from_name(name).map_err(|e| hmac_guard::Error::new(ErrorCode::InvalidConfig, e.reason())).py_err(py)
+/// The name of a value's type (never the value: it could be a secret).
+pub(crate) fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map_or_else(|_| "object".to_string(), |n| n.to_string())
 }
 
-/// Builds a key spec; shared by `Guard(keys=[...])`, `Guard.add_key` and `Signer`.
-pub(crate) fn key_spec(
+/// An `int` argument, saturated to `i64` (as the core saturates times and sizes).
+pub(crate) fn int_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<i64> {
+    if !obj.is_instance_of::<PyInt>() {
+        return Err(wrong_type(name, "an int", obj));
+    }
+    Ok(obj.extract::<i64>().unwrap_or(if obj.lt(0)? { i64::MIN } else { i64::MAX }))
+}
+
+/// An `int` or `float` argument (an `int` too large for a float is an infinity).
+pub(crate) fn float_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<f64> {
+    if obj.is_instance_of::<PyInt>() {
+        return Ok(obj.extract::<f64>().unwrap_or(if obj.lt(0)? { f64::NEG_INFINITY } else { f64::INFINITY }));
+    }
+    obj.extract::<f64>().map_err(|_| wrong_type(name, "a number", obj))
+}
+
+/// A `str` argument; one that is not valid Unicode (a lone surrogate) is the core error `code`
+/// naming the argument.
+pub(crate) fn text_arg(py: Python<'_>, obj: &Bound<'_, PyAny>, name: &str, code: ErrorCode) -> PyResult<String> {
+    let s = obj.cast::<PyString>().map_err(|_| wrong_type(name, "a str", obj))?;
+    s.to_cow()
+        .map(String::from)
+        .map_err(|_| py_error(py, code, format!("{name} is not valid Unicode (it holds a lone surrogate)")))
+}
+
+/// An optional `str` argument (`None`: absent).
+pub(crate) fn opt_text(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>, name: &str, code: ErrorCode) -> PyResult<Option<String>> {
+    obj.filter(|o| !o.is_none()).map(|o| text_arg(py, o, name, code)).transpose()
+}
+
+/// An optional sequence of `str` (`None`: absent; a lone `str` is not one).
+pub(crate) fn opt_texts(
     py: Python<'_>,
-    id: String,
-    secret: &Bound<'_, PyAny>,
-    algorithm_name: &str,
-    subject: Option<String>,
-    not_before: Option<i64>,
-    not_after: Option<i64>,
-) -> PyResult<KeySpec> {
-    Ok(KeySpec { id, secret: extract_secret(secret)?, algorithm: algorithm(py, algorithm_name)?, subject, not_before, not_after })
+    obj: Option<&Bound<'_, PyAny>>,
+    name: &str,
+    code: ErrorCode,
+) -> PyResult<Option<Vec<String>>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else { return Ok(None) };
+    let items = if obj.is_instance_of::<PyString>() { None } else { obj.try_iter().ok() };
+    let items = items.ok_or_else(|| wrong_type(name, "a list of str", obj))?;
+    items.map(|item| text_arg(py, &item?, name, code)).collect::<PyResult<_>>().map(Some)
 }
 
-const KEY_FIELDS: [&str; 6] = ["id", "secret", "algorithm", "subject", "not_before", "not_after"];
+/// A Python-style string literal for `__repr__`.
+pub(crate) fn py_str(s: &str) -> String {
+    format!("'{}'", s.escape_default())
+}
 
-/// A key spec from a mapping `{id, secret, algorithm, subject, not_before, not_after}`.
-/// Unknown fields are a configuration error (a misspelt `not_after` must not go unnoticed).
-pub(crate) fn key_spec_from_mapping(py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<KeySpec> {
-    let Ok(map) = item.cast::<PyDict>() else {
-        return Err(PyTypeError::new_err("each key must be a dict {id, secret, algorithm, subject, not_before, not_after}"));
-    };
-    for k in map.keys() {
-        let name: String = k.extract().unwrap_or_default();
-        if !KEY_FIELDS.contains(&name.as_str()) {
-            return Err(py_error(
-                py,
-                ErrorCode::InvalidConfig,
-                format!("unknown key field {name:?} (expected one of {KEY_FIELDS:?})"),
-            ));
-        }
-    }
-    let get = |name: &str| map.get_item(name);
-    let Some(id) = get("id")? else { return Err(py_error(py, ErrorCode::InvalidConfig, "a key needs an \"id\"")) };
-    let Some(secret) = get("secret")? else { return Err(py_error(py, ErrorCode::InvalidConfig, "a key needs a \"secret\"")) };
-    let opt_str = |name: &str| -> PyResult<Option<String>> {
-        match get(name)? {
-            Some(v) if !v.is_none() => Ok(Some(v.extract()?)),
-            _ => Ok(None),
-        }
-    };
-    let opt_int = |name: &str| -> PyResult<Option<i64>> {
-        match get(name)? {
-            Some(v) if !v.is_none() => Ok(Some(v.extract()?)),
-            _ => Ok(None),
-        }
-    };
-    let algorithm_name = opt_str("algorithm")?.unwrap_or_else(|| "hmac-sha256".to_string());
-    key_spec(py, id.extract()?, &secret, &algorithm_name, opt_str("subject")?, opt_int("not_before")?, opt_int("not_after")?)
+/// [`py_str`], or `None`.
+pub(crate) fn py_opt(s: Option<&str>) -> String {
+    s.map_or_else(|| "None".to_string(), py_str)
 }

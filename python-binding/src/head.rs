@@ -112,15 +112,17 @@ impl HeadCache {
     }
 }
 
-/// Appends the text of `s` to `out`.
-fn push_str(s: &Bound<'_, PyString>, out: &mut String) -> PyResult<()> {
+/// Appends the text of `s` to `out`; a `str` that is not valid Unicode (a lone surrogate) is
+/// `ERR_MALFORMED_HEADER` naming `what`, as the core answers any other unusable head.
+fn push_str(py: Python<'_>, s: &Bound<'_, PyString>, what: &str, out: &mut String) -> PyResult<()> {
     with_str(s, |text| out.push_str(text))
+        .map_err(|_| py_error(py, ErrorCode::MalformedHeader, format!("{what} is not valid text")))
 }
 
 /// Header text: `str` as is, `bytes` decoded as Latin-1 (what WSGI does with raw header bytes).
 fn push_header_text(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str, out: &mut String) -> PyResult<()> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return push_str(s, out).map_err(|_| py_error(py, ErrorCode::MalformedHeader, format!("{what} is not valid text")));
+        return push_str(py, s, what, out);
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
         let raw = b.as_bytes();
@@ -133,27 +135,26 @@ fn push_header_text(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str, out: &mu
     Err(PyTypeError::new_err(format!("{what} must be str or bytes")))
 }
 
-/// Method, target and URL scheme. The scheme comes from an absolute URL, else from
-/// `url_scheme`, else `https`; lowercased.
+/// Method, target and URL scheme (lowercased): the scheme of an absolute URL, else `url_scheme`,
+/// else empty, and the core takes its default (`hmac_guard::config::DEFAULT_URL_SCHEME`).
 fn fill_start_line(
+    py: Python<'_>,
     buf: &mut HeadBuf,
     method: Option<&Bound<'_, PyString>>,
     url: &Bound<'_, PyString>,
     url_scheme: Option<&Bound<'_, PyString>>,
-    (default_method, default_scheme): (&str, &str),
 ) -> PyResult<()> {
     let head = &mut buf.head;
     match method {
-        Some(m) => push_str(m, &mut head.method)?,
-        None => head.method.push_str(default_method),
+        Some(m) => push_str(py, m, "the method", &mut head.method)?,
+        None => head.method.push_str("GET"),
     }
-    push_str(url, &mut head.target)?;
+    push_str(py, url, "the URL", &mut head.target)?;
     let target = head.target.as_str();
-    let from_url = if target.starts_with('/') { None } else { target.split_once("://").map(|(s, _)| s) };
-    match (from_url, url_scheme) {
-        (Some(s), _) => head.scheme.push_str(s),
-        (None, Some(s)) => push_str(s, &mut head.scheme)?,
-        (None, None) => head.scheme.push_str(default_scheme),
+    match (target.split_once("://").filter(|_| !target.starts_with('/')), url_scheme) {
+        (Some((s, _)), _) => head.scheme.push_str(s),
+        (None, Some(s)) => push_str(py, s, "the URL scheme", &mut head.scheme)?,
+        (None, None) => {}
     }
     head.scheme.make_ascii_lowercase();
     Ok(())
@@ -170,7 +171,7 @@ pub(crate) fn fill_from_args(
     headers: Option<&Bound<'_, PyAny>>,
     url_scheme: Option<&Bound<'_, PyString>>,
 ) -> PyResult<()> {
-    fill_start_line(buf, Some(method), url, url_scheme, ("", "https"))?;
+    fill_start_line(py, buf, Some(method), url, url_scheme)?;
     let Some(headers) = headers.filter(|h| !h.is_none()) else { return Ok(()) };
     // Lists and tuples of pairs (what the adapters pass) go first: probing them for `.items()`
     // would raise and discard an AttributeError on every request.
@@ -223,7 +224,7 @@ fn push_pair(py: Python<'_>, buf: &mut HeadBuf, name: &Bound<'_, PyAny>, value: 
 }
 
 /// A WSGI environ (PEP 3333): method `REQUEST_METHOD` (default `GET`), URL scheme
-/// `wsgi.url_scheme` (default `http`), the given request-target, and as headers every `HTTP_*`
+/// `wsgi.url_scheme` (absent: the core's default), the given request-target, and as headers every `HTTP_*`
 /// variable (`HTTP_X_API_KEY` -> `X-API-KEY`) plus `CONTENT_TYPE`/`CONTENT_LENGTH` when not empty,
 /// in the environ's order. Exactly what `hmac_guard._wsgi.request_head` produces.
 pub(crate) fn fill_from_environ(
@@ -239,7 +240,7 @@ pub(crate) fn fill_from_environ(
     };
     let method = get("REQUEST_METHOD")?;
     let url_scheme = get("wsgi.url_scheme")?;
-    fill_start_line(buf, method.as_ref(), target, url_scheme.as_ref(), ("GET", "http"))?;
+    fill_start_line(py, buf, method.as_ref(), target, url_scheme.as_ref())?;
     match environ.cast_exact::<PyDict>() {
         Ok(d) => {
             for (key, value) in d.iter() {
@@ -274,7 +275,7 @@ enum EnvHeader {
 
 fn push_environ_item(py: Python<'_>, buf: &mut HeadBuf, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
     let Ok(key) = key.cast::<PyString>() else { return Ok(()) };
-    with_str(key, |k| {
+    let pushed = with_str(key, |k| {
         let kind = if k.starts_with("HTTP_") {
             EnvHeader::Http
         } else if k == "CONTENT_TYPE" || k == "CONTENT_LENGTH" {
@@ -290,7 +291,15 @@ fn push_environ_item(py: Python<'_>, buf: &mut HeadBuf, key: &Bound<'_, PyAny>, 
         let (n, v) = buf.push_pair();
         n.extend(name.chars().map(|c| if c == '_' { '-' } else { c }));
         push_header_text(py, value, "a header value", v)
-    })?
+    });
+    match pushed {
+        Ok(result) => result,
+        // Not valid Unicode (a lone surrogate): unreadable as a header name, else not a header.
+        Err(_) if key.to_string_lossy().starts_with("HTTP_") => {
+            Err(py_error(py, ErrorCode::MalformedHeader, "a header name is not valid text"))
+        }
+        Err(_) => Ok(()),
+    }
 }
 
 /// A head of its own (for the calls that keep it: `explain`, `Signer.sign`).

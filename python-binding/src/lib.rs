@@ -9,12 +9,16 @@
 //! temporary copy where the interpreter allows (`pystr.rs`).
 
 mod cli;
+mod clock;
 mod convert;
 mod errors;
+mod explanation;
 mod guard;
 mod head;
+mod options;
 mod pystr;
 mod signer;
+mod verification;
 
 use pyo3::prelude::*;
 
@@ -34,11 +38,16 @@ fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
 /// Test hook for the RFC 4231 vectors: the core's HMAC (`Key::mac`, the precomputed-state path
 /// every verification uses) of `data` under `secret`. Key rules apply (32-byte minimum).
 #[pyfunction]
-fn _mac_for_vectors(py: Python<'_>, algorithm: &str, secret: &Bound<'_, PyAny>, data: &[u8]) -> PyResult<Vec<u8>> {
+fn _mac_for_vectors(py: Python<'_>, algorithm: &Bound<'_, PyAny>, secret: &Bound<'_, PyAny>, data: &[u8]) -> PyResult<Vec<u8>> {
     use errors::IntoPyResult as _;
+    use hmac_guard::config::{Spelling, Value, key_spec};
     errors::shield(py, || {
-        let spec = convert::key_spec(py, "vector".into(), secret, algorithm, None, None, None)?;
-        Ok(hmac_guard::Key::new(spec).py_err(py)?.mac(data))
+        let key = Value::map([
+            ("id", Value::str("vector")),
+            ("secret", options::to_value(secret)?),
+            ("algorithm", options::to_value(algorithm)?),
+        ]);
+        Ok(hmac_guard::Key::new(key_spec(&key, Spelling::Python).py_err(py)?).py_err(py)?.mac(data))
     })
 }
 
@@ -55,12 +64,13 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("ERROR_CODES", error_codes())?;
     m.add("GIL_RELEASE_THRESHOLD", convert::GIL_RELEASE_THRESHOLD)?;
+    m.add("CONFIG_FIELDS", options::config_fields())?;
     m.add_class::<guard::PyGuard>()?;
-    m.add_class::<guard::PyVerification>()?;
-    m.add_class::<guard::PyVerified>()?;
-    m.add_class::<guard::PyReplayTicket>()?;
-    m.add_class::<guard::PyExplanation>()?;
-    m.add_class::<guard::PyManualClock>()?;
+    m.add_class::<verification::PyVerification>()?;
+    m.add_class::<verification::PyVerified>()?;
+    m.add_class::<verification::PyReplayTicket>()?;
+    m.add_class::<explanation::PyExplanation>()?;
+    m.add_class::<clock::PyManualClock>()?;
     m.add_class::<signer::PySigner>()?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_mac_for_vectors, m)?)?;

@@ -1,13 +1,20 @@
-//! `Signer`: signs outgoing requests with the core's signer (RFC 9421 or the simple scheme).
+//! `Signer`: signs outgoing requests with the core's signer (RFC 9421 or the simple scheme). The
+//! key goes through the core's key contract (`key_spec`), as `Guard(keys=[...])` does.
 
-use hmac_guard::{DigestAlgorithm, ErrorCode, Rfc9421SignOptions, SimpleSignOptions};
+use std::sync::Arc;
+
+use hmac_guard::config::{DEFAULT_URL_SCHEME, Spelling, Value, key_spec};
+use hmac_guard::{Clock, DigestAlgorithm, ErrorCode, Rfc9421SignOptions, SimpleSignOptions};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use crate::convert::{GIL_RELEASE_THRESHOLD, extract_chunk, key_spec};
+use crate::clock::PyManualClock;
+use crate::convert::{GIL_RELEASE_THRESHOLD, extract_chunk, int_arg, opt_text, opt_texts, py_str};
 use crate::errors::{IntoPyResult, py_error, shield};
-use crate::guard::{PyManualClock, clock_of, py_str};
 use crate::head::head_from_args;
+use crate::options::to_value;
+
+const CONFIG: ErrorCode = ErrorCode::InvalidConfig;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SignScheme {
@@ -24,6 +31,18 @@ pub(crate) struct PySigner {
     options: Rfc9421SignOptions,
 }
 
+/// One of a fixed set of words, or `ConfigError` naming the argument.
+fn choice<T: Copy>(py: Python<'_>, name: &str, given: Option<String>, allowed: &[(&str, T)]) -> PyResult<Option<T>> {
+    let Some(given) = given else { return Ok(None) };
+    match allowed.iter().find(|(word, _)| *word == given) {
+        Some((_, value)) => Ok(Some(*value)),
+        None => {
+            let words: Vec<&str> = allowed.iter().map(|(word, _)| *word).collect();
+            Err(py_error(py, CONFIG, format!("{name} must be one of {}", words.join(", "))))
+        }
+    }
+}
+
 #[pymethods]
 impl PySigner {
     #[new]
@@ -31,57 +50,57 @@ impl PySigner {
         key_id,
         secret,
         *,
-        algorithm = "hmac-sha256",
-        scheme = "rfc9421",
-        label = "sig1",
+        algorithm = None,
+        scheme = None,
+        label = None,
         components = None,
         tag = None,
         include_alg = false,
-        digest = "sha-256",
+        digest = None,
         expires_in = None,
         clock = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        key_id: String,
+        key_id: &Bound<'_, PyAny>,
         secret: &Bound<'_, PyAny>,
-        algorithm: &str,
-        scheme: &str,
-        label: &str,
-        components: Option<Vec<String>>,
-        tag: Option<String>,
+        algorithm: Option<&Bound<'_, PyAny>>,
+        scheme: Option<&Bound<'_, PyAny>>,
+        label: Option<&Bound<'_, PyAny>>,
+        components: Option<&Bound<'_, PyAny>>,
+        tag: Option<&Bound<'_, PyAny>>,
         include_alg: bool,
-        digest: &str,
-        expires_in: Option<u32>,
+        digest: Option<&Bound<'_, PyAny>>,
+        expires_in: Option<&Bound<'_, PyAny>>,
         clock: Option<&Bound<'_, PyManualClock>>,
     ) -> PyResult<Self> {
         shield(py, || {
-            let scheme = match scheme {
-                "rfc9421" => SignScheme::Rfc9421,
-                "simple" => SignScheme::Simple,
-                other => {
-                    return Err(py_error(py, ErrorCode::InvalidConfig, format!("unknown scheme {other:?} (rfc9421, simple)")));
-                }
+            let algorithm = algorithm.map_or(Ok(Value::Null), to_value)?;
+            let key = Value::map([("id", to_value(key_id)?), ("secret", to_value(secret)?), ("algorithm", algorithm)]);
+            let mut core = hmac_guard::Signer::new(key_spec(&key, Spelling::Python).py_err(py)?).py_err(py)?;
+            if let Some(c) = clock {
+                core = core.with_clock(Arc::clone(&c.get().inner) as Arc<dyn Clock>);
+            }
+            let schemes = [("rfc9421", SignScheme::Rfc9421), ("simple", SignScheme::Simple)];
+            let scheme = choice(py, "scheme", opt_text(py, scheme, "scheme", CONFIG)?, &schemes)?.unwrap_or(SignScheme::Rfc9421);
+            let digests = [("sha-256", DigestAlgorithm::Sha256), ("sha-512", DigestAlgorithm::Sha512)];
+            let defaults = Rfc9421SignOptions::default();
+            let expires_in = match expires_in.filter(|e| !e.is_none()) {
+                None => None,
+                Some(e) => Some(
+                    u32::try_from(int_arg(e, "expires_in")?)
+                        .map_err(|_| py_error(py, CONFIG, format!("expires_in must be an integer from 0 to {}", u32::MAX)))?,
+                ),
             };
-            let digest = match digest {
-                "sha-256" => DigestAlgorithm::Sha256,
-                "sha-512" => DigestAlgorithm::Sha512,
-                other => {
-                    return Err(py_error(py, ErrorCode::InvalidConfig, format!("unknown digest {other:?} (sha-256, sha-512)")));
-                }
-            };
-            let spec = key_spec(py, key_id, secret, algorithm, None, None, None)?;
-            let core = hmac_guard::Signer::new(spec).py_err(py)?.with_clock(clock_of(clock));
             let options = Rfc9421SignOptions {
-                label: label.to_string(),
-                components,
-                created: None,
+                label: opt_text(py, label, "label", CONFIG)?.unwrap_or(defaults.label),
+                components: opt_texts(py, components, "components", CONFIG)?,
                 expires_in,
-                nonce: None,
-                tag,
+                tag: opt_text(py, tag, "tag", CONFIG)?,
                 include_alg,
-                digest,
+                digest: choice(py, "digest", opt_text(py, digest, "digest", CONFIG)?, &digests)?.unwrap_or(defaults.digest),
+                ..defaults
             };
             Ok(PySigner { core, scheme, options })
         })
@@ -114,13 +133,21 @@ impl PySigner {
         url: &Bound<'_, PyString>,
         headers: Option<&Bound<'_, PyAny>>,
         body: Option<&Bound<'_, PyAny>>,
-        created: Option<i64>,
-        nonce: Option<String>,
-        components: Option<Vec<String>>,
+        created: Option<&Bound<'_, PyAny>>,
+        nonce: Option<&Bound<'_, PyAny>>,
+        components: Option<&Bound<'_, PyAny>>,
         url_scheme: Option<&Bound<'_, PyString>>,
     ) -> PyResult<Vec<(String, String)>> {
         shield(py, || {
-            let head = head_from_args(py, method, url, headers, url_scheme)?;
+            let created = created.filter(|c| !c.is_none()).map(|c| int_arg(c, "created")).transpose()?;
+            let nonce = opt_text(py, nonce, "nonce", CONFIG)?;
+            let components = opt_texts(py, components, "components", CONFIG)?;
+            let mut head = head_from_args(py, method, url, headers, url_scheme)?;
+            // The core's signer does not fill in the scheme as its verifier does: give it the
+            // core's default, so both sides cover the same `@scheme` and `@authority`.
+            if head.scheme.is_empty() {
+                head.scheme = DEFAULT_URL_SCHEME.to_string();
+            }
             let chunk = body.filter(|b| !b.is_none()).map(extract_chunk).transpose()?;
             let data: &[u8] = chunk.as_ref().map_or(&[], |c| c.as_slice());
             let run = || match self.scheme {

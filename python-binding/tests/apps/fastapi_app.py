@@ -18,7 +18,7 @@ guard = Guard(
     keys=KEYS,
     body_limit=BODY_LIMIT,
     redis_url=os.environ.get("HMAC_GUARD_TEST_REDIS_URL"),
-    redis_prefix=os.environ.get("HMAC_GUARD_TEST_REDIS_PREFIX", "hmac-guard"),
+    redis_prefix=os.environ.get("HMAC_GUARD_TEST_REDIS_PREFIX"),  # None: absent
 )
 app = FastAPI()
 app.add_middleware(HmacGuardMiddleware, guard=guard, path_prefixes=["/echo", "/api/"])

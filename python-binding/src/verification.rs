@@ -1,0 +1,218 @@
+//! `Verification` (a request being verified, fed its body), `Verified` (the result) and
+//! `ReplayTicket` (a two-phase replay reservation).
+
+use hmac_guard::{ErrorCode, ReplayTicket, Verification, Verified};
+use parking_lot::Mutex;
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+use crate::convert::{GIL_RELEASE_THRESHOLD, extract_chunk, py_opt, py_str};
+use crate::errors::{IntoPyResult, py_error, shield};
+
+enum State {
+    Ready(Box<Verification>),
+    Busy,
+    Finished,
+}
+
+/// A verification in progress: `update()` with each body chunk, then `finish()` once.
+#[pyclass(frozen, module = "hmac_guard._native", name = "Verification")]
+pub(crate) struct PyVerification {
+    state: Mutex<State>,
+}
+
+impl PyVerification {
+    pub(crate) fn new(v: Box<Verification>) -> Self {
+        PyVerification { state: Mutex::new(State::Ready(v)) }
+    }
+}
+
+impl std::fmt::Debug for PyVerification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Verification")
+    }
+}
+
+impl PyVerification {
+    fn take(&self, py: Python<'_>, finishing: bool) -> PyResult<Box<Verification>> {
+        let mut state = self.state.lock();
+        match std::mem::replace(&mut *state, if finishing { State::Finished } else { State::Busy }) {
+            State::Ready(v) => Ok(v),
+            State::Busy => {
+                *state = State::Busy;
+                Err(py_error(py, ErrorCode::InvalidState, "the verification is in use by another thread"))
+            }
+            State::Finished => {
+                *state = State::Finished;
+                Err(py_error(py, ErrorCode::InvalidState, "the verification is already finished"))
+            }
+        }
+    }
+}
+
+#[pymethods]
+impl PyVerification {
+    /// Feeds the next body chunk (`bytes`, `bytearray` or `memoryview`). Fails as soon as the
+    /// bytes seen pass the body limit. Chunks of 2 KiB and more are hashed without the GIL.
+    fn update(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        shield(py, || {
+            let chunk = extract_chunk(data)?;
+            let mut v = self.take(py, false)?;
+            let bytes = chunk.as_slice();
+            let r = if bytes.len() >= GIL_RELEASE_THRESHOLD { py.detach(|| v.update(bytes)) } else { v.update(bytes) };
+            *self.state.lock() = State::Ready(v);
+            r.py_err(py)
+        })
+    }
+
+    /// Finishes the body checks and claims the nonce (without the GIL). Can be called once.
+    fn finish(&self, py: Python<'_>) -> PyResult<PyVerified> {
+        shield(py, || {
+            let v = self.take(py, true)?;
+            let pending = v.finish_body().py_err(py)?;
+            let verified = py.detach(|| pending.claim()).py_err(py)?;
+            Ok(PyVerified::from(verified))
+        })
+    }
+
+    /// Body bytes fed so far.
+    #[getter]
+    fn bytes_seen(&self) -> u64 {
+        match &*self.state.lock() {
+            State::Ready(v) => v.bytes_seen(),
+            State::Busy | State::Finished => 0,
+        }
+    }
+
+    /// Whether `finish()` was called.
+    #[getter]
+    fn finished(&self) -> bool {
+        matches!(&*self.state.lock(), State::Finished)
+    }
+
+    fn __repr__(&self) -> String {
+        match &*self.state.lock() {
+            State::Ready(v) => format!("Verification(key_id={}, bytes_seen={})", py_str(v.key_id()), v.bytes_seen()),
+            State::Busy => "Verification(<busy>)".to_string(),
+            State::Finished => "Verification(<finished>)".to_string(),
+        }
+    }
+}
+
+/// A verified request: act only on these values (`subject` is the only source of identity).
+#[pyclass(frozen, module = "hmac_guard._native", name = "Verified")]
+#[derive(Debug)]
+pub(crate) struct PyVerified {
+    /// Scheme that verified the request.
+    #[pyo3(get)]
+    scheme: &'static str,
+    /// Signature label (RFC 9421).
+    #[pyo3(get)]
+    label: Option<String>,
+    /// Key id that verified it.
+    #[pyo3(get)]
+    key_id: String,
+    /// The key's configured subject (principal).
+    #[pyo3(get)]
+    subject: Option<String>,
+    /// The key's algorithm.
+    #[pyo3(get)]
+    algorithm: &'static str,
+    /// Signature creation time (Unix seconds).
+    #[pyo3(get)]
+    created: Option<i64>,
+    /// Signature expiry (Unix seconds).
+    #[pyo3(get)]
+    expires: Option<i64>,
+    /// The nonce that was claimed.
+    #[pyo3(get)]
+    nonce: Option<String>,
+    /// Application tag.
+    #[pyo3(get)]
+    tag: Option<String>,
+    covered: hmac_guard::Covered,
+    /// Body bytes verified.
+    #[pyo3(get)]
+    body_len: u64,
+    ticket: Option<ReplayTicket>,
+}
+
+impl From<Verified> for PyVerified {
+    fn from(v: Verified) -> Self {
+        PyVerified {
+            scheme: v.scheme,
+            label: v.label,
+            key_id: v.key_id,
+            subject: v.subject,
+            algorithm: v.algorithm.name(),
+            created: v.created,
+            expires: v.expires,
+            nonce: v.nonce,
+            tag: v.tag,
+            covered: v.covered,
+            body_len: v.body_len,
+            ticket: v.replay_ticket,
+        }
+    }
+}
+
+#[pymethods]
+impl PyVerified {
+    /// The signed value of a covered component (`@path`, `content-type`, or a serialized
+    /// identifier such as `"@query-param";name="id"`), or `None`.
+    /// (`None` too for an `id` that is not valid Unicode: no component is named so.)
+    fn component(&self, id: &Bound<'_, PyString>) -> Option<&str> {
+        self.covered.get(&id.to_cow().ok()?)
+    }
+
+    /// Covered components and their signed values, in signing order.
+    #[getter]
+    fn covered(&self) -> Vec<(String, String)> {
+        self.covered.to_vec()
+    }
+
+    /// In `replay="reserve"` mode, the reservation to commit or release; else `None`.
+    #[getter]
+    fn replay_ticket(&self) -> Option<PyReplayTicket> {
+        self.ticket.clone().map(|t| PyReplayTicket { inner: t })
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Verified(scheme={}, key_id={}, subject={}, created={}, nonce={}, body_len={})",
+            py_str(self.scheme),
+            py_str(&self.key_id),
+            py_opt(self.subject.as_deref()),
+            self.created.map_or_else(|| "None".to_string(), |c| c.to_string()),
+            py_opt(self.nonce.as_deref()),
+            self.body_len
+        )
+    }
+}
+
+/// A two-phase replay reservation (`Guard(replay="reserve")`): `commit()` once the handler
+/// succeeded, `release()` when it failed so the sender's retry is accepted.
+#[pyclass(frozen, module = "hmac_guard._native", name = "ReplayTicket")]
+#[derive(Debug)]
+pub(crate) struct PyReplayTicket {
+    inner: ReplayTicket,
+}
+
+#[pymethods]
+impl PyReplayTicket {
+    /// Marks the delivery as processed for the rest of its window.
+    fn commit(&self, py: Python<'_>) -> PyResult<()> {
+        shield(py, || {
+            let t = &self.inner;
+            py.detach(|| t.commit()).py_err(py)
+        })
+    }
+
+    /// Drops the reservation so a retry can succeed.
+    fn release(&self, py: Python<'_>) -> PyResult<()> {
+        shield(py, || {
+            let t = &self.inner;
+            py.detach(|| t.release()).py_err(py)
+        })
+    }
+}
