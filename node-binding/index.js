@@ -12,11 +12,13 @@ const { sendError } = require('./lib/http.js')
 
 module.exports = {
   Guard: core.Guard,
+  ManualClock: core.ManualClock,
   Verification: core.Verification,
   ReplayTicket: core.ReplayTicket,
   Signer: core.Signer,
   HmacGuardError: core.HmacGuardError,
   errorCodes: core.errorCodes,
+  configFields: core.configFields,
   expressMiddleware,
   koaMiddleware,
   createVerifyStream,

@@ -8,9 +8,10 @@ const fs = require('node:fs')
 const path = require('node:path')
 const util = require('node:util')
 const h = require('./helpers.js')
-const { Guard, Signer, HmacGuardError, errorCodes, native, newGuard, signer, SECRET } = h
+const { Guard, Signer, ManualClock, HmacGuardError, errorCodes, native, newGuard, signer, SECRET } = h
 
 const NOW = 1_700_000_000
+const clock = () => new ManualClock(NOW)
 
 function req(body = '{"a":1}', extra = {}) {
   const b = Buffer.from(body)
@@ -56,7 +57,7 @@ test('a Rust panic on the libuv pool (where Redis round trips run) resolves as E
 })
 
 test('one-shot verify, replay, and the verified values', () => {
-  const g = newGuard({ now: NOW })
+  const g = newGuard({ clock: clock() })
   const r = req()
   const v = g.verify(r)
   assert.equal(v.keyId, 'k1')
@@ -70,7 +71,7 @@ test('one-shot verify, replay, and the verified values', () => {
 })
 
 test('failures: tampering, window, keys, headers', () => {
-  const g = newGuard({ now: NOW })
+  const g = newGuard({ clock: clock() })
   const cases = [
     ['tampered body', { ...req(), body: Buffer.from('{"a":2}') }, 'ERR_DIGEST_MISMATCH'],
     ['tampered path', { ...req(), url: '/orders?id=8' }, 'ERR_SIGNATURE_MISMATCH'],
@@ -85,7 +86,7 @@ test('failures: tampering, window, keys, headers', () => {
 })
 
 test('streaming verification reads Buffers and Uint8Arrays in place and finishes once', () => {
-  const g = newGuard({ now: NOW })
+  const g = newGuard({ clock: clock() })
   const body = Buffer.alloc(100_000, 0xff) // not UTF-8
   const r = req(body.toString('latin1'))
   r.body = body
@@ -101,7 +102,7 @@ test('streaming verification reads Buffers and Uint8Arrays in place and finishes
 })
 
 test('body limit: declared and streamed', () => {
-  const g = newGuard({ now: NOW, policy: { bodyLimit: 10 } })
+  const g = newGuard({ clock: clock(), policy: { bodyLimit: 10 } })
   assert.throws(() => g.begin(req('x'.repeat(11))), (e) => e.code === 'ERR_BODY_TOO_LARGE' && e.status === 413)
   const r = req('x'.repeat(11))
   delete r.headers['content-length']
@@ -112,7 +113,7 @@ test('body limit: declared and streamed', () => {
 })
 
 test('verifyAsync resolves and rejects with HmacGuardError', async () => {
-  const g = newGuard({ now: NOW })
+  const g = newGuard({ clock: clock() })
   const r = req()
   const v = await g.verifyAsync(r)
   assert.equal(v.keyId, 'k1')
@@ -123,7 +124,7 @@ test('verifyAsync resolves and rejects with HmacGuardError', async () => {
 })
 
 test('key rotation at runtime', () => {
-  const g = new Guard({ now: NOW })
+  const g = new Guard({ clock: clock() })
   assert.throws(() => g.verify(req()), (e) => e.code === 'ERR_UNKNOWN_KEY')
   g.addKey({ id: 'k1', secret: SECRET, subject: 'user:1', notBefore: new Date((NOW - 10) * 1000) })
   assert.deepEqual(g.keyIds(), ['k1'])
@@ -139,7 +140,7 @@ test('key rotation at runtime', () => {
 })
 
 test('simple scheme and the signer', () => {
-  const g = newGuard({ scheme: 'simple', now: NOW })
+  const g = newGuard({ scheme: 'simple', clock: clock() })
   const s = new Signer({ id: 'k1', secret: SECRET, scheme: 'simple' })
   const body = Buffer.from('hello')
   const headers = s.sign({ method: 'post', url: '/p?q=1', body }, { timestamp: NOW })
@@ -150,7 +151,7 @@ test('simple scheme and the signer', () => {
 })
 
 test('explain reports the base and the failing check, never a secret', () => {
-  const g = newGuard({ now: NOW })
+  const g = newGuard({ clock: clock() })
   const r = { ...req(), url: '/orders?id=8' }
   const ex = g.explain(r)
   assert.equal(ex.ok, false)
@@ -164,7 +165,7 @@ test('explain reports the base and the failing check, never a secret', () => {
 })
 
 test('secrets never appear in errors, inspect output or explanations', () => {
-  const g = newGuard({ now: NOW })
+  const g = newGuard({ clock: clock() })
   assertNoSecret(util.inspect(g, { showHidden: true, depth: 5 }))
   assertNoSecret(util.inspect(signer, { showHidden: true, depth: 5 }))
   const errs = []
@@ -198,7 +199,7 @@ function assertNoSecret(text) {
 test('non-ASCII header values cross the boundary without shifting the others', () => {
   // The core refuses non-ASCII *covered* values; an uncovered one must still not disturb how
   // the head is split (the addon splits by UTF-16 lengths).
-  const g = newGuard({ now: NOW })
+  const g = newGuard({ clock: clock() })
   const body = Buffer.from('x')
   const headers = { 'x-other': 'naïve 😀 café', host: 'api.example.com', 'x-note': 'plain', 'content-type': 'text/plain' }
   const added = signer.sign({ method: 'POST', url: '/p?q=1', headers, body }, { created: NOW, components: ['@method', '@authority', '@path', '@query', 'x-note', 'content-digest'] })
@@ -214,7 +215,7 @@ test('non-ASCII header values cross the boundary without shifting the others', (
 
 // 32 components (the core's maximum) make 74 result fields, more than the 64-entry array holds.
 test('a result with more fields than the shared length array still arrives whole', () => {
-  const g = newGuard({ now: NOW })
+  const g = newGuard({ clock: clock() })
   const headers = { host: 'api.example.com', 'content-type': 'application/json' }
   const components = ['@method', '@authority', '@path', '@query']
   for (let i = 0; i < 28; i++) {
@@ -235,7 +236,7 @@ test('a result with more fields than the shared length array still arrives whole
 // Results come back through one shared length array: a result must own its values once the
 // next verification has overwritten that array (a lazily built `covered` would have to copy them).
 test('a result read after later verifications is still its own request\'s, covered values included', () => {
-  const g = newGuard({ now: NOW })
+  const g = newGuard({ clock: clock() })
   const one = (url, note) => {
     const headers = { host: 'api.example.com', 'x-note': note }
     const components = ['@method', '@authority', '@path', '@query', 'x-note']
@@ -257,7 +258,7 @@ test('a result read after later verifications is still its own request\'s, cover
 })
 
 test('a finished verification cannot reach the next one that reuses its slot', () => {
-  const g = newGuard({ now: NOW })
+  const g = newGuard({ clock: clock() })
   const first = g.begin(req('{"a":1}'))
   first.update('{"a":1}')
   first.finish()

@@ -9,7 +9,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { Writable } = require('node:stream')
-const { verifyUpload, sendError, signRequest, Guard, Signer, newGuard, signer, listen, close, send, signed, SECRET } = require('./helpers.js')
+const { verifyUpload, sendError, signRequest, Guard, ManualClock, Signer, newGuard, signer, listen, close, send, signed, SECRET } = require('./helpers.js')
 
 test('verifyUpload pipes a verified upload into a file and enforces the cap mid-stream', async (t) => {
   const guard = newGuard({ policy: { bodyLimit: 256 * 1024 } })
@@ -100,7 +100,7 @@ test('signRequest output works with http.request and fetch; simple scheme too', 
 
 test('reserve mode: a released delivery can be retried, a committed one cannot', () => {
   const now = 1_700_000_000
-  const g = new Guard({ keys: [{ id: 'k1', secret: SECRET }], policy: { replay: { mode: 'reserve', holdSecs: 30 } }, now })
+  const g = new Guard({ keys: [{ id: 'k1', secret: SECRET }], policy: { replay: 'reserve', reserveHoldSecs: 30 }, clock: new ManualClock(now) })
   const b = Buffer.from('{}')
   const headers = { host: 'h', 'content-type': 'application/json' }
   const req = { method: 'POST', url: '/hook', headers: { ...headers, ...signer.sign({ method: 'POST', url: '/hook', headers, body: b }, { created: now }) }, body: b }

@@ -11,7 +11,7 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
 const ts = require('typescript')
-const { errorCodes, newGuard, signer } = require('./helpers.js')
+const { errorCodes, newGuard, signer, ManualClock } = require('./helpers.js')
 
 const ROOT = path.join(__dirname, '..', '..')
 const readJson = (rel) => JSON.parse(fs.readFileSync(path.join(ROOT, rel), 'utf8'))
@@ -86,7 +86,7 @@ test('a real Verified (consume and reserve mode) has exactly the listed fields a
   const names = FIELDS.fields.map((f) => f.node).sort()
   for (const replay of ['consume', 'reserve']) {
     const added = signer.sign({ method: 'POST', url: '/orders', headers, body }, { created: now })
-    const v = newGuard({ now, policy: { replay } }).verify({ method: 'POST', url: '/orders', headers: { ...headers, ...added }, body })
+    const v = newGuard({ clock: new ManualClock(now), policy: { replay } }).verify({ method: 'POST', url: '/orders', headers: { ...headers, ...added }, body })
     assert.deepEqual(Object.keys(v).sort(), names, `${replay}: the result's own properties vs. tests/verified_fields.json`)
     for (const m of FIELDS.methods) assert.equal(typeof v[m.node], 'function', `${replay}: ${m.node}()`)
     for (const f of FIELDS.fields.filter((x) => !x.optional)) assert.notEqual(v[f.node], undefined, `${replay}: ${f.node} is set`)

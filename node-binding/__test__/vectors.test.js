@@ -6,36 +6,40 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
-const { Guard, Signer, HmacGuardError, native } = require('./helpers.js')
+const { Guard, Signer, ManualClock, HmacGuardError, configFields, native } = require('./helpers.js')
 
 const dir = path.join(__dirname, '..', '..', 'tests', 'vectors')
 const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : []
 
+// Vector option names are canonical ids (policy options without their `policy.` prefix, the
+// memory store's as `store_*`); the core's own table spells them for Node.
+const SPELLED = new Map(configFields().map((f) => [f.id, f.name]))
+const VECTOR_IDS = { store_capacity: 'replay_store.capacity', store_per_key_quota: 'replay_store.per_key_quota' }
+
+function spelled(id) {
+  const name = SPELLED.get(id)
+  assert.ok(name, `no Node spelling for ${id}`)
+  return name
+}
+
+/** Sets `value` at a dotted path (`policy.maxAgeSecs`) of `into`. */
+function put(into, path, value) {
+  const [group, inner] = path.split('.')
+  if (inner === undefined) into[group] = value
+  else (into[group] ??= {})[inner] = value
+}
+
 function keyOf(k) {
-  return {
-    id: k.id,
-    secret: Buffer.from(k.secret_b64, 'base64'),
-    algorithm: k.algorithm,
-    subject: k.subject ?? undefined,
-    notBefore: k.not_before ?? undefined,
-    notAfter: k.not_after ?? undefined,
-  }
+  const key = { [spelled('key.id')]: k.id, [spelled('key.secret')]: Buffer.from(k.secret_b64, 'base64') }
+  for (const f of ['algorithm', 'subject', 'not_before', 'not_after']) if (k[f] != null) key[spelled(`key.${f}`)] = k[f]
+  return key
 }
 
 function guardOf(c) {
-  const p = c.policy || {}
-  const policy = {
-    maxAgeSecs: p.max_age_secs,
-    maxFutureSkewSecs: p.max_future_skew_secs,
-    bodyLimit: p.body_limit,
-    requireNonce: p.require_nonce,
-    requiredComponents: p.required_components,
-    requiredParams: p.required_params,
-    acceptedLabels: p.accepted_labels,
-    requiredTag: p.required_tag,
-  }
-  const replayStore = { capacity: p.store_capacity, perKeyQuota: p.store_per_key_quota }
-  return new Guard({ scheme: c.scheme, keys: (c.keys || []).map(keyOf), policy, replayStore, now: c.now })
+  const options = { scheme: c.scheme, keys: (c.keys || []).map(keyOf) }
+  for (const [name, value] of Object.entries(c.policy || {})) put(options, spelled(VECTOR_IDS[name] || `policy.${name}`), value)
+  if (c.now !== undefined) options.clock = new ManualClock(c.now)
+  return new Guard(options)
 }
 
 function reqOf(r) {

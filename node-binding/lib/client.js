@@ -1,8 +1,86 @@
 'use strict'
 
-// Client side: produce a signed request init for fetch / undici / http.request.
+// Client side: `Signer` (its key validated by the core as a guard's keys are) and `signRequest`,
+// a signed request init for fetch / undici / http.request.
 
-const { toBytes } = require('./core.js')
+const util = require('node:util')
+const { native, call, argError, isObject, HmacGuardError } = require('./errors.js')
+const { packHead, schemeOf, toBytes } = require('./head.js')
+
+const kNative = Symbol('hmac-guard.native')
+const SCHEMES = ['rfc9421', 'simple']
+
+// The sign options' types (their values are the core's to judge).
+const TYPES = {
+  label: ['a string', (x) => typeof x === 'string'],
+  components: ['an array of strings', (x) => Array.isArray(x) && x.every((c) => typeof c === 'string')],
+  created: ['an integer (Unix seconds)', Number.isSafeInteger],
+  timestamp: ['an integer (Unix seconds)', Number.isSafeInteger],
+  expiresIn: ['a whole number of seconds', (x) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff],
+  nonce: ['a string', (x) => typeof x === 'string'],
+  tag: ['a string', (x) => typeof x === 'string'],
+  includeAlg: ['true or false', (x) => typeof x === 'boolean'],
+  digest: ['a string', (x) => typeof x === 'string'],
+}
+
+function schemeChoice(scheme) {
+  if (SCHEMES.includes(scheme)) return scheme
+  // Never echoed: a secret put in the wrong field must not reach a log.
+  throw new HmacGuardError('ERR_INVALID_CONFIG', `scheme must be one of ${SCHEMES.join(', ')}`)
+}
+
+/** Signs requests with one key, for clients and tests. */
+class Signer {
+  /** `{id, secret, algorithm?, subject?, notBefore?, notAfter?, scheme?}`: a key, and the default scheme of sign(). */
+  constructor(options) {
+    let key = options
+    let scheme
+    if (isObject(options) && 'scheme' in options) ({ scheme, ...key } = options)
+    this[kNative] = call(() => new native.NativeSigner(key))
+    this.scheme = schemeChoice(scheme ?? 'rfc9421')
+  }
+
+  get keyId() {
+    return this[kNative].keyId
+  }
+
+  /**
+   * Returns the headers to add to the request, as a plain object with lowercase names.
+   * `req`: {method, url, headers?, body?}. RFC 9421 components read headers (e.g. Host for
+   * `@authority`); when `url` is absolute its authority is used.
+   */
+  sign(req, options = {}) {
+    if (!isObject(req)) throw argError('req', 'an object {method, url, headers?, body?}', this.sign)
+    if (!isObject(options)) throw argError('options', 'an object', this.sign)
+    for (const name of Object.keys(TYPES)) {
+      const [expected, ok] = TYPES[name]
+      if (options[name] != null && !ok(options[name])) throw argError(`options.${name}`, expected, this.sign)
+    }
+    const scheme = schemeChoice(options.scheme ?? this.scheme)
+    const body = toBytes(req.body)
+    const method = String(req.method || 'GET').toUpperCase()
+    const url = String(req.url)
+    if (scheme === 'simple') {
+      const pq = /^https?:\/\//i.test(url) ? new URL(url).pathname + new URL(url).search : url
+      const flat = call(() => this[kNative].signSimple(method, pq, body, { timestamp: options.timestamp, nonce: options.nonce }))
+      return pairsToObject(flat)
+    }
+    const [parts, lens, n] = packHead({ method, url, scheme: schemeOf({ ...req, url }), headers: req.headers })
+    const { label, components, created, expiresIn, nonce, tag, includeAlg, digest } = options
+    const opts = { label, components, created, expiresIn, nonce, tag, includeAlg, digest }
+    return pairsToObject(call(() => this[kNative].signRfc9421(parts, lens.subarray(0, n), body, opts)))
+  }
+
+  [util.inspect.custom]() {
+    return `Signer { keyId: '${this.keyId}', scheme: '${this.scheme}' }`
+  }
+}
+
+function pairsToObject(flat) {
+  const out = {}
+  for (let i = 0; i < flat.length; i += 2) out[flat[i].toLowerCase()] = flat[i + 1]
+  return out
+}
 
 /**
  * Signs a request and returns `{ method, headers, body }` ready for `fetch(url, init)`,
@@ -11,6 +89,8 @@ const { toBytes } = require('./core.js')
  * object, a `Headers` or an array of pairs; the body must be a string, Buffer or Uint8Array.
  */
 function signRequest(signer, url, init = {}, options = {}) {
+  if (!(signer instanceof Signer)) throw argError('signer', 'a Signer', signRequest)
+  if (!isObject(init)) throw argError('init', 'an object {method?, headers?, body?}', signRequest)
   const method = String(init.method || 'GET').toUpperCase()
   const body = init.body == null ? undefined : toBytes(init.body)
   const headers = {}
@@ -26,4 +106,4 @@ function signRequest(signer, url, init = {}, options = {}) {
   return { ...init, method, headers: { ...headers, ...added }, body }
 }
 
-module.exports = { signRequest }
+module.exports = { Signer, signRequest }

@@ -6,7 +6,7 @@ use std::io::Write as _;
 
 use napi_derive::napi;
 
-use crate::guarded;
+use crate::errors::guarded;
 
 /// Runs `hmac-guard` with `argv` (the arguments after the script name) on the process's stdin,
 /// stdout and stderr, and returns the exit code (0 ok, 1 rejected, 2 usage or input error,

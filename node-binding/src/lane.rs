@@ -15,9 +15,9 @@ use hmac_guard::{ErrorCode, Guard, RequestHead, Verification};
 use napi::bindgen_prelude::{AsyncTask, External};
 use napi_derive::napi;
 
-use crate::convert::{Packed, head_into, pack_into};
-use crate::guard::{ClaimTask, blocking_refused};
-use crate::{Result, core_error, guarded};
+use crate::errors::{Result, blocking_refused, core_error, guarded};
+use crate::head::{head_from_parts, head_into};
+use crate::verified::{Packed, VerdictTask, pack_into};
 
 /// A guard's per-request state: its request head scratch space and its streamed verifications.
 /// Used on the JS thread only.
@@ -42,7 +42,7 @@ impl Lane {
         Lane { guard, networked, scratch: RefCell::new(scratch), slots: RefCell::new(Slots::default()) }
     }
 
-    /// Runs `f` on the head split from `parts` (see `convert::head_from_parts`), in the reused
+    /// Runs `f` on the head split from `parts` (see `head::head_from_parts`), in the reused
     /// scratch head. A nested call (nothing here calls back into JS) gets a fresh head.
     fn with_head<T>(
         &self,
@@ -51,7 +51,7 @@ impl Lane {
         f: impl FnOnce(&RequestHead) -> hmac_guard::Result<T>,
     ) -> hmac_guard::Result<T> {
         let Ok(mut head) = self.scratch.try_borrow_mut() else {
-            return f(&crate::convert::head_from_parts(parts, lens)?);
+            return f(&head_from_parts(parts, lens)?);
         };
         head_into(parts, lens, &mut head)?;
         let out = f(&head);
@@ -87,7 +87,7 @@ struct Slot {
 }
 
 /// Generations stay below 2^21 so a handle is an exact JS number (< 2^53). A slot's generation
-/// wraps after 2^21 reuses; the JS layer never keeps a spent handle (`settle` in lib/core.js), so
+/// wraps after 2^21 reuses; the JS layer never keeps a spent handle (`settle` in lib/guard.js), so
 /// the check is a second line of defence, not the only one.
 const GENERATION_MASK: u32 = (1 << 21) - 1;
 
@@ -137,7 +137,7 @@ fn finished() -> hmac_guard::Error {
 ///
 /// The head travels as `parts` (method, target, scheme, then header names and values back to
 /// back) and the first `count` entries of `io` (their lengths in UTF-16 code units); the result
-/// comes back in `io` too (see `convert::pack_into`). One array serves both ways, so no typed
+/// comes back in `io` too (see `verified::pack_into`). One array serves both ways, so no typed
 /// array is created per call.
 #[napi(ts_return_type = "string | VerifiedResult")]
 pub fn lane_verify(
@@ -210,10 +210,10 @@ pub fn lane_finish(
 pub fn lane_finish_async(
     #[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>,
     handle: i64,
-) -> Result<AsyncTask<ClaimTask>> {
+) -> Result<AsyncTask<VerdictTask>> {
     guarded(|| {
         let pending = lane.slots()?.take(handle)?.finish_body()?;
-        Ok(AsyncTask::new(ClaimTask::new(pending, lane.networked)))
+        Ok(VerdictTask::new(lane.networked, move || pending.claim()))
     })
 }
 

@@ -1,12 +1,16 @@
-//! The client-side signer.
+//! The client-side signer: its key goes through the core's `key_spec`, as a guard's keys do.
 
 use std::fmt;
 
+use hmac_guard::config::DEFAULT_URL_SCHEME;
 use hmac_guard::{DigestAlgorithm, ErrorCode, Rfc9421SignOptions, Signer, SimpleSignOptions};
+use napi::Env;
+use napi::bindgen_prelude::Unknown;
 use napi_derive::napi;
 
-use crate::convert::{KeyOptions, head};
-use crate::{Result, core_error, guarded};
+use crate::errors::{Result, core_error, guarded};
+use crate::head::head_from_parts;
+use crate::options::key_of;
 
 /// RFC 9421 signing options.
 #[napi(object)]
@@ -61,8 +65,9 @@ fn flat(headers: Vec<(String, String)>) -> Vec<String> {
 impl NativeSigner {
     /// A signer for one key; throws `ERR_INVALID_CONFIG` for a bad key.
     #[napi(constructor)]
-    pub fn new(key: KeyOptions) -> Result<Self> {
-        guarded(|| Ok(NativeSigner { signer: Signer::new(key.to_spec()?)? }))
+    pub fn new(env: Env, #[napi(ts_arg_type = "KeyOptions")] key: Unknown<'_>) -> Result<Self> {
+        let spec = key_of(&env, key)?;
+        guarded(|| Ok(NativeSigner { signer: Signer::new(spec)? }))
     }
 
     /// The key id.
@@ -71,19 +76,22 @@ impl NativeSigner {
         self.signer.key_id().to_string()
     }
 
-    /// RFC 9421 headers to add (`Content-Digest` when covered, `Signature-Input`, `Signature`).
+    /// RFC 9421 headers to add (`Content-Digest` when covered, `Signature-Input`, `Signature`),
+    /// for the head packed as for verification (`head::head_from_parts`); an empty scheme is the
+    /// core's default, as when verifying.
     #[napi]
     pub fn sign_rfc9421(
         &self,
-        method: String,
-        target: String,
-        scheme: Option<String>,
-        headers: Vec<String>,
+        parts: String,
+        lens: &[u32],
         body: Option<&[u8]>,
         options: Option<Rfc9421SignOpts>,
     ) -> Result<Vec<String>> {
         guarded(|| {
-            let h = head(method, target, scheme, headers)?;
+            let mut h = head_from_parts(&parts, lens)?;
+            if h.scheme.is_empty() {
+                DEFAULT_URL_SCHEME.clone_into(&mut h.scheme);
+            }
             let o = options.unwrap_or_default();
             let d = Rfc9421SignOptions::default();
             let digest = match o.digest.as_deref() {
@@ -130,6 +138,7 @@ impl NativeSigner {
 /// Testing aid (RFC 4231 vectors): a key's raw MAC of `data`, as lowercase hex, computed by the
 /// core's key code.
 #[napi(js_name = "__macForTest")]
-pub fn mac_for_test(key: KeyOptions, data: &[u8]) -> Result<String> {
-    guarded(|| Ok(hmac_guard::digest::to_hex(&hmac_guard::Key::new(key.to_spec()?)?.mac(data))))
+pub fn mac_for_test(env: Env, #[napi(ts_arg_type = "KeyOptions")] key: Unknown<'_>, data: &[u8]) -> Result<String> {
+    let spec = key_of(&env, key)?;
+    guarded(|| Ok(hmac_guard::digest::to_hex(&hmac_guard::Key::new(spec)?.mac(data))))
 }
