@@ -7,6 +7,7 @@ server keeps serving."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import selectors
 import socket
@@ -108,7 +109,8 @@ def exchange(
             except OSError:
                 break
         if end in ("half", "close"):
-            s.shutdown(socket.SHUT_WR)
+            with contextlib.suppress(OSError):  # the server may have answered and closed already
+                s.shutdown(socket.SHUT_WR)
         deadline = time.monotonic() + (0.3 if end == "close" else timeout)
         data, closed, answered = b"", False, False
         while time.monotonic() < deadline:
