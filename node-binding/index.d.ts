@@ -87,11 +87,37 @@ export declare function errorCodes(): ErrorCodeInfo[]
 /** The version of the Rust core the addon was built from. */
 export declare function coreVersion(): string
 
+/** One option of the configuration contract: its canonical id and its Node spelling. */
+export interface ConfigField {
+  /** Canonical id, the same in every package: `policy.max_age_secs`, `key.not_after`, `redis_url`. */
+  id: string
+  /** The Node spelling: a dotted path from the options object (`policy.maxAgeSecs`); a key's fields within the key (`notAfter`). */
+  name: string
+}
+
+/** Every guard option and key field, from the core's own table (`config::FIELDS`). */
+export declare function configFields(): ConfigField[]
+
+/**
+ * A clock that only moves when told to, for tests: `new Guard({ clock: new ManualClock(1700000000) })`.
+ * The same class as Python's `ManualClock`.
+ */
+export declare class ManualClock {
+  /** A clock standing at `now` (Unix seconds). */
+  constructor(now: number)
+  /** Sets the time (Unix seconds). */
+  set(now: number): void
+  /** Moves the clock by `secs` seconds (millisecond resolution; negative moves it back). */
+  advance(secs: number): void
+  /** The time in whole Unix seconds. */
+  now(): number
+}
+
 export type Algorithm = 'hmac-sha256' | 'hmac-sha512'
 
 /** A verification key. */
 export interface KeyOptions {
-  /** Key id as clients send it (printable ASCII, no spaces, quotes or backslashes). */
+  /** Key id as clients send it: printable ASCII (any sf-string; the simple scheme's header: no spaces, quotes or backslashes). */
   id: string
   /** At least 32 bytes. A string is taken as UTF-8. */
   secret: BytesLike
@@ -105,7 +131,11 @@ export interface KeyOptions {
   notAfter?: number | Date
 }
 
-/** Verification policy; every field is optional and defaults to the core's safe value. */
+/**
+ * Verification policy; every field is optional and defaults to the core's safe value. The core
+ * validates every value and refuses unknown names (`ERR_INVALID_CONFIG` naming the option, with a
+ * suggestion: `policy.bodyLimt` → `policy.bodyLimit`).
+ */
 export interface PolicyOptions {
   /** Oldest acceptable signature, seconds before now (default 300). */
   maxAgeSecs?: number
@@ -124,17 +154,24 @@ export interface PolicyOptions {
   /** RFC 9421: the `tag` parameter must equal this. */
   requiredTag?: string
   /** `consume` (default): a nonce is claimed once. `reserve`: webhook deliveries, see ReplayTicket. */
-  replay?: 'consume' | 'reserve' | { mode: 'consume' | 'reserve'; holdSecs?: number }
-  /** In `reserve` mode: how long a reservation holds without a commit (default 60). */
+  replay?: 'consume' | 'reserve'
+  /** With `replay: 'reserve'` only: how long a reservation holds without a commit (1 to 86400, default 60). */
   reserveHoldSecs?: number
-  /** Longest value of any header the scheme reads (default 8192). */
+  /** Longest value of any header the scheme reads (256 to 1 MiB, default 8192). */
   maxHeaderLen?: number
-  /** Shortest nonce accepted (default 8). */
+  /** Shortest nonce accepted (1 to 1024, default 8; at most `maxNonceLen`). */
   minNonceLen?: number
-  /** Longest nonce accepted (default 128). */
+  /** Longest nonce accepted (1 to 1024, default 128). */
   maxNonceLen?: number
-  /** Most covered components in one signature (default 32). */
+  /** Most covered components in one signature (1 to 256, default 32). */
   maxComponents?: number
+  /**
+   * Take the request's scheme and host from the nearest proxy's `Forwarded` (`proto=`, `host=`),
+   * else `X-Forwarded-Proto` / `X-Forwarded-Host` (the last element: one trusted hop). Default
+   * false. Only behind a proxy you control that sets or overwrites these headers on every request:
+   * otherwise a client chooses the scheme and host its signature is checked against.
+   */
+  trustProxy?: boolean
 }
 
 /** The in-process replay store. */
@@ -145,9 +182,21 @@ export interface ReplayStoreOptions {
   perKeyQuota?: number
 }
 
+/**
+ * A guard's options, passed to the core as given: it validates every value, fills in defaults
+ * (see `guard.settings`) and refuses unknown names. `null` is the same as leaving an option out.
+ */
 export interface GuardOptions {
   /** `rfc9421` (RFC 9421 HTTP Message Signatures, default) or `simple` (X-HMAC-* headers). */
   scheme?: 'rfc9421' | 'simple'
+  /**
+   * `strict` (default): a nonce is required and signatures must cover `@method @authority @path
+   * @query`. `interop` (RFC 9421 only): the defaults of common third-party signers — no nonce
+   * required and no required components. The trade-off: without a nonce there is **no replay
+   * protection**; a captured request can be replayed until it ages out of `maxAgeSecs`. Explicit
+   * policy options still override the profile.
+   */
+  profile?: 'strict' | 'interop'
   keys?: KeyOptions[]
   policy?: PolicyOptions
   /** Settings of the in-memory replay store (the default store; not with `redisUrl`). */
@@ -156,8 +205,8 @@ export interface GuardOptions {
    * Replay protection shared by every process and host: `redis://[user:password@]host:port/db`.
    * One `SET NX PX` round trip per verification, run on the libuv pool (never on the event loop):
    * use `verifyAsync`/`finishAsync` (the adapters do); the sync `verify`/`finish` throw
-   * `ERR_INVALID_STATE` with this store. Absent: `process.env.HMAC_GUARD_REDIS_URL`; `null` or
-   * `''`: the in-memory store even when that variable is set.
+   * `ERR_INVALID_STATE` with this store. Absent (or `null`): `process.env.HMAC_GUARD_REDIS_URL`,
+   * read by the core; `''`: the in-memory store even when that variable is set.
    */
   redisUrl?: string | null
   /** Key prefix in Redis, to share one Redis between applications (default `hmac-guard`). */
@@ -176,14 +225,54 @@ export interface GuardOptions {
   /**
    * For a `rediss://` URL: the CA certificate(s) as PEM (a string is taken as UTF-8) to verify the
    * Redis server against *instead of* the built-in public roots: a private CA or a self-signed
-   * Redis. Absent: the PEM file named by `process.env.HMAC_GUARD_REDIS_TLS_CA_FILE` when that is
-   * set (and a Redis URL is in use), else the built-in roots; `null`: the built-in roots even when
-   * that variable is set. Verification itself cannot be turned off. `ERR_INVALID_CONFIG` when it
-   * holds no certificate, comes with a plain `redis://` URL, or the file cannot be read.
+   * Redis. Absent (or `null`): the PEM file named by `process.env.HMAC_GUARD_REDIS_TLS_CA_FILE`
+   * when that is set (and a Redis URL is in use), else the built-in roots. Verification itself
+   * cannot be turned off. `ERR_INVALID_CONFIG` when it holds no certificate, comes with a plain
+   * `redis://` URL, or the file cannot be read.
    */
-  redisTlsCa?: Buffer | Uint8Array | string | null
-  /** Testing only: a fixed clock at this Unix time (seconds); move it with `guard.setNow()`. */
-  now?: number
+  redisTlsCa?: Buffer | Uint8Array | ArrayBuffer | string | null
+  /** Testing only: a clock that moves when told to. Default: the system clock. */
+  clock?: ManualClock
+}
+
+/**
+ * The effective settings of a guard, defaults filled in, by canonical id (see `configFields()`).
+ * Nothing that could be a secret is listed (no key, URL, prefix, tag or CA).
+ */
+export interface GuardSettings {
+  scheme: 'rfc9421' | 'simple'
+  'policy.max_age_secs': number
+  'policy.max_future_skew_secs': number
+  'policy.body_limit': number
+  'policy.require_nonce': boolean
+  'policy.replay': 'consume' | 'reserve'
+  /** `null` in `consume` mode. */
+  'policy.reserve_hold_secs': number | null
+  'policy.max_header_len': number
+  'policy.min_nonce_len': number
+  'policy.max_nonce_len': number
+  'policy.max_components': number
+  'policy.trust_proxy': boolean
+  /** The URL scheme taken when the adapter cannot tell (`https`). */
+  default_url_scheme: string
+  /** RFC 9421 only. */
+  'policy.required_components'?: string[]
+  /** RFC 9421 only. */
+  'policy.required_params'?: string[]
+  /** RFC 9421 only: whether a tag is required (the tag itself is not shown). */
+  'policy.required_tag'?: boolean
+  store: 'memory' | 'redis'
+  /** In-memory store only. */
+  'replay_store.capacity'?: number
+  /** In-memory store only. */
+  'replay_store.per_key_quota'?: number | null
+  /** Redis store only. */
+  redis_timeout_ms?: number
+  /** Redis store only. */
+  redis_fail_open?: boolean
+  /** How many keys the guard was built with. */
+  keys: number
+  clock: 'manual' | 'system'
 }
 
 /** A request as the verifier sees it. */
@@ -191,7 +280,12 @@ export interface RequestInit {
   method: string
   /** The request target as received: `/path?query` (origin form) or an absolute URL. */
   url: string
-  /** `http` or `https`: how the request reached the application (for `@scheme`); default `http`. */
+  /**
+   * `http` or `https`: how the request reached the application (`@scheme`, `@target-uri`, the
+   * default port of `@authority`). Absent: from an absolute `url`, Express's `req.protocol` or a
+   * Node request's TLS socket; otherwise (or `''`) unknown, and the core takes `https` (or, with
+   * `policy.trustProxy`, the proxy's forwarded scheme).
+   */
   scheme?: string
   headers?: HeadersLike
 }
@@ -305,14 +399,14 @@ export declare class Guard {
   readonly store: 'memory' | 'redis'
   /** Requests accepted without replay protection while Redis was unreachable (`redisFailOpen` only). */
   readonly failOpenUses: number
+  /** The effective settings, defaults filled in (a fresh object each time). */
+  readonly settings: GuardSettings
   /** Adds a key, or replaces the key with the same id, at runtime. */
   addKey(key: KeyOptions): void
   /** Removes a key; returns whether it was present. */
   removeKey(id: string): boolean
   /** The key ids, sorted. */
   keyIds(): string[]
-  /** Testing only: moves the fixed clock of a guard built with `now`. */
-  setNow(unixSeconds: number): void
   /** Streamed verifications begun and not yet finished or aborted (each holds a few hundred bytes). */
   readonly inFlight: number
   /** Runs every check that needs no body; throws HmacGuardError. */

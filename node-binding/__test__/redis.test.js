@@ -98,7 +98,8 @@ test('configuration: redisUrl, HMAC_GUARD_REDIS_URL, the in-memory default, bad 
   try {
     process.env.HMAC_GUARD_REDIS_URL = redis.url
     assert.equal(new Guard({ keys: KEYS }).store, 'redis', 'the environment variable is the default')
-    assert.equal(new Guard({ keys: KEYS, redisUrl: null }).store, 'memory', 'null selects the in-memory store')
+    assert.equal(new Guard({ keys: KEYS, redisUrl: '' }).store, 'memory', "'' selects the in-memory store")
+    assert.equal(new Guard({ keys: KEYS, redisUrl: null }).store, 'redis', 'null is the same as leaving it out')
     process.env.HMAC_GUARD_REDIS_URL = ''
     assert.equal(new Guard({ keys: KEYS }).store, 'memory')
   } finally {

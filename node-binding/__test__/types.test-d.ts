@@ -6,7 +6,9 @@ import { createWriteStream } from 'node:fs'
 import http from 'node:http'
 import {
   Guard,
+  ManualClock,
   Signer,
+  configFields,
   HmacGuardError,
   errorCodes,
   coreVersion,
@@ -19,6 +21,8 @@ import {
   type Verified,
   type ErrorCode,
   type Explanation,
+  type GuardSettings,
+  type ConfigField,
 } from '../index'
 import { hmacExpress, hmacKoa, requireHmac, compareAndSet, HmacStrategy, unlessVerified, toFeathersError } from '../feathers'
 
@@ -29,6 +33,45 @@ const guard = new Guard({
   replayStore: { capacity: 100_000, perKeyQuota: 1000 },
 })
 guard.addKey({ id: 'k2', secret: 'a string secret of at least 32 bytes!!', algorithm: 'hmac-sha512' })
+
+// Every policy option, the profile, the test clock; the effective settings; the option table.
+const clock = new ManualClock(1_700_000_000)
+clock.set(1_700_000_100)
+clock.advance(1.5)
+const clockNow: number = clock.now()
+const tuned = new Guard({
+  profile: 'interop',
+  clock,
+  policy: {
+    maxAgeSecs: 60,
+    maxFutureSkewSecs: 5,
+    requireNonce: false,
+    requiredParams: ['created', 'keyid'],
+    acceptedLabels: ['sig1'],
+    requiredTag: 'app',
+    maxHeaderLen: 4096,
+    minNonceLen: 16,
+    maxNonceLen: 64,
+    maxComponents: 8,
+    trustProxy: true,
+  },
+})
+const settings: GuardSettings = tuned.settings
+const maxAge: number = settings['policy.max_age_secs']
+const trusted: boolean = settings['policy.trust_proxy']
+const clockKind: 'manual' | 'system' = settings.clock
+const fields: ConfigField[] = configFields()
+const spelled: string | undefined = fields.find((f) => f.id === 'policy.trust_proxy')?.name
+new Guard({ profile: 'strict', keys: [{ id: 'k', secret: new Uint8Array(32), notBefore: 0, notAfter: new Date() }] })
+// @ts-expect-error the fixed clock is a ManualClock now (`now` and `setNow()` are gone)
+new Guard({ now: 1_700_000_000 })
+// @ts-expect-error `replay: 'reserve'` + `reserveHoldSecs`, not an object
+new Guard({ policy: { replay: { mode: 'reserve', holdSecs: 30 } } })
+// @ts-expect-error only the two profiles
+new Guard({ profile: 'lenient' })
+// @ts-expect-error setNow() is gone: move the ManualClock
+guard.setNow(1)
+void [clockNow, maxAge, trusted, clockKind, spelled]
 const removed: boolean = guard.removeKey('k2')
 const ids: string[] = guard.keyIds()
 
