@@ -31,7 +31,7 @@ function handle(msg) {
     return { headers: Object.entries(headers) }
   }
   if (msg.op === 'explain') {
-    const guard = new Guard({ keys: msg.keys.map((id) => demo.anyKey(id)).map((k) => ({ id: k.id, secret: k.secret, subject: k.subject })), redisUrl: null })
+    const guard = new Guard({ keys: msg.keys.map((id) => demo.anyKey(id)).map((k) => ({ id: k.id, secret: k.secret, subject: k.subject })), redisUrl: '' })
     return { text: guard.explain(req).text }
   }
   throw new Error(`unknown op ${msg.op}`)

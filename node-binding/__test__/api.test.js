@@ -273,3 +273,53 @@ test('a finished verification cannot reach the next one that reuses its slot', (
   assert.equal(second.finish().bodyLength, 7)
   assert.equal(g.inFlight, 0)
 })
+
+test('the URL scheme: given, from the request object, else the core default (https); trustProxy reads the forwarding headers', () => {
+  const components = ['@method', '@scheme', '@authority', '@path', '@query']
+  const signedFor = (scheme, host) => {
+    const headers = { host }
+    return { ...headers, ...signer.sign({ method: 'GET', url: `${scheme}://${host}/p`, headers }, { created: NOW, components }) }
+  }
+  const g = newGuard({ clock: clock() })
+  // Unknown: the core's https.
+  assert.equal(g.verify({ method: 'GET', url: '/p', headers: signedFor('https', 'api.example.com') }).component('@scheme'), 'https')
+  assert.equal(g.verify({ method: 'GET', url: '/p', scheme: '', headers: signedFor('https', 'api.example.com') }).component('@scheme'), 'https')
+  assert.throws(() => g.verify({ method: 'GET', url: '/p', headers: signedFor('http', 'api.example.com') }), (e) => e.code === 'ERR_SIGNATURE_MISMATCH')
+  // The framework's own notion: Express's req.protocol, a Node request's socket, an absolute URL.
+  assert.equal(g.verify({ method: 'GET', url: '/p', protocol: 'http', headers: signedFor('http', 'api.example.com') }).component('@scheme'), 'http')
+  assert.equal(g.verify({ method: 'GET', url: '/p', socket: { encrypted: false }, headers: signedFor('http', 'api.example.com') }).component('@scheme'), 'http')
+  assert.equal(g.verify({ method: 'GET', url: '/p', socket: { encrypted: true }, headers: signedFor('https', 'api.example.com') }).component('@scheme'), 'https')
+  assert.equal(g.verify({ method: 'GET', url: 'http://api.example.com/p', headers: signedFor('http', 'api.example.com') }).component('@scheme'), 'http')
+  // Behind a TLS-terminating proxy: the server sees http and the proxy's internal host.
+  const behind = (forwarded) => ({ method: 'GET', url: '/p', scheme: 'http', headers: { ...signedFor('https', 'api.example.com'), host: 'app.internal:8080', ...forwarded } })
+  const xf = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'api.example.com' }
+  assert.throws(() => g.verify(behind(xf)), (e) => e.code === 'ERR_SIGNATURE_MISMATCH', 'not trusted by default')
+  const trusting = newGuard({ clock: clock(), policy: { trustProxy: true } })
+  assert.equal(trusting.settings['policy.trust_proxy'], true)
+  assert.equal(trusting.verify(behind(xf)).component('@authority'), 'api.example.com')
+  assert.equal(trusting.verify(behind({ forwarded: 'for=1.2.3.4;proto=http;host=evil.example, proto=https;host=api.example.com' })).component('@scheme'), 'https')
+  // One hop: the last element counts, whatever a client put before it.
+  assert.throws(() => trusting.verify(behind({ 'x-forwarded-proto': 'https, http', 'x-forwarded-host': 'api.example.com' })), (e) => e.code === 'ERR_SIGNATURE_MISMATCH')
+  assert.throws(() => trusting.verify(behind({ 'x-forwarded-proto': 'gopher' })), (e) => e.code === 'ERR_MALFORMED_HEADER')
+})
+
+test('the settings and the option table', () => {
+  const s = newGuard({ profile: 'interop' }).settings
+  assert.equal(s['policy.require_nonce'], false)
+  assert.deepEqual(s['policy.required_components'], [])
+  assert.equal(s.keys, 2)
+  assert.equal(s.clock, 'system')
+  assert.equal(s.default_url_scheme, 'https')
+  const fields = h.configFields()
+  assert.ok(fields.some((f) => f.id === 'policy.trust_proxy' && f.name === 'policy.trustProxy'))
+  assert.ok(fields.some((f) => f.id === 'key.not_after' && f.name === 'notAfter'))
+  assert.throws(() => newGuard({ policy: { bodyLimt: 1 } }), (e) => e.code === 'ERR_INVALID_CONFIG' && e.reason.includes('policy.bodyLimt') && e.reason.includes('"policy.bodyLimit"'))
+  const c = new ManualClock(NOW)
+  const g = newGuard({ clock: c })
+  const r = req()
+  c.advance(301)
+  assert.throws(() => g.verify(r), (e) => e.code === 'ERR_TIMESTAMP_EXPIRED')
+  c.set(NOW)
+  assert.equal(g.verify(r).keyId, 'k1')
+  assert.equal(util.inspect(c), `ManualClock(${NOW})`)
+})
