@@ -62,7 +62,7 @@ class Signer {
     const url = String(req.url)
     if (scheme === 'simple') {
       const pq = /^https?:\/\//i.test(url) ? new URL(url).pathname + new URL(url).search : url
-      const flat = call(() => this[kNative].signSimple(method, pq, body, { timestamp: options.timestamp, nonce: options.nonce }))
+      const flat = call(() => this[kNative].signSimple(method, pq, body, options.timestamp, options.nonce))
       return pairsToObject(flat)
     }
     const [parts, lens, n] = packHead({ method, url, scheme: schemeOf({ ...req, url }), headers: req.headers })

@@ -103,34 +103,3 @@ pub fn error_codes() -> Vec<ErrorCodeInfo> {
 pub fn core_version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
-
-/// Testing aid: panics inside the boundary, to prove a panic reaches JS as `ERR_INTERNAL`.
-#[napi(js_name = "__panicForTest")]
-pub fn panic_for_test() -> Result<()> {
-    guarded(|| -> hmac_guard::Result<()> { panic!("deliberate panic for the boundary test") })
-}
-
-/// Testing aid: panics on the libuv pool (where the Redis round trips run), to prove a panic
-/// there resolves as an `ERR_INTERNAL` error value instead of aborting the process.
-#[napi(js_name = "__panicForTestAsync", ts_return_type = "Promise<ErrorValue | null>")]
-pub fn panic_for_test_async() -> napi::bindgen_prelude::AsyncTask<PanicTask> {
-    napi::bindgen_prelude::AsyncTask::new(PanicTask)
-}
-
-/// The task behind [`panic_for_test_async`].
-#[derive(Debug)]
-pub struct PanicTask;
-
-impl napi::Task for PanicTask {
-    type Output = Option<ErrorValue>;
-    type JsValue = Option<ErrorValue>;
-
-    fn compute(&mut self) -> napi::Result<Self::Output> {
-        let r = guarded(|| -> hmac_guard::Result<()> { panic!("deliberate panic on the pool") });
-        Ok(r.err().map(|e| ErrorValue::from(&core_of(e))))
-    }
-
-    fn resolve(&mut self, _env: napi::Env, output: Self::Output) -> napi::Result<Self::JsValue> {
-        Ok(output)
-    }
-}

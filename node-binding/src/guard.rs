@@ -1,7 +1,6 @@
 //! `Guard`: built by the core from the JS options as given (`GuardConfig::from_options`), with
 //! key rotation, the async one-shot verification and `explain`. The per-request path is `lane.rs`.
 
-use std::fmt;
 use std::sync::Arc;
 
 use hmac_guard::config::Spelling;
@@ -19,18 +18,13 @@ use crate::verified::VerdictTask;
 
 /// A configured verifier. Safe to share; verifications may run concurrently on the libuv pool.
 #[napi]
+#[derive(Debug)]
 pub struct NativeGuard {
     guard: Guard,
     /// Set when the replay store is Redis: its round trips must not run on the JS thread.
     redis: Option<Arc<RedisStore>>,
     store: &'static str,
     settings: String,
-}
-
-impl fmt::Debug for NativeGuard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NativeGuard").field("guard", &self.guard).finish_non_exhaustive()
-    }
 }
 
 #[napi]
@@ -115,4 +109,17 @@ impl NativeGuard {
     pub fn explain(&self, parts: String, lens: &[u32], body: Option<&[u8]>) -> Result<ExplanationResult> {
         guarded(|| Ok(ExplanationResult::from(self.guard.explain(&head_from_parts(&parts, lens)?, body))))
     }
+}
+
+/// Testing aid: panics inside the boundary, to prove a panic reaches JS as `ERR_INTERNAL`.
+#[napi(js_name = "__panicForTest")]
+pub fn panic_for_test() -> Result<()> {
+    guarded(|| -> hmac_guard::Result<()> { panic!("deliberate panic for the boundary test") })
+}
+
+/// Testing aid: panics on the libuv pool (where the Redis round trips run), to prove a panic
+/// there resolves as an `ERR_INTERNAL` error value instead of aborting the process.
+#[napi(js_name = "__panicForTestAsync", ts_return_type = "Promise<VerifiedResult | ErrorValue>")]
+pub fn panic_for_test_async() -> AsyncTask<VerdictTask> {
+    VerdictTask::new(false, || panic!("deliberate panic on the pool"))
 }

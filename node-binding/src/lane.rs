@@ -9,7 +9,6 @@
 //! lane, named by a number: no JS object, no finalizer, and the slot's memory is reused.
 
 use std::cell::RefCell;
-use std::fmt;
 
 use hmac_guard::{ErrorCode, Guard, RequestHead, Verification};
 use napi::bindgen_prelude::{AsyncTask, External};
@@ -21,6 +20,7 @@ use crate::verified::{Packed, VerdictTask, pack_into};
 
 /// A guard's per-request state: its request head scratch space and its streamed verifications.
 /// Used on the JS thread only.
+#[derive(Debug)]
 pub struct Lane {
     guard: Guard,
     /// The store is Redis: the claim must run on the libuv pool.
@@ -28,12 +28,6 @@ pub struct Lane {
     /// Refilled in place by each call (no allocation per header once warm).
     scratch: RefCell<RequestHead>,
     slots: RefCell<Slots>,
-}
-
-impl fmt::Debug for Lane {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lane").field("networked", &self.networked).finish_non_exhaustive()
-    }
 }
 
 impl Lane {
@@ -72,7 +66,7 @@ impl Lane {
 
 /// Streamed verifications by handle. A handle is `generation * 2^32 + index`: a stale handle (a
 /// slot finished and reused since) is refused, not mistaken for the new occupant.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Slots {
     slots: Vec<Slot>,
     free: Vec<u32>,
@@ -80,7 +74,7 @@ struct Slots {
 
 /// Boxed: a slot stays allocated once created (its index may be in use), so an inline
 /// verification (≈ 750 bytes) would keep a burst's peak in memory for good; a box is 8 bytes.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Slot {
     generation: u32,
     verification: Option<Box<Verification>>,
@@ -250,43 +244,4 @@ pub fn lane_key_id(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External
 #[napi]
 pub fn lane_in_flight(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>) -> Result<u32> {
     guarded(|| Ok(lane.slots.try_borrow().map_or(0, |s| u32::try_from(s.slots.len() - s.free.len()).unwrap_or(u32::MAX))))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Slots;
-    use hmac_guard::{Algorithm, Guard, KeyRing, KeySpec, RequestHead, Signer, Simple, SimpleSignOptions};
-    use std::sync::Arc;
-
-    fn verification(guard: &Guard, signer: &Signer) -> hmac_guard::Verification {
-        let signed = signer.sign_simple("POST", "/p", b"", &SimpleSignOptions::default()).expect("sign");
-        let mut headers = vec![("host".to_string(), "h".to_string())];
-        headers.extend(signed);
-        guard.begin(&RequestHead::new("POST", "/p", "http", headers)).expect("begin")
-    }
-
-    #[test]
-    fn handles_are_spent_once_and_stale_handles_are_refused() {
-        let ring = Arc::new(KeyRing::new());
-        ring.upsert(KeySpec::new("k", vec![7; 32], Algorithm::HmacSha256)).expect("key");
-        let guard = Guard::builder().scheme(Arc::new(Simple)).keys(ring).build().expect("guard");
-        let signer = Signer::new(KeySpec::new("k", vec![7; 32], Algorithm::HmacSha256)).expect("signer");
-        let mut slots = Slots::default();
-        let a = slots.insert(verification(&guard, &signer)).expect("a");
-        let b = slots.insert(verification(&guard, &signer)).expect("b");
-        assert_ne!(a, b);
-        assert!(slots.get(a).is_ok());
-        assert!(slots.take(a).is_ok());
-        assert!(slots.take(a).is_err(), "spent");
-        assert!(slots.get(a).is_err(), "spent");
-        let c = slots.insert(verification(&guard, &signer)).expect("c");
-        assert_eq!(c & 0xffff_ffff, a & 0xffff_ffff, "the slot is reused");
-        assert_ne!(c, a, "with a new generation");
-        assert!(slots.get(a).is_err(), "the old handle does not reach the new occupant");
-        assert!(slots.get(c).is_ok() && slots.get(b).is_ok());
-        for bogus in [-1, i64::MAX, 1 << 40, 99] {
-            assert!(slots.get(bogus).is_err(), "{bogus}");
-        }
-        assert_eq!(slots.slots.len(), 2, "no growth while slots are free");
-    }
 }

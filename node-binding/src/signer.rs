@@ -1,7 +1,5 @@
 //! The client-side signer: its key goes through the core's `key_spec`, as a guard's keys do.
 
-use std::fmt;
-
 use hmac_guard::config::DEFAULT_URL_SCHEME;
 use hmac_guard::{DigestAlgorithm, ErrorCode, Rfc9421SignOptions, Signer, SimpleSignOptions};
 use napi::Env;
@@ -35,26 +33,11 @@ pub struct Rfc9421SignOpts {
     pub digest: Option<String>,
 }
 
-/// Simple-scheme signing options.
-#[napi(object)]
-#[derive(Debug, Clone, Default)]
-pub struct SimpleSignOpts {
-    /// Timestamp (default: now).
-    pub timestamp: Option<i64>,
-    /// Nonce (default: 128 random bits).
-    pub nonce: Option<String>,
-}
-
 /// Signs requests with one key; returns headers as a flat `[name, value, …]` list.
 #[napi]
+#[derive(Debug)]
 pub struct NativeSigner {
     signer: Signer,
-}
-
-impl fmt::Debug for NativeSigner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NativeSigner").field("signer", &self.signer).finish()
-    }
 }
 
 fn flat(headers: Vec<(String, String)>) -> Vec<String> {
@@ -95,14 +78,11 @@ impl NativeSigner {
             let o = options.unwrap_or_default();
             let d = Rfc9421SignOptions::default();
             let digest = match o.digest.as_deref() {
-                None | Some("sha-256") => DigestAlgorithm::Sha256,
-                Some("sha-512") => DigestAlgorithm::Sha512,
-                Some(other) => {
-                    return Err(core_error(
-                        ErrorCode::InvalidConfig,
-                        format!("digest must be sha-256 or sha-512, not {other:?}"),
-                    ));
-                }
+                None => DigestAlgorithm::Sha256,
+                Some(name) => [DigestAlgorithm::Sha256, DigestAlgorithm::Sha512]
+                    .into_iter()
+                    .find(|d| d.key() == name)
+                    .ok_or_else(|| core_error(ErrorCode::InvalidConfig, "digest must be sha-256 or sha-512"))?,
             };
             let opts = Rfc9421SignOptions {
                 label: o.label.unwrap_or(d.label),
@@ -118,20 +98,18 @@ impl NativeSigner {
         })
     }
 
-    /// Simple-scheme headers to add.
+    /// Simple-scheme headers to add (`timestamp`, `nonce`: default now and 128 random bits).
     #[napi]
     pub fn sign_simple(
         &self,
         method: String,
         path_and_query: String,
         body: Option<&[u8]>,
-        options: Option<SimpleSignOpts>,
+        timestamp: Option<i64>,
+        nonce: Option<String>,
     ) -> Result<Vec<String>> {
-        guarded(|| {
-            let o = options.unwrap_or_default();
-            let opts = SimpleSignOptions { timestamp: o.timestamp, nonce: o.nonce };
-            self.signer.sign_simple(&method, &path_and_query, body.unwrap_or_default(), &opts).map(flat)
-        })
+        let opts = SimpleSignOptions { timestamp, nonce };
+        guarded(|| self.signer.sign_simple(&method, &path_and_query, body.unwrap_or_default(), &opts).map(flat))
     }
 }
 

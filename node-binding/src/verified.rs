@@ -23,6 +23,7 @@ pub struct CoveredComponent {
 
 /// A verified request: act only on these values.
 #[napi(object, object_from_js = false)]
+#[derive(Debug)]
 pub struct VerifiedResult {
     /// Scheme that verified it (`rfc9421` or `simple`).
     pub scheme: String,
@@ -48,12 +49,6 @@ pub struct VerifiedResult {
     pub body_length: i64,
     /// In `reserve` replay mode: the reservation to commit or release.
     pub replay_ticket: Option<NativeReplayTicket>,
-}
-
-impl fmt::Debug for VerifiedResult {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerifiedResult").field("key_id", &self.key_id).finish_non_exhaustive()
-    }
 }
 
 impl VerifiedResult {
@@ -93,7 +88,7 @@ const ABSENT: u32 = u32::MAX;
 /// created, expires, nonce, tag, body length, then the id and value of each covered component,
 /// back to back in one string; `io[0]` = the number of fields, `io[1..]` = each field's length
 /// in UTF-16 units ([`ABSENT`] when missing). One JS string and no number parsing cost a
-/// fraction of building an object property by property; `lib/core.js` reads it back.
+/// fraction of building an object property by property; `lib/verified.js` reads it back.
 pub(crate) fn pack_into(v: Verified, io: &mut [u32], networked: bool) -> Packed {
     let fields = 10 + 2 * v.covered.iter().count();
     if v.replay_ticket.is_some() || io.len() <= fields {
@@ -203,15 +198,10 @@ impl Task for VerdictTask {
 }
 
 /// A ticket's commit or release, on the libuv pool.
+#[derive(Debug)]
 pub struct TicketTask {
     ticket: Arc<ReplayTicket>,
     commit: bool,
-}
-
-impl fmt::Debug for TicketTask {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TicketTask").field("commit", &self.commit).finish_non_exhaustive()
-    }
 }
 
 impl Task for TicketTask {
@@ -231,15 +221,10 @@ impl Task for TicketTask {
 /// A two-phase replay reservation (`reserve` mode): commit once the handler succeeded, release
 /// when it failed so a retry can pass.
 #[napi]
+#[derive(Debug)]
 pub struct NativeReplayTicket {
     ticket: Arc<ReplayTicket>,
     networked: bool,
-}
-
-impl fmt::Debug for NativeReplayTicket {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NativeReplayTicket").field("ticket", &self.ticket).finish()
-    }
 }
 
 #[napi]
@@ -266,22 +251,5 @@ impl NativeReplayTicket {
     #[napi(ts_return_type = "Promise<ErrorValue | null>")]
     pub fn release_async(&self) -> AsyncTask<TicketTask> {
         AsyncTask::new(TicketTask { ticket: Arc::clone(&self.ticket), commit: false })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{ABSENT, Packer};
-
-    #[test]
-    fn numbers_pack_as_display_writes_them() {
-        for n in [0, 7, 10, 99, 100, 1_795_364_607, -1, -10, -999, i64::MAX, i64::MIN] {
-            let mut io = [0u32; 4];
-            let mut p = Packer { out: String::new(), io: &mut io, k: 1 };
-            p.number(Some(n));
-            p.number(None);
-            assert_eq!(p.out, n.to_string());
-            assert_eq!(io[1..3], [u32::try_from(n.to_string().len()).expect("short"), ABSENT]);
-        }
     }
 }
