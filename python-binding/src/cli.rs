@@ -5,8 +5,8 @@
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
 
+use crate::convert::str_arg;
 use crate::errors;
 
 /// Runs `hmac-guard` with `argv` (the arguments after the program name) on the process's stdin,
@@ -16,11 +16,11 @@ use crate::errors;
 /// not UTF-8, surrogate-escaped by Python) a `ValueError` naming its position, never its text;
 /// `hmac_guard._cli.main` turns both into exit 2, never 1 ("rejected").
 #[pyfunction]
-pub(crate) fn run_cli(py: Python<'_>, argv: Vec<Bound<'_, PyString>>) -> PyResult<i32> {
-    let argv = argv
-        .iter()
-        .enumerate()
-        .map(|(i, a)| a.to_cow().map(String::from).map_err(|_| PyValueError::new_err(format!("argv[{i}] is not valid UTF-8"))))
-        .collect::<PyResult<Vec<_>>>()?;
+pub(crate) fn run_cli(py: Python<'_>, argv: Vec<Bound<'_, PyAny>>) -> PyResult<i32> {
+    let arg = |(i, a): (usize, &Bound<'_, PyAny>)| {
+        let name = format!("argv[{i}]");
+        str_arg(a, &name)?.to_cow().map(String::from).map_err(|_| PyValueError::new_err(format!("{name} is not valid UTF-8")))
+    };
+    let argv = argv.iter().enumerate().map(arg).collect::<PyResult<Vec<_>>>()?;
     errors::shield(py, || Ok(py.detach(|| hmac_guard_cli::run_with_process_io(&argv))))
 }

@@ -1,11 +1,11 @@
-//! `ManualClock`: a clock that only moves when told to (tests). Times are read saturating, so no
-//! argument raises `OverflowError`: the core's clock saturates too.
+//! `ManualClock`: a clock that only moves when told to (tests). A time past 64 bits is
+//! `ConfigError`, never `OverflowError`.
 
 use std::sync::Arc;
 
 use pyo3::prelude::*;
 
-use crate::convert::{float_arg, int_arg};
+use crate::convert::{int_arg, millis_arg};
 
 /// A clock that only moves when told to, for tests: `Guard(clock=ManualClock(1700000000))`.
 #[pyclass(frozen, module = "hmac_guard._native", name = "ManualClock")]
@@ -17,22 +17,19 @@ pub(crate) struct PyManualClock {
 #[pymethods]
 impl PyManualClock {
     #[new]
-    fn new(now: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Ok(PyManualClock { inner: Arc::new(hmac_guard::ManualClock::at_secs(int_arg(now, "now")?)) })
+    fn new(py: Python<'_>, now: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(PyManualClock { inner: Arc::new(hmac_guard::ManualClock::at_secs(int_arg(py, now, "now")?)) })
     }
 
     /// Sets the time (Unix seconds).
-    fn set(&self, now: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.inner.set_secs(int_arg(now, "now")?);
+    fn set(&self, py: Python<'_>, now: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.inner.set_secs(int_arg(py, now, "now")?);
         Ok(())
     }
 
     /// Moves the clock by `secs` seconds (millisecond resolution; negative moves it back).
-    fn advance(&self, secs: &Bound<'_, PyAny>) -> PyResult<()> {
-        // A saturating float-to-int conversion is the intent here.
-        #[allow(clippy::cast_possible_truncation)]
-        let ms = (float_arg(secs, "secs")? * 1000.0).round() as i64;
-        self.inner.advance_ms(ms);
+    fn advance(&self, py: Python<'_>, secs: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.inner.advance_ms(millis_arg(py, secs, "secs")?);
         Ok(())
     }
 

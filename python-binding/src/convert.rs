@@ -2,6 +2,8 @@
 //! heads: `head.rs`). Only the shape of an argument is checked here: a wrong type is a `TypeError`
 //! naming the argument; no argument raises `OverflowError` or `UnicodeEncodeError`.
 
+use std::fmt::Display;
+
 use hmac_guard::ErrorCode;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -32,8 +34,8 @@ impl Chunk<'_> {
     }
 }
 
-/// Accepts `bytes`, `bytearray` and `memoryview` (any buffer `memoryview.tobytes()` can copy).
-pub(crate) fn extract_chunk<'py>(data: &Bound<'py, PyAny>) -> PyResult<Chunk<'py>> {
+/// The argument `name`: `bytes`, `bytearray` or `memoryview` (any buffer `memoryview.tobytes()` can copy).
+pub(crate) fn extract_chunk<'py>(data: &Bound<'py, PyAny>, name: &str) -> PyResult<Chunk<'py>> {
     if let Ok(b) = data.cast::<PyBytes>() {
         return Ok(Chunk::Borrowed(b.clone()));
     }
@@ -44,7 +46,7 @@ pub(crate) fn extract_chunk<'py>(data: &Bound<'py, PyAny>) -> PyResult<Chunk<'py
         let copy = data.call_method0("tobytes")?;
         return Ok(Chunk::Borrowed(copy.cast_into::<PyBytes>().map_err(|e| PyTypeError::new_err(e.to_string()))?));
     }
-    Err(wrong_type("body", "bytes, bytearray or memoryview", data))
+    Err(wrong_type(name, "bytes, bytearray or memoryview", data))
 }
 
 /// `TypeError: <name> must be <expected>, not <type>`.
@@ -57,27 +59,46 @@ pub(crate) fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type().name().map_or_else(|_| "object".to_string(), |n| n.to_string())
 }
 
-/// An `int` argument, saturated to `i64` (as the core saturates times and sizes).
-pub(crate) fn int_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<i64> {
+/// An `int` argument; one past `i64` is `ConfigError` naming it (never `OverflowError`).
+pub(crate) fn int_arg(py: Python<'_>, obj: &Bound<'_, PyAny>, name: &str) -> PyResult<i64> {
     if !obj.is_instance_of::<PyInt>() {
         return Err(wrong_type(name, "an int", obj));
     }
-    Ok(obj.extract::<i64>().unwrap_or(if obj.lt(0)? { i64::MIN } else { i64::MAX }))
+    obj.extract::<i64>().map_err(|_| out_of_range(py, name, "an integer", i64::MIN, i64::MAX))
 }
 
-/// An `int` or `float` argument (an `int` too large for a float is an infinity).
-pub(crate) fn float_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<f64> {
-    if obj.is_instance_of::<PyInt>() {
-        return Ok(obj.extract::<f64>().unwrap_or(if obj.lt(0)? { f64::NEG_INFINITY } else { f64::INFINITY }));
+/// `ConfigError: <name> must be <what> from <min> to <max>`.
+pub(crate) fn out_of_range(py: Python<'_>, name: &str, what: &str, min: impl Display, max: impl Display) -> PyErr {
+    py_error(py, ErrorCode::InvalidConfig, format!("{name} must be {what} from {min} to {max}"))
+}
+
+/// Seconds (`int` or `float`) as whole milliseconds; past `i64` (or NaN) is `ConfigError`.
+pub(crate) fn millis_arg(py: Python<'_>, obj: &Bound<'_, PyAny>, name: &str) -> PyResult<i64> {
+    let secs = match obj.extract::<f64>() {
+        Ok(secs) => secs,
+        Err(_) if obj.is_instance_of::<PyInt>() => f64::INFINITY, // past a float's range
+        Err(_) => return Err(wrong_type(name, "a number", obj)),
+    };
+    let ms = (secs * 1000.0).round();
+    // Both bounds are exact as floats; every finite value between them converts exactly.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+    if ms >= -(i64::MAX as f64) && ms < i64::MAX as f64 {
+        Ok(ms as i64)
+    } else {
+        Err(out_of_range(py, name, "a number", i64::MIN / 1000, i64::MAX / 1000))
     }
-    obj.extract::<f64>().map_err(|_| wrong_type(name, "a number", obj))
+}
+
+/// A `str` argument, or `TypeError` naming it.
+pub(crate) fn str_arg<'a, 'py>(obj: &'a Bound<'py, PyAny>, name: &str) -> PyResult<&'a Bound<'py, PyString>> {
+    obj.cast::<PyString>().map_err(|_| wrong_type(name, "a str", obj))
 }
 
 /// A `str` argument; one that is not valid Unicode (a lone surrogate) is the core error `code`
 /// naming the argument.
 pub(crate) fn text_arg(py: Python<'_>, obj: &Bound<'_, PyAny>, name: &str, code: ErrorCode) -> PyResult<String> {
-    let s = obj.cast::<PyString>().map_err(|_| wrong_type(name, "a str", obj))?;
-    s.to_cow()
+    str_arg(obj, name)?
+        .to_cow()
         .map(String::from)
         .map_err(|_| py_error(py, code, format!("{name} is not valid Unicode (it holds a lone surrogate)")))
 }

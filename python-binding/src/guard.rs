@@ -7,7 +7,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyAny, PyBytes, PyDict, PyString};
 
-use crate::convert::{Chunk, GIL_RELEASE_THRESHOLD, extract_chunk, int_arg, py_str};
+use crate::convert::{Chunk, GIL_RELEASE_THRESHOLD, extract_chunk, int_arg, py_str, str_arg};
 use crate::errors::{IntoPyResult, py_error, shield};
 use crate::explanation::PyExplanation;
 use crate::head::{HeadCache, environ_get, fill_from_args, fill_from_environ, head_from_args};
@@ -125,8 +125,8 @@ impl PyGuard {
 
     /// Removes a key; returns whether it was present.
     /// (`False` for an `id` that is not valid Unicode: no key has it.)
-    fn remove_key(&self, py: Python<'_>, id: &Bound<'_, PyString>) -> PyResult<bool> {
-        shield(py, || Ok(id.to_cow().is_ok_and(|id| self.core.keys().remove(&id))))
+    fn remove_key(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<bool> {
+        shield(py, || Ok(str_arg(id, "id")?.to_cow().is_ok_and(|id| self.core.keys().remove(&id))))
     }
 
     /// Runs every check that needs no body (headers, key, window, declared length, and the MAC
@@ -135,10 +135,10 @@ impl PyGuard {
     fn begin(
         &self,
         py: Python<'_>,
-        method: &Bound<'_, PyString>,
-        url: &Bound<'_, PyString>,
+        method: &Bound<'_, PyAny>,
+        url: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
-        url_scheme: Option<&Bound<'_, PyString>>,
+        url_scheme: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyVerification> {
         shield(py, || {
             let fill = |buf: &mut _| fill_from_args(py, buf, method, url, headers, url_scheme);
@@ -161,11 +161,11 @@ impl PyGuard {
         &self,
         py: Python<'py>,
         environ: &Bound<'py, PyAny>,
-        target: &Bound<'py, PyString>,
+        target: &Bound<'py, PyAny>,
         stream: Option<&Bound<'py, PyAny>>,
         chunk_size: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(PyVerified, Bound<'py, PyBytes>)> {
-        let chunk_size = chunk_size.map_or(Ok(65536), |c| int_arg(c, "chunk_size"))?;
+        let chunk_size = chunk_size.map_or(Ok(65536), |c| int_arg(py, c, "chunk_size"))?;
         if chunk_size < 1 {
             // read(0) would read nothing and read(-1) everything, before any limit check.
             return Err(py_error(py, ErrorCode::InvalidConfig, format!("chunk_size = {chunk_size} must be at least 1")));
@@ -200,7 +200,7 @@ impl PyGuard {
                         break;
                     }
                     let size = i64::try_from(data.len()?).unwrap_or(i64::MAX);
-                    let chunk = extract_chunk(&data)?;
+                    let chunk = extract_chunk(&data, "wsgi.input.read()")?;
                     let bytes = chunk.as_slice();
                     // Raises as soon as the limit is crossed.
                     let r = if bytes.len() >= GIL_RELEASE_THRESHOLD { py.detach(|| v.update(bytes)) } else { v.update(bytes) };
@@ -220,17 +220,17 @@ impl PyGuard {
     fn verify(
         &self,
         py: Python<'_>,
-        method: &Bound<'_, PyString>,
-        url: &Bound<'_, PyString>,
+        method: &Bound<'_, PyAny>,
+        url: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
         body: Option<&Bound<'_, PyAny>>,
-        url_scheme: Option<&Bound<'_, PyString>>,
+        url_scheme: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyVerified> {
         shield(py, || {
             let fill = |buf: &mut _| fill_from_args(py, buf, method, url, headers, url_scheme);
             // Argument errors in order (headers, then body) before any check of the core's.
             let (mut v, chunk) = self.heads.with_head(fill, |head| {
-                let chunk = body.filter(|b| !b.is_none()).map(extract_chunk).transpose()?;
+                let chunk = body.filter(|b| !b.is_none()).map(|b| extract_chunk(b, "body")).transpose()?;
                 Ok((self.core.begin(head).py_err(py)?, chunk))
             })?;
             let data: &[u8] = chunk.as_ref().map_or(&[], |c| c.as_slice());
@@ -251,15 +251,15 @@ impl PyGuard {
     fn explain(
         &self,
         py: Python<'_>,
-        method: &Bound<'_, PyString>,
-        url: &Bound<'_, PyString>,
+        method: &Bound<'_, PyAny>,
+        url: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
         body: Option<&Bound<'_, PyAny>>,
-        url_scheme: Option<&Bound<'_, PyString>>,
+        url_scheme: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyExplanation> {
         shield(py, || {
             let head = head_from_args(py, method, url, headers, url_scheme)?;
-            let chunk = body.filter(|b| !b.is_none()).map(extract_chunk).transpose()?;
+            let chunk = body.filter(|b| !b.is_none()).map(|b| extract_chunk(b, "body")).transpose()?;
             let data = chunk.as_ref().map(Chunk::as_slice);
             let core = &self.core;
             let ex = py.detach(|| core.explain(&head, data));

@@ -13,6 +13,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
+use crate::convert::{str_arg, wrong_type};
 use crate::errors::py_error;
 use crate::pystr::with_str;
 
@@ -112,17 +113,18 @@ impl HeadCache {
     }
 }
 
-/// Appends the text of `s` to `out`; a `str` that is not valid Unicode (a lone surrogate) is
-/// `ERR_MALFORMED_HEADER` naming `what`, as the core answers any other unusable head.
-fn push_str(py: Python<'_>, s: &Bound<'_, PyString>, what: &str, out: &mut String) -> PyResult<()> {
-    with_str(s, |text| out.push_str(text))
+/// Appends the text of the `str` argument `what` to `out`: another type is `TypeError` naming it;
+/// a `str` that is not valid Unicode (a lone surrogate) `ERR_MALFORMED_HEADER`, as the core answers
+/// any other unusable head.
+fn push_str(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str, out: &mut String) -> PyResult<()> {
+    with_str(str_arg(obj, what)?, |text| out.push_str(text))
         .map_err(|_| py_error(py, ErrorCode::MalformedHeader, format!("{what} is not valid text")))
 }
 
 /// Header text: `str` as is, `bytes` decoded as Latin-1 (what WSGI does with raw header bytes).
 fn push_header_text(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str, out: &mut String) -> PyResult<()> {
-    if let Ok(s) = obj.cast::<PyString>() {
-        return push_str(py, s, what, out);
+    if obj.is_instance_of::<PyString>() {
+        return push_str(py, obj, what, out);
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
         let raw = b.as_bytes();
@@ -140,20 +142,20 @@ fn push_header_text(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str, out: &mu
 fn fill_start_line(
     py: Python<'_>,
     buf: &mut HeadBuf,
-    method: Option<&Bound<'_, PyString>>,
-    url: &Bound<'_, PyString>,
-    url_scheme: Option<&Bound<'_, PyString>>,
+    method: Option<&Bound<'_, PyAny>>,
+    url: &Bound<'_, PyAny>,
+    url_scheme: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<()> {
     let head = &mut buf.head;
     match method {
-        Some(m) => push_str(py, m, "the method", &mut head.method)?,
+        Some(m) => push_str(py, m, "method", &mut head.method)?,
         None => head.method.push_str("GET"),
     }
-    push_str(py, url, "the URL", &mut head.target)?;
+    push_str(py, url, "url", &mut head.target)?;
     let target = head.target.as_str();
     match (target.split_once("://").filter(|_| !target.starts_with('/')), url_scheme) {
         (Some((s, _)), _) => head.scheme.push_str(s),
-        (None, Some(s)) => push_str(py, s, "the URL scheme", &mut head.scheme)?,
+        (None, Some(s)) => push_str(py, s, "url_scheme", &mut head.scheme)?,
         (None, None) => {}
     }
     head.scheme.make_ascii_lowercase();
@@ -166,12 +168,12 @@ fn fill_start_line(
 pub(crate) fn fill_from_args(
     py: Python<'_>,
     buf: &mut HeadBuf,
-    method: &Bound<'_, PyString>,
-    url: &Bound<'_, PyString>,
+    method: &Bound<'_, PyAny>,
+    url: &Bound<'_, PyAny>,
     headers: Option<&Bound<'_, PyAny>>,
-    url_scheme: Option<&Bound<'_, PyString>>,
+    url_scheme: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<()> {
-    fill_start_line(py, buf, Some(method), url, url_scheme)?;
+    fill_start_line(py, buf, Some(method), url, url_scheme.filter(|s| !s.is_none()))?;
     let Some(headers) = headers.filter(|h| !h.is_none()) else { return Ok(()) };
     // Lists and tuples of pairs (what the adapters pass) go first: probing them for `.items()`
     // would raise and discard an AttributeError on every request.
@@ -191,7 +193,7 @@ pub(crate) fn fill_from_args(
         let iter = if headers.hasattr("items")? && !headers.is_instance_of::<PyString>() {
             headers.call_method0("items")?.try_iter()?
         } else {
-            headers.try_iter()?
+            headers.try_iter().map_err(|_| wrong_type("headers", "a mapping or an iterable of (name, value) pairs", headers))?
         };
         for item in iter {
             push_pair_item(py, buf, &item?)?;
@@ -231,7 +233,7 @@ pub(crate) fn fill_from_environ(
     py: Python<'_>,
     buf: &mut HeadBuf,
     environ: &Bound<'_, PyAny>,
-    target: &Bound<'_, PyString>,
+    target: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
     let get = |key: &str| -> PyResult<Option<Bound<'_, PyString>>> {
         environ_get(environ, key)?
@@ -240,7 +242,7 @@ pub(crate) fn fill_from_environ(
     };
     let method = get("REQUEST_METHOD")?;
     let url_scheme = get("wsgi.url_scheme")?;
-    fill_start_line(py, buf, method.as_ref(), target, url_scheme.as_ref())?;
+    fill_start_line(py, buf, method.as_ref().map(|m| m.as_any()), target, url_scheme.as_ref().map(|s| s.as_any()))?;
     match environ.cast_exact::<PyDict>() {
         Ok(d) => {
             for (key, value) in d.iter() {
@@ -305,10 +307,10 @@ fn push_environ_item(py: Python<'_>, buf: &mut HeadBuf, key: &Bound<'_, PyAny>, 
 /// A head of its own (for the calls that keep it: `explain`, `Signer.sign`).
 pub(crate) fn head_from_args(
     py: Python<'_>,
-    method: &Bound<'_, PyString>,
-    url: &Bound<'_, PyString>,
+    method: &Bound<'_, PyAny>,
+    url: &Bound<'_, PyAny>,
     headers: Option<&Bound<'_, PyAny>>,
-    url_scheme: Option<&Bound<'_, PyString>>,
+    url_scheme: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<RequestHead> {
     let mut buf = HeadBuf::default();
     fill_from_args(py, &mut buf, method, url, headers, url_scheme)?;

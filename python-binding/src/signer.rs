@@ -6,10 +6,10 @@ use std::sync::Arc;
 use hmac_guard::config::{DEFAULT_URL_SCHEME, Spelling, Value, key_spec};
 use hmac_guard::{Clock, DigestAlgorithm, ErrorCode, Rfc9421SignOptions, SimpleSignOptions};
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::PyBool;
 
 use crate::clock::PyManualClock;
-use crate::convert::{GIL_RELEASE_THRESHOLD, extract_chunk, int_arg, opt_text, opt_texts, py_str};
+use crate::convert::{GIL_RELEASE_THRESHOLD, extract_chunk, int_arg, opt_text, opt_texts, out_of_range, py_str, wrong_type};
 use crate::errors::{IntoPyResult, py_error, shield};
 use crate::head::head_from_args;
 use crate::options::to_value;
@@ -55,7 +55,7 @@ impl PySigner {
         label = None,
         components = None,
         tag = None,
-        include_alg = false,
+        include_alg = None,
         digest = None,
         expires_in = None,
         clock = None,
@@ -70,16 +70,17 @@ impl PySigner {
         label: Option<&Bound<'_, PyAny>>,
         components: Option<&Bound<'_, PyAny>>,
         tag: Option<&Bound<'_, PyAny>>,
-        include_alg: bool,
+        include_alg: Option<&Bound<'_, PyAny>>,
         digest: Option<&Bound<'_, PyAny>>,
         expires_in: Option<&Bound<'_, PyAny>>,
-        clock: Option<&Bound<'_, PyManualClock>>,
+        clock: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         shield(py, || {
             let algorithm = algorithm.map_or(Ok(Value::Null), to_value)?;
             let key = Value::map([("id", to_value(key_id)?), ("secret", to_value(secret)?), ("algorithm", algorithm)]);
             let mut core = hmac_guard::Signer::new(key_spec(&key, Spelling::Python).py_err(py)?).py_err(py)?;
-            if let Some(c) = clock {
+            if let Some(c) = clock.filter(|c| !c.is_none()) {
+                let c = c.cast::<PyManualClock>().map_err(|_| wrong_type("clock", "a ManualClock", c))?;
                 core = core.with_clock(Arc::clone(&c.get().inner) as Arc<dyn Clock>);
             }
             let schemes = [("rfc9421", SignScheme::Rfc9421), ("simple", SignScheme::Simple)];
@@ -88,17 +89,20 @@ impl PySigner {
             let defaults = Rfc9421SignOptions::default();
             let expires_in = match expires_in.filter(|e| !e.is_none()) {
                 None => None,
-                Some(e) => Some(
-                    u32::try_from(int_arg(e, "expires_in")?)
-                        .map_err(|_| py_error(py, CONFIG, format!("expires_in must be an integer from 0 to {}", u32::MAX)))?,
-                ),
+                Some(e) => {
+                    let n = int_arg(py, e, "expires_in")?;
+                    Some(u32::try_from(n).map_err(|_| out_of_range(py, "expires_in", "an integer", 0, u32::MAX))?)
+                }
             };
             let options = Rfc9421SignOptions {
                 label: opt_text(py, label, "label", CONFIG)?.unwrap_or(defaults.label),
                 components: opt_texts(py, components, "components", CONFIG)?,
                 expires_in,
                 tag: opt_text(py, tag, "tag", CONFIG)?,
-                include_alg,
+                include_alg: match include_alg.filter(|b| !b.is_none()) {
+                    Some(b) => b.cast::<PyBool>().map_err(|_| wrong_type("include_alg", "a bool", b))?.is_true(),
+                    None => defaults.include_alg,
+                },
                 digest: choice(py, "digest", opt_text(py, digest, "digest", CONFIG)?, &digests)?.unwrap_or(defaults.digest),
                 ..defaults
             };
@@ -129,17 +133,17 @@ impl PySigner {
     fn sign(
         &self,
         py: Python<'_>,
-        method: &Bound<'_, PyString>,
-        url: &Bound<'_, PyString>,
+        method: &Bound<'_, PyAny>,
+        url: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
         body: Option<&Bound<'_, PyAny>>,
         created: Option<&Bound<'_, PyAny>>,
         nonce: Option<&Bound<'_, PyAny>>,
         components: Option<&Bound<'_, PyAny>>,
-        url_scheme: Option<&Bound<'_, PyString>>,
+        url_scheme: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<(String, String)>> {
         shield(py, || {
-            let created = created.filter(|c| !c.is_none()).map(|c| int_arg(c, "created")).transpose()?;
+            let created = created.filter(|c| !c.is_none()).map(|c| int_arg(py, c, "created")).transpose()?;
             let nonce = opt_text(py, nonce, "nonce", CONFIG)?;
             let components = opt_texts(py, components, "components", CONFIG)?;
             let mut head = head_from_args(py, method, url, headers, url_scheme)?;
@@ -148,7 +152,7 @@ impl PySigner {
             if head.scheme.is_empty() {
                 head.scheme = DEFAULT_URL_SCHEME.to_string();
             }
-            let chunk = body.filter(|b| !b.is_none()).map(extract_chunk).transpose()?;
+            let chunk = body.filter(|b| !b.is_none()).map(|b| extract_chunk(b, "body")).transpose()?;
             let data: &[u8] = chunk.as_ref().map_or(&[], |c| c.as_slice());
             let run = || match self.scheme {
                 SignScheme::Rfc9421 => {

@@ -4,9 +4,8 @@
 use hmac_guard::{ErrorCode, ReplayTicket, Verification, Verified};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
 
-use crate::convert::{GIL_RELEASE_THRESHOLD, extract_chunk, py_opt, py_str};
+use crate::convert::{GIL_RELEASE_THRESHOLD, extract_chunk, py_opt, py_str, str_arg};
 use crate::errors::{IntoPyResult, py_error, shield};
 
 enum State {
@@ -56,7 +55,7 @@ impl PyVerification {
     /// bytes seen pass the body limit. Chunks of 2 KiB and more are hashed without the GIL.
     fn update(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
         shield(py, || {
-            let chunk = extract_chunk(data)?;
+            let chunk = extract_chunk(data, "data")?;
             let mut v = self.take(py, false)?;
             let bytes = chunk.as_slice();
             let r = if bytes.len() >= GIL_RELEASE_THRESHOLD { py.detach(|| v.update(bytes)) } else { v.update(bytes) };
@@ -161,8 +160,8 @@ impl PyVerified {
     /// The signed value of a covered component (`@path`, `content-type`, or a serialized
     /// identifier such as `"@query-param";name="id"`), or `None`.
     /// (`None` too for an `id` that is not valid Unicode: no component is named so.)
-    fn component(&self, id: &Bound<'_, PyString>) -> Option<&str> {
-        self.covered.get(&id.to_cow().ok()?)
+    fn component(&self, id: &Bound<'_, PyAny>) -> PyResult<Option<&str>> {
+        Ok(str_arg(id, "id")?.to_cow().ok().and_then(|id| self.covered.get(&id)))
     }
 
     /// Covered components and their signed values, in signing order.

@@ -18,8 +18,10 @@ NOW = 1_700_000_000
 HOST = [("Host", "api.example.com"), ("Content-Type", "application/json")]
 
 
-def make(scheme: str = "rfc9421", **kwargs: Any) -> tuple[hg.Guard, hg.Signer, hg.ManualClock]:
-    clock = hg.ManualClock(NOW)
+def make(
+    scheme: str = "rfc9421", clock: hg.ManualClock | None = None, **kwargs: Any
+) -> tuple[hg.Guard, hg.Signer, hg.ManualClock]:
+    clock = clock or hg.ManualClock(NOW)
     keys = [{"id": "k1", "secret": SECRET, "subject": "user:alice"}]
     guard = hg.Guard(scheme=scheme, keys=keys, clock=clock, **kwargs)
     return guard, hg.Signer("k1", SECRET, scheme=scheme, clock=clock), clock
@@ -110,6 +112,46 @@ def test_bad_config_is_config_error() -> None:
         hg.Guard(body_limit=-5)
     with pytest.raises(hg.ConfigError):
         hg.Guard(max_age_secs=0)
+
+
+def test_options_are_the_cores_and_settings_show_the_effect() -> None:
+    settings = hg.Guard().settings
+    assert settings["policy.max_age_secs"] == 300
+    assert settings["default_url_scheme"] == "https"
+    assert (settings["store"], settings["keys"], settings["clock"]) == ("memory", 0, "system")
+    interop = hg.Guard(profile="interop", max_nonce_len=64, max_components=8, trust_proxy=True).settings
+    assert interop["policy.require_nonce"] is False
+    assert (interop["policy.max_nonce_len"], interop["policy.max_components"]) == (64, 8)
+    assert interop["policy.trust_proxy"] is True
+    # None is the same as leaving an option out.
+    assert hg.Guard(max_age_secs=None, scheme=None).settings == settings
+    with pytest.raises(hg.ConfigError) as info:
+        hg.Guard(max_age_sec=60)  # type: ignore[call-arg]
+    assert info.value.reason == 'unknown option "max_age_sec" (did you mean "max_age_secs"?)'
+    with pytest.raises(hg.ConfigError, match="redis_tls_ca_pem"):
+        hg.Guard(redis_tls_ca_pem=b"")  # type: ignore[call-arg]  # now redis_tls_ca
+
+
+def test_an_unknown_url_scheme_is_the_cores_default_and_a_trusted_proxy_names_it() -> None:
+    components = ["@method", "@scheme", "@authority", "@path", "@query"]
+    clock = hg.ManualClock(NOW)
+    signer = hg.Signer("k1", SECRET, components=components, clock=clock)
+
+    def request(scheme: str | None, extra: list[tuple[str, str]] = []) -> tuple[str, str, Any]:  # noqa: B006
+        return "GET", "/p", HOST + extra + signer.sign("GET", "/p", HOST, url_scheme=scheme)
+
+    guard, _, _ = make(clock=clock)
+    assert guard.verify(*request("https")).component("@scheme") == "https"  # None: the core's https
+    assert guard.verify(*request(None), url_scheme="https").component("@scheme") == "https"
+    with pytest.raises(hg.SignatureMismatchError):
+        guard.verify(*request("http"))
+    assert guard.verify(*request("http"), url_scheme="http").component("@scheme") == "http"
+    # Behind a trusted proxy, its X-Forwarded-Proto decides; without trust_proxy it is ignored.
+    proxied = request("http", [("X-Forwarded-Proto", "http")])
+    with pytest.raises(hg.SignatureMismatchError):
+        make(clock=clock)[0].verify(*proxied)
+    trusting, _, _ = make(clock=clock, trust_proxy=True)
+    assert trusting.verify(*proxied).component("@scheme") == "http"
 
 
 # -- verification ---------------------------------------------------------------------------------

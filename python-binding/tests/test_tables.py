@@ -5,6 +5,8 @@
   ``__all__`` (the module's and the package's). ``test_api.py`` checks each class's status and
   message and ``ERROR_CODES`` against the same file.
 - ``_native.pyi``'s ``Verified`` (and the native class) against ``tests/verified_fields.json``.
+- ``_native.pyi``'s ``Guard(...)`` keywords and ``add_key`` fields against the core's option
+  table (``CONFIG_FIELDS``): the stub lists every option the core takes, in its Python spelling.
 
 The sources are read with :mod:`ast`, so a duplicate or a mistyped declaration is seen as written.
 """
@@ -125,3 +127,18 @@ def test_native_verified_class_has_the_shared_field_list() -> None:
         assert inspect.isdatadescriptor(getattr(cls, name)), f"Verified.{name} is a read-only attribute"
     for name in methods:
         assert callable(getattr(cls, name)), f"Verified.{name}()"
+
+
+def _stub_keywords(class_name: str, method: str) -> list[str]:
+    """The keyword-only parameter names of a method of a ``_native.pyi`` class."""
+    cls = next(n for n in _tree("_native.pyi").body if isinstance(n, ast.ClassDef) and n.name == class_name)
+    fn = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == method)
+    return [a.arg for a in fn.args.kwonlyargs]
+
+
+def test_guard_stub_declares_every_option_of_the_core() -> None:
+    options = sorted(name for id_, name in _native.CONFIG_FIELDS if not id_.startswith("key."))
+    assert sorted(_stub_keywords("Guard", "__new__")) == options, "_native.pyi Guard(...) vs. CONFIG_FIELDS"
+    key_fields = sorted(name for id_, name in _native.CONFIG_FIELDS if id_.startswith("key."))
+    add_key = sorted(["id", "secret", *_stub_keywords("Guard", "add_key")])
+    assert add_key == key_fields, "_native.pyi Guard.add_key vs. CONFIG_FIELDS key fields"

@@ -13,7 +13,7 @@ from werkzeug.test import Client
 
 import hmac_guard as hg
 from hmac_guard._wsgi import request_head
-from hmac_guard.flask import HmacGuard
+from hmac_guard.flask import HmacGuard, guard_from_config
 from hmac_guard.wsgi import ENVIRON_KEY, HmacGuardMiddleware
 
 from conftest import SECRET
@@ -117,3 +117,44 @@ def test_request_head_rebuilds_the_raw_target() -> None:
     assert ("CONTENT-TYPE", "text/plain") in headers
     environ["RAW_URI"] = "/raw?as=sent"
     assert request_head(environ)[1] == "/raw?as=sent"
+
+
+def test_flask_settings_are_the_guard_keywords_checked_by_the_core() -> None:
+    keys = [{"id": "k1", "secret": SECRET}]
+    guard = guard_from_config(
+        {
+            "HMAC_GUARD_KEYS": keys,
+            "HMAC_GUARD_PROFILE": "interop",
+            "HMAC_GUARD_TRUST_PROXY": True,
+            "HMAC_GUARD_CHUNK_SIZE": 1024,  # the extension's own, not the guard's
+            "HMAC_GUARD_PROTECT_ALL": False,
+            "SECRET_KEY": "not ours",
+        }
+    )
+    settings = guard.settings
+    assert (settings["keys"], settings["policy.trust_proxy"], settings["policy.require_nonce"]) == (
+        1,
+        True,
+        False,
+    )
+    # An unknown or bad setting is refused by the core, named as the setting.
+    with pytest.raises(hg.ConfigError) as info:
+        guard_from_config({"HMAC_GUARD_KEYS": keys, "HMAC_GUARD_MAX_AGE_SEC": 60})
+    assert info.value.reason.startswith('HMAC_GUARD_MAX_AGE_SEC: unknown option "max_age_sec"'), (
+        info.value.reason
+    )
+    assert '"max_age_secs"' in info.value.reason  # the suggestion
+    with pytest.raises(hg.ConfigError) as info:
+        guard_from_config({"HMAC_GUARD_KEYS": [{"id": "k1", "secret": "short"}]})
+    assert info.value.reason.startswith("HMAC_GUARD_KEYS: keys[0].secret"), info.value.reason
+    with pytest.raises(hg.ConfigError) as info:
+        guard_from_config({"HMAC_GUARD_REDIS_TLS_CA_PEM": b"pem"})  # the old name
+    assert info.value.reason.startswith("HMAC_GUARD_REDIS_TLS_CA_PEM: unknown option"), info.value.reason
+    assert "redis_tls_ca" in info.value.reason
+    with pytest.raises(hg.ConfigError, match="HMAC_GUARD_BODY_LIMIT: body_limit must be"):
+        guard_from_config({"HMAC_GUARD_BODY_LIMIT": 0})
+
+
+def test_request_head_without_a_url_scheme_leaves_it_to_the_core() -> None:
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "HTTP_HOST": "h", "wsgi.input": io.BytesIO()}
+    assert request_head(environ)[3] == ""

@@ -216,7 +216,7 @@ class Signer:
         label: str | None = None,
         components: Sequence[str] | None = None,
         tag: str | None = None,
-        include_alg: bool = False,
+        include_alg: bool | None = None,
         digest: Literal["sha-256", "sha-512"] | None = None,
         expires_in: int | None = None,
         clock: ManualClock | None = None,
