@@ -100,25 +100,22 @@ impl PyGuard {
     }
 
     /// Adds a key or replaces the key with the same id (verifications in flight keep theirs).
-    /// The fields are those of a `keys=[...]` entry, checked by the same code (errors name
-    /// `key.<field>`).
-    #[pyo3(signature = (id, secret, *, algorithm = None, subject = None, not_before = None, not_after = None))]
-    #[allow(clippy::too_many_arguments)]
+    /// The fields are those of a `keys=[...]` entry (`algorithm`, `subject`, `not_before`,
+    /// `not_after` as keywords), checked by the same code; errors name `key.<field>`.
+    #[pyo3(signature = (id, secret, **fields))]
     fn add_key(
         &self,
         py: Python<'_>,
         id: &Bound<'_, PyAny>,
         secret: &Bound<'_, PyAny>,
-        algorithm: Option<&Bound<'_, PyAny>>,
-        subject: Option<&Bound<'_, PyAny>>,
-        not_before: Option<&Bound<'_, PyAny>>,
-        not_after: Option<&Bound<'_, PyAny>>,
+        fields: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
         shield(py, || {
-            let fields = [("id", Some(id)), ("secret", Some(secret)), ("algorithm", algorithm), ("subject", subject)];
-            let fields = fields.into_iter().chain([("not_before", not_before), ("not_after", not_after)]);
-            let key = fields.filter_map(|(k, v)| v.map(|v| to_value(v).map(|v| (k, v)))).collect::<PyResult<Vec<_>>>()?;
-            let spec = key_spec(&Value::map(key), Spelling::Python).py_err(py)?;
+            let mut key = vec![("id".to_string(), to_value(id)?), ("secret".to_string(), to_value(secret)?)];
+            if let Some(Value::Map(more)) = fields.map(|f| to_value(f.as_any())).transpose()? {
+                key.extend(more);
+            }
+            let spec = key_spec(&Value::Map(key), Spelling::Python).py_err(py)?;
             self.core.keys().upsert(spec).py_err(py)
         })
     }

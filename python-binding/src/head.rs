@@ -268,27 +268,14 @@ pub(crate) fn environ_get<'py>(environ: &Bound<'py, PyAny>, key: &str) -> PyResu
     Ok(value.filter(|v| !v.is_none()))
 }
 
-/// Which environ variables are headers, and under what name.
-enum EnvHeader {
-    Http,
-    Content,
-    Other,
-}
-
+/// One environ variable: `HTTP_*` as a header, `CONTENT_TYPE`/`CONTENT_LENGTH` when not empty.
 fn push_environ_item(py: Python<'_>, buf: &mut HeadBuf, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
     let Ok(key) = key.cast::<PyString>() else { return Ok(()) };
     let pushed = with_str(key, |k| {
-        let kind = if k.starts_with("HTTP_") {
-            EnvHeader::Http
-        } else if k == "CONTENT_TYPE" || k == "CONTENT_LENGTH" {
-            EnvHeader::Content
-        } else {
-            EnvHeader::Other
-        };
-        let name = match kind {
-            EnvHeader::Http => &k[5..],
-            EnvHeader::Content if value.is_truthy()? => k,
-            EnvHeader::Content | EnvHeader::Other => return Ok(()),
+        let name = match k.strip_prefix("HTTP_") {
+            Some(name) => name,
+            None if (k == "CONTENT_TYPE" || k == "CONTENT_LENGTH") && value.is_truthy()? => k,
+            None => return Ok(()),
         };
         let (n, v) = buf.push_pair();
         n.extend(name.chars().map(|c| if c == '_' { '-' } else { c }));

@@ -1,7 +1,8 @@
 //! The Python binding of hmac-guard: the extension module `hmac_guard._native`.
 //!
-//! It translates Python calls into the `hmac_guard` core and never re-implements a check. Core
-//! errors become the exception classes of `hmac_guard._errors` (one per error code, each
+//! It translates Python calls into the `hmac_guard` core and never re-implements a check: options
+//! go to the core's one configuration contract as plain values (`options.rs`), and arguments are
+//! checked for their shape only (`convert.rs`, `head.rs`). Core errors become the exception classes of `hmac_guard._errors` (one per error code, each
 //! carrying `.code` and `.status`); a Rust panic becomes `InternalError`, never pyo3's
 //! `PanicException`. The replay-store step always runs with the GIL released, and so does the
 //! hashing of `Guard.verify` bodies and of streamed chunks of 2 KiB and more. Request heads are

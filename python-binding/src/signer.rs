@@ -16,18 +16,13 @@ use crate::options::to_value;
 
 const CONFIG: ErrorCode = ErrorCode::InvalidConfig;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SignScheme {
-    Rfc9421,
-    Simple,
-}
-
 /// Signs requests with one key. `sign()` returns the headers to add, as `(name, value)` pairs.
 #[pyclass(frozen, module = "hmac_guard._native", name = "Signer")]
 #[derive(Debug)]
 pub(crate) struct PySigner {
     core: hmac_guard::Signer,
-    scheme: SignScheme,
+    /// The simple scheme (else RFC 9421).
+    simple: bool,
     options: Rfc9421SignOptions,
 }
 
@@ -83,8 +78,8 @@ impl PySigner {
                 let c = c.cast::<PyManualClock>().map_err(|_| wrong_type("clock", "a ManualClock", c))?;
                 core = core.with_clock(Arc::clone(&c.get().inner) as Arc<dyn Clock>);
             }
-            let schemes = [("rfc9421", SignScheme::Rfc9421), ("simple", SignScheme::Simple)];
-            let scheme = choice(py, "scheme", opt_text(py, scheme, "scheme", CONFIG)?, &schemes)?.unwrap_or(SignScheme::Rfc9421);
+            let schemes = [("rfc9421", false), ("simple", true)];
+            let simple = choice(py, "scheme", opt_text(py, scheme, "scheme", CONFIG)?, &schemes)?.unwrap_or(false);
             let digests = [("sha-256", DigestAlgorithm::Sha256), ("sha-512", DigestAlgorithm::Sha512)];
             let defaults = Rfc9421SignOptions::default();
             let expires_in = match expires_in.filter(|e| !e.is_none()) {
@@ -106,7 +101,7 @@ impl PySigner {
                 digest: choice(py, "digest", opt_text(py, digest, "digest", CONFIG)?, &digests)?.unwrap_or(defaults.digest),
                 ..defaults
             };
-            Ok(PySigner { core, scheme, options })
+            Ok(PySigner { core, simple, options })
         })
     }
 
@@ -119,10 +114,7 @@ impl PySigner {
     /// `rfc9421` or `simple`.
     #[getter]
     fn scheme(&self) -> &'static str {
-        match self.scheme {
-            SignScheme::Rfc9421 => "rfc9421",
-            SignScheme::Simple => "simple",
-        }
+        if self.simple { "simple" } else { "rfc9421" }
     }
 
     /// The headers that sign this request. For `rfc9421`, `headers` must carry what the covered
@@ -154,20 +146,13 @@ impl PySigner {
             }
             let chunk = body.filter(|b| !b.is_none()).map(|b| extract_chunk(b, "body")).transpose()?;
             let data: &[u8] = chunk.as_ref().map_or(&[], |c| c.as_slice());
-            let run = || match self.scheme {
-                SignScheme::Rfc9421 => {
-                    let mut opts = self.options.clone();
-                    opts.created = created;
-                    opts.nonce = nonce;
-                    if components.is_some() {
-                        opts.components = components;
-                    }
-                    self.core.sign_rfc9421(&head, data, &opts)
-                }
-                SignScheme::Simple => {
+            let run = || {
+                if self.simple {
                     let opts = SimpleSignOptions { timestamp: created, nonce };
-                    self.core.sign_simple(&head.method, head.path_and_query(), data, &opts)
+                    return self.core.sign_simple(&head.method, head.path_and_query(), data, &opts);
                 }
+                let components = components.or_else(|| self.options.components.clone());
+                self.core.sign_rfc9421(&head, data, &Rfc9421SignOptions { created, nonce, components, ..self.options.clone() })
             };
             let out = if data.len() >= GIL_RELEASE_THRESHOLD { py.detach(run) } else { run() };
             out.py_err(py)

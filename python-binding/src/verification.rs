@@ -20,12 +20,6 @@ pub(crate) struct PyVerification {
     state: Mutex<State>,
 }
 
-impl PyVerification {
-    pub(crate) fn new(v: Box<Verification>) -> Self {
-        PyVerification { state: Mutex::new(State::Ready(v)) }
-    }
-}
-
 impl std::fmt::Debug for PyVerification {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Verification")
@@ -33,6 +27,10 @@ impl std::fmt::Debug for PyVerification {
 }
 
 impl PyVerification {
+    pub(crate) fn new(v: Box<Verification>) -> Self {
+        PyVerification { state: Mutex::new(State::Ready(v)) }
+    }
+
     fn take(&self, py: Python<'_>, finishing: bool) -> PyResult<Box<Verification>> {
         let mut state = self.state.lock();
         match std::mem::replace(&mut *state, if finishing { State::Finished } else { State::Busy }) {
@@ -201,17 +199,11 @@ pub(crate) struct PyReplayTicket {
 impl PyReplayTicket {
     /// Marks the delivery as processed for the rest of its window.
     fn commit(&self, py: Python<'_>) -> PyResult<()> {
-        shield(py, || {
-            let t = &self.inner;
-            py.detach(|| t.commit()).py_err(py)
-        })
+        shield(py, || py.detach(|| self.inner.commit()).py_err(py))
     }
 
     /// Drops the reservation so a retry can succeed.
     fn release(&self, py: Python<'_>) -> PyResult<()> {
-        shield(py, || {
-            let t = &self.inner;
-            py.detach(|| t.release()).py_err(py)
-        })
+        shield(py, || py.detach(|| self.inner.release()).py_err(py))
     }
 }
