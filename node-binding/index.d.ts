@@ -392,6 +392,11 @@ export declare class Verification {
 
 /** A configured verifier. Share one per application. */
 export declare class Guard {
+  /**
+   * Builds a guard; the core checks the options as given and throws HmacGuardError
+   * `ERR_INVALID_CONFIG` whose `reason` names the option in this spelling (`policy.maxAgeSecs`,
+   * `keys[0].notAfter`), never its value.
+   */
   constructor(options?: GuardOptions)
   readonly scheme: 'rfc9421' | 'simple'
   readonly bodyLimit: number
@@ -401,7 +406,7 @@ export declare class Guard {
   readonly failOpenUses: number
   /** The effective settings, defaults filled in (a fresh object each time). */
   readonly settings: GuardSettings
-  /** Adds a key, or replaces the key with the same id, at runtime. */
+  /** Adds a key, or replaces the key with the same id, at runtime (checked as `keys` entries are; errors name `key.<field>`). */
   addKey(key: KeyOptions): void
   /** Removes a key; returns whether it was present. */
   removeKey(id: string): boolean
@@ -454,6 +459,7 @@ export interface SignerOptions extends KeyOptions {
 
 /** Signs requests with one key (clients and tests). */
 export declare class Signer {
+  /** The key is checked by the core as a guard's keys are (`ERR_INVALID_CONFIG` naming `key.secret`, …). */
   constructor(key: SignerOptions)
   readonly keyId: string
   readonly scheme: 'rfc9421' | 'simple'
