@@ -72,6 +72,7 @@ def request_head(scope: Scope) -> tuple[str, str, list[tuple[bytes, bytes]], str
     target = path + ("?" + query.decode("latin-1") if query else "")
     # Raw (bytes, bytes) pairs: the native module reads them without decoding in Python.
     headers: list[tuple[bytes, bytes]] = list(scope.get("headers", []))
+    # A scope without "scheme" means "http" by the ASGI spec: the server's word, not a default here.
     return scope.get("method", "GET"), target, headers, scope.get("scheme", "http")
 
 
