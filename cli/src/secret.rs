@@ -77,13 +77,15 @@ impl Secret {
     }
 }
 
-/// Whether `text` contains any run of [`SECRET_PART`] consecutive bytes of `secret`.
+/// Whether `text` contains half the secret or more in one run (at least [`SECRET_PART`] bytes):
+/// a pasted secret, not a key id that merely shares a prefix with it.
 fn holds_part_of(text: &[u8], secret: &[u8]) -> bool {
-    secret.len() >= SECRET_PART && secret.windows(SECRET_PART).any(|w| text.windows(SECRET_PART).any(|t| t == w))
+    let part = SECRET_PART.max(secret.len() / 2);
+    secret.len() >= part && secret.windows(part).any(|w| text.windows(part).any(|t| t == w))
 }
 
-/// How long a run of secret bytes counts as a part of the secret.
-const SECRET_PART: usize = 12;
+/// The shortest run of secret bytes that counts as a part of the secret.
+const SECRET_PART: usize = 16;
 
 /// Shortest secret the core accepts; a variable name shorter than this cannot be a secret.
 const MIN_SECRET_LEN: usize = 32;

@@ -49,7 +49,8 @@ impl ManualClock {
 
     /// Moves the clock forward (or back, with a negative value) by `ms` milliseconds.
     pub fn advance_ms(&self, ms: i64) {
-        self.now_ms.fetch_add(ms, Ordering::SeqCst);
+        // Saturating: a test that moves the clock far never wraps it into the past.
+        let _ = self.now_ms.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| Some(t.saturating_add(ms)));
     }
 }
 

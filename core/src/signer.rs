@@ -129,6 +129,10 @@ impl Signer {
         };
         let mut out = Vec::new();
         let mut head = head.clone();
+        // The verifier's default for a scheme the caller cannot tell: sign what it will check.
+        if head.scheme.is_empty() {
+            head.scheme = crate::config::DEFAULT_URL_SCHEME.to_string();
+        }
         head.headers.retain(|(n, _)| !["signature", "signature-input"].iter().any(|h| n.eq_ignore_ascii_case(h)));
         if components.iter().any(|c| c == "content-digest") {
             head.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("content-digest"));

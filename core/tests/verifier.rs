@@ -287,3 +287,22 @@ fn a_nonce_without_created_is_refused() {
         .with_header("Signature", "sig1=:AAAA:");
     assert_eq!(guard.verify(&head, b"").unwrap_err().code(), ErrorCode::MissingParameter);
 }
+
+#[test]
+fn signer_and_verifier_share_the_default_url_scheme() {
+    let (guard, signer, _) = setup(Policy::default());
+    let components = ["@method", "@scheme", "@target-uri", "@authority", "@path", "@query"].map(String::from).to_vec();
+    let opts = Rfc9421SignOptions {
+        nonce: Some("nonce-scheme-0001".into()),
+        components: Some(components),
+        ..Rfc9421SignOptions::default()
+    };
+    let unknown = RequestHead::new("GET", "/a", "", vec![("Host".into(), "api.example.com".into())]);
+    let mut head = unknown.clone();
+    head.headers.extend(signer.sign_rfc9421(&unknown, b"", &opts).unwrap());
+    let v = guard.verify(&head, b"").unwrap();
+    assert_eq!(v.component("@scheme"), Some("https"));
+    let mut over_http = head.clone();
+    over_http.scheme = "http".into();
+    assert_eq!(guard.verify(&over_http, b"").unwrap_err().code(), ErrorCode::SignatureMismatch);
+}

@@ -16,9 +16,13 @@ pub(crate) fn invalid(name: &str, problem: impl std::fmt::Display) -> Error {
     Error::new(ErrorCode::InvalidConfig, format!("{name} {problem}"))
 }
 
-/// A name the user typed, shown only when it looks like an option name.
+/// A name the user typed, shown only when it looks like an option name and is shorter than any
+/// secret the core accepts (a secret used as a name must not come back in the error).
 fn shown(name: &str) -> String {
-    if !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') {
+    if !name.is_empty()
+        && name.len() < crate::keyring::MIN_SECRET_LEN
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+    {
         format!("{name:?}")
     } else {
         "(a name that is not shown)".into()

@@ -60,6 +60,7 @@ impl Value {
             Value::List(_) => "a list".into(),
             Value::Map(_) => "an object".into(),
             Value::Clock(_) => "a ManualClock".into(),
+            Value::Other(t) if t.starts_with(['a', 'e', 'i', 'o', 'u']) => format!("an {t}"),
             Value::Other(t) => format!("a {t}"),
         }
     }

@@ -41,7 +41,7 @@ from typing import Any, Callable, TypeVar, cast
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 
-from ._errors import ConfigError, HmacGuardError
+from ._errors import ConfigError, HmacGuardError, InvalidStateError
 from ._native import Guard, Verified
 from ._wsgi import DEFAULT_CHUNK_SIZE, body_unread, error_body, read_and_verify
 
@@ -157,6 +157,13 @@ def verify_current_request() -> Verified:
     state: _State = _app_object().extensions["hmac_guard"]
     req = _request_object()
     environ = req.environ
+    # Werkzeug caches what get_data()/get_json()/form read: the stream is spent, and verifying
+    # what is left would blame the client for the server's order of operations.
+    if "_cached_data" in vars(req) or "form" in vars(req):
+        raise InvalidStateError(
+            "the request body was read before hmac-guard verified it (request.get_data(), .json or .form"
+            " in a before_request hook or another extension): protect the view before anything reads the body"
+        )
     verified, body = read_and_verify(state.guard, environ, req.stream, state.chunk_size)
     # The view reads the same bytes: get_data()/get_json()/form use the cached data, and a
     # direct read of the stream or wsgi.input sees them too.
