@@ -36,7 +36,7 @@ pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
         line(&head.method),
         line(&head.target),
         // The scheme the verifier used: the one given with --url-scheme, else the core's default.
-        line(if head.scheme.is_empty() { hmac_guard::config::DEFAULT_URL_SCHEME } else { &head.scheme }),
+        line(head.url_scheme()),
         body.len()
     )?;
     match a.at {

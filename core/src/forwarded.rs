@@ -7,29 +7,26 @@
 
 use std::borrow::Cow;
 
-use crate::config::DEFAULT_URL_SCHEME;
 use crate::error::{ErrorCode, Result, fail};
 use crate::request::RequestHead;
 
 /// Longest forwarded host accepted.
 const MAX_HOST_LEN: usize = 1024;
 
-/// The head the verifier reads: `head` itself when nothing changes (the common case), else a copy
-/// with the default scheme filled in or the trusted proxy's scheme and host applied.
+/// The head the verifier reads: `head` itself unless a trusted proxy's scheme or host applies
+/// (an empty scheme stays empty: [`RequestHead::url_scheme`] reads it as the core's default).
 ///
 /// # Errors
 /// `ERR_MALFORMED_HEADER` for a trusted forwarding header that names no http(s) scheme or no
 /// plausible host; `ERR_HEADER_TOO_LARGE` past `max_len`.
 pub fn effective_head<'h>(head: &'h RequestHead, trust_proxy: bool, max_len: usize) -> Result<Cow<'h, RequestHead>> {
     let (proto, host) = if trust_proxy { forwarded(head, max_len)? } else { (None, None) };
-    if proto.is_none() && host.is_none() && !head.scheme.is_empty() {
+    if proto.is_none() && host.is_none() {
         return Ok(Cow::Borrowed(head));
     }
     let mut out = head.clone();
-    match proto {
-        Some(p) => out.scheme = p,
-        None if out.scheme.is_empty() => out.scheme = DEFAULT_URL_SCHEME.to_string(),
-        None => {}
+    if let Some(p) = proto {
+        out.scheme = p;
     }
     if let Some(h) = host {
         out.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("host"));
@@ -119,7 +116,7 @@ mod tests {
 
     fn effective(h: &RequestHead, trust: bool) -> (String, Option<String>) {
         let e = effective_head(h, trust, 8192).expect("valid");
-        (e.scheme.clone(), e.values("host").next().map(str::to_string))
+        (e.url_scheme().to_string(), e.values("host").next().map(str::to_string))
     }
 
     #[test]
@@ -133,8 +130,9 @@ mod tests {
 
     #[test]
     fn an_unknown_scheme_takes_the_core_default() {
-        assert_eq!(effective(&head("", &[("Host", "h")]), false).0, DEFAULT_URL_SCHEME);
-        assert_eq!(effective(&head("", &[("Host", "h")]), true).0, DEFAULT_URL_SCHEME);
+        assert_eq!(effective(&head("", &[("Host", "h")]), false).0, crate::config::DEFAULT_URL_SCHEME);
+        assert_eq!(effective(&head("", &[("Host", "h")]), true).0, crate::config::DEFAULT_URL_SCHEME);
+        assert!(matches!(effective_head(&head("", &[("Host", "h")]), false, 8192), Ok(Cow::Borrowed(_))), "no copy");
     }
 
     #[test]

@@ -28,6 +28,13 @@ impl RequestHead {
         RequestHead { method: method.into(), target: target.into(), scheme: scheme.into(), headers }
     }
 
+    /// The URL scheme the request arrived by: [`RequestHead::scheme`], or the core's default
+    /// (`https`, [`crate::config::DEFAULT_URL_SCHEME`]) when the adapter could not tell (empty).
+    #[must_use]
+    pub fn url_scheme(&self) -> &str {
+        if self.scheme.is_empty() { crate::config::DEFAULT_URL_SCHEME } else { &self.scheme }
+    }
+
     /// Adds a header (builder style, for tests and clients).
     #[must_use]
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
@@ -103,7 +110,7 @@ impl RequestHead {
             return fail(ErrorCode::MalformedHeader, "request target must be a path or an absolute http(s) URL");
         };
         let http = scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https");
-        if !http || !scheme.eq_ignore_ascii_case(&self.scheme) || authority.is_empty() {
+        if !http || !scheme.eq_ignore_ascii_case(self.url_scheme()) || authority.is_empty() {
             return fail(ErrorCode::MalformedHeader, "absolute request target must use the request's http(s) scheme");
         }
         if let Some(host) = self.single("host", 1024, ErrorCode::MalformedHeader)?

@@ -227,7 +227,7 @@ pub(crate) fn write_value_ref(
 }
 
 fn write_scheme(head: &RequestHead, out: &mut String) -> Result<()> {
-    let s = head.scheme.as_str();
+    let s = head.url_scheme();
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) {
         return fail(ErrorCode::MalformedHeader, "scheme is not valid");
     }
@@ -249,7 +249,7 @@ fn write_authority(head: &RequestHead, out: &mut String) -> Result<()> {
     let start = out.len();
     out.push_str(head.authority()?);
     lowercase_from(out, start);
-    if let Some(port) = default_port(&head.scheme)
+    if let Some(port) = default_port(head.url_scheme())
         && out[start..].ends_with(port)
     {
         let host_end = out.len() - port.len();
