@@ -197,8 +197,9 @@ pub enum BodyHasher {
     Sha256(Sha256),
     /// SHA-512 in progress.
     Sha512(Sha512),
-    /// Both at once, for a binding that carries both digests.
-    Both(Sha256, Sha512),
+    /// Both at once, for a binding that carries both digests. Boxed: the rare case should not
+    /// make every verification (which holds a hasher) larger.
+    Both(Box<(Sha256, Sha512)>),
 }
 
 impl BodyHasher {
@@ -215,7 +216,7 @@ impl BodyHasher {
     #[must_use]
     pub fn for_digest(expected: &ExpectedDigest) -> Self {
         match expected.also {
-            Some((other, _)) if other != expected.algorithm => BodyHasher::Both(Sha256::new(), Sha512::new()),
+            Some((other, _)) if other != expected.algorithm => BodyHasher::Both(Box::new((Sha256::new(), Sha512::new()))),
             _ => BodyHasher::new(expected.algorithm),
         }
     }
@@ -225,9 +226,9 @@ impl BodyHasher {
         match self {
             BodyHasher::Sha256(h) => h.update(chunk),
             BodyHasher::Sha512(h) => h.update(chunk),
-            BodyHasher::Both(a, b) => {
-                a.update(chunk);
-                b.update(chunk);
+            BodyHasher::Both(both) => {
+                both.0.update(chunk);
+                both.1.update(chunk);
             }
         }
     }
@@ -238,7 +239,10 @@ impl BodyHasher {
         match self {
             BodyHasher::Sha256(h) => h.finalize().to_vec(),
             BodyHasher::Sha512(h) => h.finalize().to_vec(),
-            BodyHasher::Both(a, b) => [a.finalize().as_slice(), b.finalize().as_slice()].concat(),
+            BodyHasher::Both(both) => {
+                let (a, b) = *both;
+                [a.finalize().as_slice(), b.finalize().as_slice()].concat()
+            }
         }
     }
 
@@ -259,7 +263,10 @@ impl BodyHasher {
         let (sha256, sha512) = match self {
             BodyHasher::Sha256(h) => (Some(h.finalize()), None),
             BodyHasher::Sha512(h) => (None, Some(h.finalize())),
-            BodyHasher::Both(a, b) => (Some(a.finalize()), Some(b.finalize())),
+            BodyHasher::Both(both) => {
+                let (a, b) = *both;
+                (Some(a.finalize()), Some(b.finalize()))
+            }
         };
         let check = |algorithm: DigestAlgorithm, value: &[u8]| match algorithm {
             DigestAlgorithm::Sha256 => sha256.as_ref().is_some_and(|d| ct_eq(d, value)),
