@@ -39,6 +39,8 @@ pub(crate) struct SignArgs {
     pub include_alg: bool,
     pub digest: Option<DigestAlgorithm>,
     pub curl: bool,
+    /// Also print the signature base (stderr), to diff with a server's `explain`.
+    pub print_base: bool,
 }
 
 /// `hmac-guard verify` and `hmac-guard explain`.
@@ -125,6 +127,7 @@ fn sign(parser: &mut Parser) -> R<Command> {
         include_alg: false,
         digest: None,
         curl: false,
+        print_base: false,
     };
     let mut positional = Vec::new();
     while let Some(arg) = parser.next().map_err(|e| lex_error(CMD, e))? {
@@ -157,6 +160,7 @@ fn sign(parser: &mut Parser) -> R<Command> {
                 });
             }
             Arg::Long("curl") => a.curl = true,
+            Arg::Long("print-base") => a.print_base = true,
             Arg::Value(v) => positional.push(utf8(v, CMD, "the URL")?),
             other => {
                 let Arg::Long(long) = other else { return Err(unexpected(CMD, &other)) };

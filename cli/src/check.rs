@@ -72,6 +72,17 @@ pub(crate) fn guard(a: &CheckArgs, key: Option<KeySpec>, cmd: &'static str) -> R
     Ok(built.guard)
 }
 
+/// The signature base (or HG1 canonical string) between two rules, as `explain` and
+/// `sign --print-base` show it, so the two can be diffed.
+pub(crate) fn write_base(out: &mut dyn Write, scheme: &str, base: &str) -> std::io::Result<()> {
+    let what = if scheme == "simple" { "canonical string" } else { "signature base" };
+    writeln!(out, "{what} ({} bytes, between the lines, no trailing newline):", base.len())?;
+    writeln!(out, "-----")?;
+    // Line by line: the base's own line breaks are kept, anything else unprintable escaped.
+    writeln!(out, "{}", crate::show::lines(base))?;
+    writeln!(out, "-----")
+}
+
 /// `  "@method": POST` lines.
 pub(crate) fn write_covered<'a>(out: &mut dyn Write, covered: impl Iterator<Item = (&'a str, &'a str)>) -> std::io::Result<()> {
     writeln!(out, "covered components:")?;

@@ -9,7 +9,7 @@ use hmac_guard::Outcome as Check;
 use crate::args::CheckArgs;
 use crate::raw::Framing;
 use crate::secret::Secret;
-use crate::show::{line, lines};
+use crate::show::line;
 use crate::{EXIT_INCOMPLETE, EXIT_OK, EXIT_REJECTED, Io, Outcome, check};
 
 pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
@@ -72,12 +72,7 @@ pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
         check::write_covered(out, ex.covered.iter().map(|(i, v)| (i.as_str(), v.as_str())))?;
     }
     if let Some(base) = &ex.signature_base {
-        let what = if ex.scheme == "simple" { "canonical string" } else { "signature base" };
-        writeln!(out, "{what} ({} bytes, between the lines, no trailing newline):", base.len())?;
-        writeln!(out, "-----")?;
-        // Line by line: the base's own line breaks are kept, anything else unprintable escaped.
-        writeln!(out, "{}", lines(base))?;
-        writeln!(out, "-----")?;
+        check::write_base(out, ex.scheme, base)?;
     }
     writeln!(out, "checks:")?;
     let mut failing = None;

@@ -63,6 +63,7 @@ Request:
       --body-file PATH       the exact body bytes (- for stdin; at most 16 MiB)
   -H, --header 'Name: value' another header to send (repeatable); cover it with --components
       --curl                 print a curl command line instead of header lines
+      --print-base           also print the signature base on stderr (diff it with `explain`)
 
 Key:
       --key-id ID            the key id (required)

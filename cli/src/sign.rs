@@ -61,14 +61,20 @@ pub(crate) fn run(a: &SignArgs, io: &mut Io<'_>) -> Outcome {
                 include_alg: a.include_alg,
                 digest: a.digest.unwrap_or(DigestAlgorithm::Sha256),
             };
-            signer.sign_rfc9421(&head, &body, &opts)
+            signer.sign_rfc9421_with_base(&head, &body, &opts)
         }
         SchemeKind::Simple => {
             let opts = SimpleSignOptions { timestamp: a.created, nonce: a.nonce.clone() };
-            signer.sign_simple(&method, &url.path_and_query, &body, &opts)
+            signer.sign_simple_with_base(&method, &url.path_and_query, &body, &opts)
         }
     }
     .map_err(|e| Failure::input(format!("cannot sign: {} ({})", e.reason(), e.code().as_str())))?;
+    let (signed, base) = signed;
+    if a.print_base {
+        // On stderr: stdout stays the headers (or the curl command) a script consumes.
+        let scheme = if a.scheme == SchemeKind::Simple { "simple" } else { "rfc9421" };
+        crate::check::write_base(io.stderr, scheme, &base)?;
+    }
     let signed: Vec<(String, String)> = signed.into_iter().map(|(n, v)| (display_name(&n), v)).collect();
 
     let out = &mut *io.stdout;

@@ -947,3 +947,34 @@ fn run_vector(case: &serde_json::Value) -> bool {
     }
     true
 }
+
+/// The `-----` block of a `sign --print-base` or `explain` output.
+fn base_block(text: &str) -> &str {
+    let start = text.find("-----\n").expect("a base block") + 6;
+    let len = text[start..].find("\n-----").expect("its end");
+    &text[start..start + len]
+}
+
+#[test]
+fn sign_prints_the_base_that_explain_reports() {
+    for scheme in ["rfc9421", "simple"] {
+        let body = write_file("print-base.json", BODY);
+        let args =
+            ["sign", "--key-id", "k1", "--scheme", scheme, "--created", "1700000000", "--body-file", &body, "--print-base"];
+        let out = cli(&[&args[..], &["http://api.example.com/orders?id=7"]].concat(), b"");
+        assert_eq!(out.code, EXIT_OK, "{out:?}");
+        assert!(!out.stdout.contains("-----"), "stdout stays the headers: {}", out.stdout);
+        let signed_base = base_block(&out.stderr).to_string();
+        let mut headers =
+            vec![("Host".to_string(), "api.example.com".to_string()), ("Content-Length".into(), BODY.len().to_string())];
+        headers.extend(header_lines(&out.stdout));
+        let req = raw("POST", "/orders?id=7", &headers, BODY);
+        let explained =
+            cli(&["explain", "--scheme", scheme, "--key-id", "k1", "--url-scheme", "http", "--at", "1700000005"], &req);
+        assert_eq!(base_block(&explained.stdout), signed_base, "{scheme}: {}", explained.stdout);
+        // A request changed in transit: the bases differ, which is what the diff is for.
+        let tampered = replace(&req, "POST /orders?id=7", "POST /orders?id=8");
+        let explained = cli(&["explain", "--scheme", scheme, "--url-scheme", "http", "--at", "1700000005"], &tampered);
+        assert_ne!(base_block(&explained.stdout), signed_base, "{scheme}");
+    }
+}

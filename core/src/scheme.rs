@@ -200,4 +200,11 @@ pub trait Scheme: Send + Sync + fmt::Debug {
     /// # Errors
     /// Any header-level problem, with the code that names it.
     fn prepare(&self, head: &RequestHead, limits: &HeaderLimits) -> Result<Prepared>;
+
+    /// What a client must sign, as an `Accept-Signature` field value (RFC 9421 §5.1), for a 401
+    /// answer; `None` for schemes without such a header. `nonce`: whether the policy requires one;
+    /// `with_body`: whether the refused request carried a body (then a digest must be covered).
+    fn accept_signature(&self, _nonce: bool, _with_body: bool) -> Option<String> {
+        None
+    }
 }

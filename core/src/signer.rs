@@ -114,6 +114,20 @@ impl Signer {
     /// # Errors
     /// `ERR_INVALID_CONFIG` for bad options; component errors when the request lacks a component.
     pub fn sign_rfc9421(&self, head: &RequestHead, body: &[u8], opts: &Rfc9421SignOptions) -> Result<Vec<(String, String)>> {
+        self.sign_rfc9421_with_base(head, body, opts).map(|(headers, _)| headers)
+    }
+
+    /// As [`Signer::sign_rfc9421`], also returning the signature base the MAC covers, so a client
+    /// can diff it with the base a server's `explain` reports.
+    ///
+    /// # Errors
+    /// As [`Signer::sign_rfc9421`].
+    pub fn sign_rfc9421_with_base(
+        &self,
+        head: &RequestHead,
+        body: &[u8],
+        opts: &Rfc9421SignOptions,
+    ) -> Result<(Vec<(String, String)>, String)> {
         if sf::parse_dictionary(&format!("{}=1", opts.label)).map(|d| d.len()) != Ok(1) {
             return fail(ErrorCode::InvalidConfig, "label must be a structured-field key (lowercase, digits, _-.*)");
         }
@@ -201,7 +215,7 @@ impl Signer {
         let canonical_input = base.rsplit_once("\"@signature-params\": ").map_or("", |(_, p)| p);
         out.push(("Signature-Input".into(), format!("{}={canonical_input}", opts.label)));
         out.push(("Signature".into(), format!("{}=:{}:", opts.label, B64.encode(mac))));
-        Ok(out)
+        Ok((out, base.to_string()))
     }
 
     /// Simple-scheme headers to add.
@@ -215,6 +229,20 @@ impl Signer {
         body: &[u8],
         opts: &SimpleSignOptions,
     ) -> Result<Vec<(String, String)>> {
+        self.sign_simple_with_base(method, path_and_query, body, opts).map(|(headers, _)| headers)
+    }
+
+    /// As [`Signer::sign_simple`], also returning the canonical string the MAC covers.
+    ///
+    /// # Errors
+    /// As [`Signer::sign_simple`].
+    pub fn sign_simple_with_base(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: &[u8],
+        opts: &SimpleSignOptions,
+    ) -> Result<(Vec<(String, String)>, String)> {
         let timestamp = opts.timestamp.unwrap_or_else(|| self.clock.now_secs()).to_string();
         let nonce = match &opts.nonce {
             Some(n) => n.clone(),
@@ -236,12 +264,13 @@ impl Signer {
         let content = sha256_hex(body);
         let canonical = canonical_string(method, path_and_query, &timestamp, &nonce, self.key.id(), &content);
         let mac = to_hex(&self.key.mac(canonical.as_bytes()));
-        Ok(vec![
+        let headers = vec![
             (KEY_ID_HEADER.into(), self.key.id().to_string()),
             (TIMESTAMP_HEADER.into(), timestamp),
             (NONCE_HEADER.into(), nonce),
             (CONTENT_SHA256_HEADER.into(), content),
             (SIGNATURE_HEADER.into(), mac),
-        ])
+        ];
+        Ok((headers, canonical))
     }
 }

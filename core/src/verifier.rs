@@ -316,6 +316,17 @@ impl Guard {
         &self.inner.clock
     }
 
+    /// The `Accept-Signature` value an adapter adds to a refusal (RFC 9421 §5.1): for a 401 of
+    /// a scheme that has the header, what a client must sign; `None` otherwise. `with_body`: the
+    /// refused request carried a body.
+    #[must_use]
+    pub fn accept_signature(&self, code: ErrorCode, with_body: bool) -> Option<String> {
+        if code.status() != 401 {
+            return None;
+        }
+        self.inner.scheme.accept_signature(self.inner.policy.require_nonce, with_body)
+    }
+
     /// Runs every check that needs no body. On success the body may be streamed.
     ///
     /// # Errors

@@ -306,3 +306,24 @@ fn signer_and_verifier_share_the_default_url_scheme() {
     over_http.scheme = "http".into();
     assert_eq!(guard.verify(&over_http, b"").unwrap_err().code(), ErrorCode::SignatureMismatch);
 }
+
+#[test]
+fn accept_signature_answers_401s_of_rfc9421_only() {
+    let (guard, _, _) = setup(Policy::default());
+    let value = guard.accept_signature(ErrorCode::SignatureMismatch, true).unwrap();
+    assert_eq!(value, r#"sig1=("@method" "@authority" "@path" "@query" "content-digest");created;nonce;keyid"#);
+    assert!(guard.accept_signature(ErrorCode::MissingSignature, false).is_some());
+    assert_eq!(guard.accept_signature(ErrorCode::MalformedSignature, false), None, "400s say what is wrong instead");
+    assert_eq!(guard.accept_signature(ErrorCode::ReplayStoreUnavailable, false), None);
+    let simple = Guard::builder().scheme(Arc::new(hmac_guard::Simple)).build().unwrap();
+    assert_eq!(simple.accept_signature(ErrorCode::SignatureMismatch, false), None);
+    let no_nonce = Guard::builder()
+        .scheme(Arc::new(Rfc9421::default()))
+        .policy(Policy { require_nonce: false, ..Policy::default() })
+        .build()
+        .unwrap();
+    assert!(
+        no_nonce.accept_signature(ErrorCode::UnknownKey, false).unwrap().ends_with(";created;nonce;keyid"),
+        "the scheme's own params still name nonce"
+    );
+}

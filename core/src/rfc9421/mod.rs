@@ -1,5 +1,6 @@
 //! RFC 9421 HTTP Message Signatures with `hmac-sha256` / `hmac-sha512`.
 
+mod accept;
 pub mod components;
 
 use crate::digest::parse_content_digest;
@@ -337,6 +338,10 @@ pub fn signature_base(covered: &[(String, String)], signature_params: &str) -> S
 impl Scheme for Rfc9421 {
     fn name(&self) -> &'static str {
         "rfc9421"
+    }
+
+    fn accept_signature(&self, nonce: bool, with_body: bool) -> Option<String> {
+        Some(accept::field_value(&self.config, nonce, with_body))
     }
 
     fn prepare(&self, head: &RequestHead, limits: &HeaderLimits) -> Result<Prepared> {
