@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 
-use crate::convert::{int_arg, millis_arg};
+use crate::convert::{arg, millis_arg};
 
 /// A clock that only moves when told to, for tests: `Guard(clock=ManualClock(1700000000))`.
 #[pyclass(frozen, module = "hmac_guard._native", name = "ManualClock")]
@@ -17,19 +17,19 @@ pub(crate) struct PyManualClock {
 #[pymethods]
 impl PyManualClock {
     #[new]
-    fn new(py: Python<'_>, now: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Ok(PyManualClock { inner: Arc::new(hmac_guard::ManualClock::at_secs(int_arg(py, now, "now")?)) })
+    fn new(now: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(PyManualClock { inner: Arc::new(hmac_guard::ManualClock::at_secs(arg(now, "now")?)) })
     }
 
     /// Sets the time (Unix seconds).
-    fn set(&self, py: Python<'_>, now: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.inner.set_secs(int_arg(py, now, "now")?);
+    fn set(&self, now: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.inner.set_secs(arg(now, "now")?);
         Ok(())
     }
 
     /// Moves the clock by `secs` seconds (millisecond resolution; negative moves it back).
-    fn advance(&self, py: Python<'_>, secs: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.inner.advance_ms(millis_arg(py, secs, "secs")?);
+    fn advance(&self, secs: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.inner.advance_ms(millis_arg(secs, "secs")?);
         Ok(())
     }
 

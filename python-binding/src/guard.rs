@@ -7,7 +7,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyAny, PyBytes, PyDict, PyString};
 
-use crate::convert::{Chunk, GIL_RELEASE_THRESHOLD, extract_chunk, int_arg, py_str, str_arg};
+use crate::convert::{Chunk, arg, hashing, opt, py_str, str_arg};
 use crate::errors::{IntoPyResult, py_error, shield};
 use crate::explanation::PyExplanation;
 use crate::head::{HeadCache, environ_get, fill_from_args, fill_from_environ, head_from_args};
@@ -17,28 +17,15 @@ use crate::verification::{PyVerification, PyVerified};
 /// Content-Length as a number when it is a plain decimal `str` of at most 18 digits, else `None`
 /// (then the body is read up to the limit and the core judges the header).
 fn declared_length(value: &Bound<'_, PyAny>) -> Option<i64> {
-    let s = value.cast::<PyString>().ok()?;
-    crate::pystr::with_str(s, |text| {
-        let digits = !text.is_empty() && text.len() <= 18 && text.bytes().all(|c| c.is_ascii_digit());
-        if digits { text.parse().ok() } else { None }
-    })
-    .ok()
-    .flatten()
+    let digits = |t: &str| !t.is_empty() && t.len() <= 18 && t.bytes().all(|c| c.is_ascii_digit());
+    crate::pystr::with_str(value.cast::<PyString>().ok()?, |t| if digits(t) { t.parse().ok() } else { None }).ok().flatten()
 }
 
 /// The body as one `bytes`: the chunk itself when the stream returned a single `bytes`.
-fn join_chunks<'py>(py: Python<'py>, chunks: Vec<Chunk<'py>>) -> Bound<'py, PyBytes> {
-    match chunks.as_slice() {
+fn join_chunks<'py>(py: Python<'py>, chunks: &[Chunk<'py>]) -> Bound<'py, PyBytes> {
+    match chunks {
         [Chunk::Borrowed(b)] if b.is_exact_instance_of::<PyBytes>() => b.clone(),
-        [] => PyBytes::new(py, b""),
-        _ => {
-            let total = chunks.iter().map(|c| c.as_slice().len()).sum();
-            let mut body = Vec::with_capacity(total);
-            for c in &chunks {
-                body.extend_from_slice(c.as_slice());
-            }
-            PyBytes::new(py, &body)
-        }
+        _ => PyBytes::new(py, &chunks.iter().map(Chunk::as_slice).collect::<Vec<_>>().concat()),
     }
 }
 
@@ -162,7 +149,7 @@ impl PyGuard {
         stream: Option<&Bound<'py, PyAny>>,
         chunk_size: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(PyVerified, Bound<'py, PyBytes>)> {
-        let chunk_size = chunk_size.map_or(Ok(65536), |c| int_arg(py, c, "chunk_size"))?;
+        let chunk_size = opt(chunk_size, "chunk_size")?.unwrap_or(65536);
         if chunk_size < 1 {
             // read(0) would read nothing and read(-1) everything, before any limit check.
             return Err(py_error(py, ErrorCode::InvalidConfig, format!("chunk_size = {chunk_size} must be at least 1")));
@@ -170,45 +157,32 @@ impl PyGuard {
         shield(py, || {
             let fill = |buf: &mut _| fill_from_environ(py, buf, environ, target);
             let mut v = self.heads.with_head(fill, |head| self.core.begin(head).map(Box::new).py_err(py))?;
-            let stream = match stream {
-                Some(s) if !s.is_none() => s.clone(),
-                _ => environ.get_item(intern!(py, "wsgi.input"))?,
-            };
+            let stream = stream.map_or_else(|| environ.get_item(intern!(py, "wsgi.input")), |s| Ok(s.clone()))?;
             let length = environ_get(environ, "CONTENT_LENGTH")?;
             let readable = match &length {
                 Some(l) if l.is_truthy()? => true,
                 _ => environ_get(environ, "wsgi.input_terminated")?.map_or(Ok(false), |t| t.is_truthy())?,
             };
-            let mut chunks: Vec<Chunk<'py>> = Vec::new();
-            if readable {
-                let limit = i64::try_from(self.core.policy().body_limit).unwrap_or(i64::MAX - 1);
-                let mut room = limit.saturating_add(1);
-                // With a Content-Length within the limit, stop after that many bytes instead of
-                // asking the stream for an EOF it would answer with b"" (the core still checks
-                // the count).
-                if let Some(declared) = length.as_ref().and_then(declared_length)
-                    && declared < room
-                {
-                    room = declared;
+            // At most `body_limit + 1` bytes, and no more than a Content-Length within that: the
+            // stream is not asked for an EOF it would answer with b"" (the core checks the count).
+            let limit = i64::try_from(self.core.policy().body_limit).unwrap_or(i64::MAX - 1).saturating_add(1);
+            let mut room = if readable { length.as_ref().and_then(declared_length).map_or(limit, |d| d.min(limit)) } else { 0 };
+            let mut chunks = Vec::new();
+            while room > 0 {
+                let data = stream.call_method1(intern!(py, "read"), (chunk_size.min(room),))?;
+                if !data.is_truthy()? {
+                    break;
                 }
-                while room > 0 {
-                    let data = stream.call_method1(intern!(py, "read"), (chunk_size.min(room),))?;
-                    if !data.is_truthy()? {
-                        break;
-                    }
-                    let size = i64::try_from(data.len()?).unwrap_or(i64::MAX);
-                    let chunk = extract_chunk(&data, "wsgi.input.read()")?;
-                    let bytes = chunk.as_slice();
-                    // Raises as soon as the limit is crossed.
-                    let r = if bytes.len() >= GIL_RELEASE_THRESHOLD { py.detach(|| v.update(bytes)) } else { v.update(bytes) };
-                    r.py_err(py)?;
-                    chunks.push(chunk);
-                    room = room.saturating_sub(size);
-                }
+                let size = i64::try_from(data.len()?).unwrap_or(i64::MAX);
+                let chunk: Chunk<'py> = arg(&data, "wsgi.input.read()")?;
+                let bytes = chunk.as_slice();
+                hashing(py, bytes.len(), || v.update(bytes)).py_err(py)?; // fails as soon as the limit is crossed
+                chunks.push(chunk);
+                room = room.saturating_sub(size);
             }
             let pending = v.finish_body().py_err(py)?;
             let verified = py.detach(|| pending.claim()).py_err(py)?;
-            Ok((PyVerified::from(verified), join_chunks(py, chunks)))
+            Ok((PyVerified::from(verified), join_chunks(py, &chunks)))
         })
     }
 
@@ -226,14 +200,13 @@ impl PyGuard {
         shield(py, || {
             let fill = |buf: &mut _| fill_from_args(py, buf, method, url, headers, url_scheme);
             // Argument errors in order (headers, then body) before any check of the core's.
-            let (mut v, chunk) = self.heads.with_head(fill, |head| {
-                let chunk = body.filter(|b| !b.is_none()).map(|b| extract_chunk(b, "body")).transpose()?;
-                Ok((self.core.begin(head).py_err(py)?, chunk))
+            let (mut v, body) = self.heads.with_head(fill, |head| {
+                let body: Option<Chunk<'_>> = opt(body, "body")?;
+                Ok((self.core.begin(head).py_err(py)?, body))
             })?;
-            let data: &[u8] = chunk.as_ref().map_or(&[], |c| c.as_slice());
-            // The rest in one section without the GIL: the store step must run without it (a
-            // networked store blocks), and releasing once costs the same as releasing for the
-            // claim alone. A `bytes` body is immutable; a mutable buffer was copied.
+            let data = body.as_ref().map_or(&[][..], Chunk::as_slice);
+            // The rest in one section without the GIL: the store step needs that anyway (a
+            // networked store blocks). A `bytes` body is immutable; a mutable buffer was copied.
             let verified = py.detach(|| {
                 v.update(data)?;
                 v.finish()
@@ -256,11 +229,9 @@ impl PyGuard {
     ) -> PyResult<PyExplanation> {
         shield(py, || {
             let head = head_from_args(py, method, url, headers, url_scheme)?;
-            let chunk = body.filter(|b| !b.is_none()).map(|b| extract_chunk(b, "body")).transpose()?;
-            let data = chunk.as_ref().map(Chunk::as_slice);
-            let core = &self.core;
-            let ex = py.detach(|| core.explain(&head, data));
-            Ok(PyExplanation::from(ex))
+            let body: Option<Chunk<'_>> = opt(body, "body")?;
+            let (core, data) = (&self.core, body.as_ref().map(Chunk::as_slice));
+            Ok(PyExplanation::from(py.detach(|| core.explain(&head, data))))
         })
     }
 

@@ -1,11 +1,8 @@
 //! Request heads from Python arguments (or a WSGI environ), written into a reused buffer.
 //!
-//! A head is a dozen strings; allocating them afresh on every call cost more than converting
-//! them. Each `Guard` keeps one [`HeadBuf`] and refills its strings in place; a call that finds it
-//! taken (another thread, or a re-entrant call from Python code run while iterating the headers)
-//! fills a fresh one instead. The buffer is emptied before and after every use, so one request's
-//! headers can never be seen by the next, whatever failed (or panicked) in between. Only the shape
-//! of the Python arguments is checked here; every check of the request itself is the core's.
+//! Allocating a head's dozen strings afresh on every call cost more than converting them, so each
+//! `Guard` refills one [`HeadBuf`] in place (a call that finds it taken fills a fresh one). It is
+//! emptied before and after every use: one request's headers are never seen by the next.
 
 use hmac_guard::{ErrorCode, RequestHead};
 use parking_lot::Mutex;
@@ -23,9 +20,8 @@ const KEEP_CAPACITY: usize = 4096;
 /// At most this many header pairs are kept between requests (in the head and in `spare` each).
 const KEEP_PAIRS: usize = 64;
 
-/// A request head whose strings are refilled in place. Between uses every string is empty; the
-/// header pairs of the previous request stay in `head.headers` (emptied) to be reused in order,
-/// and `ready` cuts the list to what this request filled before the core sees it.
+/// A request head refilled in place: between uses every string is empty, and earlier header pairs
+/// stay (emptied) for reuse; `ready` cuts the list to what this request filled.
 #[derive(Debug, Default)]
 pub(crate) struct HeadBuf {
     head: RequestHead,
@@ -89,9 +85,8 @@ pub(crate) struct HeadCache {
 }
 
 impl HeadCache {
-    /// Fills a head with `fill`, then runs `use_head` on it. The cached buffer when free, else a
-    /// fresh one (never waits). `use_head` must not call into Python code that could verify again
-    /// on this guard (it would merely get a fresh buffer, but the point is to keep the lock short).
+    /// Fills a head with `fill`, then runs `use_head` on it: in the cached buffer when free, else
+    /// in a fresh one (never waits). Keep `use_head` short: it holds the lock.
     pub(crate) fn with_head<T>(
         &self,
         fill: impl FnOnce(&mut HeadBuf) -> PyResult<()>,
@@ -113,9 +108,8 @@ impl HeadCache {
     }
 }
 
-/// Appends the text of the `str` argument `what` to `out`: another type is `TypeError` naming it;
-/// a `str` that is not valid Unicode (a lone surrogate) `ERR_MALFORMED_HEADER`, as the core answers
-/// any other unusable head.
+/// Appends the `str` argument `what` to `out`; a lone surrogate is `ERR_MALFORMED_HEADER`, as the
+/// core answers any other unusable head.
 fn push_str(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str, out: &mut String) -> PyResult<()> {
     with_str(str_arg(obj, what)?, |text| out.push_str(text))
         .map_err(|_| py_error(py, ErrorCode::MalformedHeader, format!("{what} is not valid text")))
@@ -173,33 +167,24 @@ pub(crate) fn fill_from_args(
     headers: Option<&Bound<'_, PyAny>>,
     url_scheme: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<()> {
-    fill_start_line(py, buf, Some(method), url, url_scheme.filter(|s| !s.is_none()))?;
-    let Some(headers) = headers.filter(|h| !h.is_none()) else { return Ok(()) };
+    fill_start_line(py, buf, Some(method), url, url_scheme)?;
+    let Some(headers) = headers else { return Ok(()) };
     // Lists and tuples of pairs (what the adapters pass) go first: probing them for `.items()`
     // would raise and discard an AttributeError on every request.
     if let Ok(list) = headers.cast::<PyList>() {
-        for item in list.iter() {
-            push_pair_item(py, buf, &item)?;
-        }
+        list.iter().try_for_each(|item| push_pair_item(py, buf, &item))
     } else if let Ok(tuple) = headers.cast::<PyTuple>() {
-        for item in tuple.iter() {
-            push_pair_item(py, buf, &item)?;
-        }
+        tuple.iter().try_for_each(|item| push_pair_item(py, buf, &item))
     } else if let Ok(d) = headers.cast::<PyDict>() {
-        for (name, value) in d.iter() {
-            push_pair(py, buf, &name, &value)?;
-        }
+        d.iter().try_for_each(|(name, value)| push_pair(py, buf, &name, &value))
     } else {
         let iter = if headers.hasattr("items")? && !headers.is_instance_of::<PyString>() {
             headers.call_method0("items")?.try_iter()?
         } else {
             headers.try_iter().map_err(|_| wrong_type("headers", "a mapping or an iterable of (name, value) pairs", headers))?
         };
-        for item in iter {
-            push_pair_item(py, buf, &item?)?;
-        }
+        iter.into_iter().try_for_each(|item| push_pair_item(py, buf, &item?))
     }
-    Ok(())
 }
 
 /// One `(name, value)` item: a 2-tuple, or any 2-sequence (ASGI servers may hand over
@@ -243,20 +228,13 @@ pub(crate) fn fill_from_environ(
     let method = get("REQUEST_METHOD")?;
     let url_scheme = get("wsgi.url_scheme")?;
     fill_start_line(py, buf, method.as_ref().map(|m| m.as_any()), target, url_scheme.as_ref().map(|s| s.as_any()))?;
-    match environ.cast_exact::<PyDict>() {
-        Ok(d) => {
-            for (key, value) in d.iter() {
-                push_environ_item(py, buf, &key, &value)?;
-            }
-        }
-        Err(_) => {
-            for item in environ.call_method0("items")?.try_iter()? {
-                let (key, value) = item?.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>()?;
-                push_environ_item(py, buf, &key, &value)?;
-            }
-        }
+    if let Ok(d) = environ.cast_exact::<PyDict>() {
+        return d.iter().try_for_each(|(key, value)| push_environ_item(py, buf, &key, &value));
     }
-    Ok(())
+    environ.call_method0("items")?.try_iter()?.try_for_each(|item| {
+        let (key, value) = item?.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>()?;
+        push_environ_item(py, buf, &key, &value)
+    })
 }
 
 /// `environ.get(key)` (`None` for a missing key or a `None` value).

@@ -3,18 +3,14 @@
 
 use std::sync::Arc;
 
-use hmac_guard::config::{DEFAULT_URL_SCHEME, Spelling, Value, key_spec};
-use hmac_guard::{Clock, DigestAlgorithm, ErrorCode, Rfc9421SignOptions, SimpleSignOptions};
+use hmac_guard::config::{Spelling, Value, key_spec};
+use hmac_guard::{DigestAlgorithm, Rfc9421SignOptions, SimpleSignOptions};
 use pyo3::prelude::*;
-use pyo3::types::PyBool;
 
-use crate::clock::PyManualClock;
-use crate::convert::{GIL_RELEASE_THRESHOLD, extract_chunk, int_arg, opt_text, opt_texts, out_of_range, py_str, wrong_type};
+use crate::convert::{Chunk, hashing, opt, py_str};
 use crate::errors::{IntoPyResult, py_error, shield};
 use crate::head::head_from_args;
 use crate::options::to_value;
-
-const CONFIG: ErrorCode = ErrorCode::InvalidConfig;
 
 /// Signs requests with one key. `sign()` returns the headers to add, as `(name, value)` pairs.
 #[pyclass(frozen, module = "hmac_guard._native", name = "Signer")]
@@ -26,14 +22,14 @@ pub(crate) struct PySigner {
     options: Rfc9421SignOptions,
 }
 
-/// One of a fixed set of words, or `ConfigError` naming the argument.
-fn choice<T: Copy>(py: Python<'_>, name: &str, given: Option<String>, allowed: &[(&str, T)]) -> PyResult<Option<T>> {
-    let Some(given) = given else { return Ok(None) };
+/// An optional `str` argument that must be one of `allowed`'s words, or `ConfigError` naming it.
+fn choice<T: Copy>(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>, name: &str, allowed: &[(&str, T)]) -> PyResult<Option<T>> {
+    let Some(given) = opt::<String>(obj, name)? else { return Ok(None) };
     match allowed.iter().find(|(word, _)| *word == given) {
-        Some((_, value)) => Ok(Some(*value)),
+        Some(&(_, value)) => Ok(Some(value)),
         None => {
             let words: Vec<&str> = allowed.iter().map(|(word, _)| *word).collect();
-            Err(py_error(py, CONFIG, format!("{name} must be one of {}", words.join(", "))))
+            Err(py_error(py, hmac_guard::ErrorCode::InvalidConfig, format!("{name} must be one of {}", words.join(", "))))
         }
     }
 }
@@ -74,31 +70,20 @@ impl PySigner {
             let algorithm = algorithm.map_or(Ok(Value::Null), to_value)?;
             let key = Value::map([("id", to_value(key_id)?), ("secret", to_value(secret)?), ("algorithm", algorithm)]);
             let mut core = hmac_guard::Signer::new(key_spec(&key, Spelling::Python).py_err(py)?).py_err(py)?;
-            if let Some(c) = clock.filter(|c| !c.is_none()) {
-                let c = c.cast::<PyManualClock>().map_err(|_| wrong_type("clock", "a ManualClock", c))?;
-                core = core.with_clock(Arc::clone(&c.get().inner) as Arc<dyn Clock>);
+            if let Some(clock) = opt::<Arc<hmac_guard::ManualClock>>(clock, "clock")? {
+                core = core.with_clock(clock);
             }
-            let schemes = [("rfc9421", false), ("simple", true)];
-            let simple = choice(py, "scheme", opt_text(py, scheme, "scheme", CONFIG)?, &schemes)?.unwrap_or(false);
+            let simple = choice(py, scheme, "scheme", &[("rfc9421", false), ("simple", true)])?.unwrap_or(false);
             let digests = [("sha-256", DigestAlgorithm::Sha256), ("sha-512", DigestAlgorithm::Sha512)];
             let defaults = Rfc9421SignOptions::default();
-            let expires_in = match expires_in.filter(|e| !e.is_none()) {
-                None => None,
-                Some(e) => {
-                    let n = int_arg(py, e, "expires_in")?;
-                    Some(u32::try_from(n).map_err(|_| out_of_range(py, "expires_in", "an integer", 0, u32::MAX))?)
-                }
-            };
+            let expires_in = opt(expires_in, "expires_in")?;
             let options = Rfc9421SignOptions {
-                label: opt_text(py, label, "label", CONFIG)?.unwrap_or(defaults.label),
-                components: opt_texts(py, components, "components", CONFIG)?,
+                label: opt(label, "label")?.unwrap_or(defaults.label),
+                components: opt(components, "components")?,
                 expires_in,
-                tag: opt_text(py, tag, "tag", CONFIG)?,
-                include_alg: match include_alg.filter(|b| !b.is_none()) {
-                    Some(b) => b.cast::<PyBool>().map_err(|_| wrong_type("include_alg", "a bool", b))?.is_true(),
-                    None => defaults.include_alg,
-                },
-                digest: choice(py, "digest", opt_text(py, digest, "digest", CONFIG)?, &digests)?.unwrap_or(defaults.digest),
+                tag: opt(tag, "tag")?,
+                include_alg: opt(include_alg, "include_alg")?.unwrap_or(defaults.include_alg),
+                digest: choice(py, digest, "digest", &digests)?.unwrap_or(defaults.digest),
                 ..defaults
             };
             Ok(PySigner { core, simple, options })
@@ -135,17 +120,10 @@ impl PySigner {
         url_scheme: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<(String, String)>> {
         shield(py, || {
-            let created = created.filter(|c| !c.is_none()).map(|c| int_arg(py, c, "created")).transpose()?;
-            let nonce = opt_text(py, nonce, "nonce", CONFIG)?;
-            let components = opt_texts(py, components, "components", CONFIG)?;
-            let mut head = head_from_args(py, method, url, headers, url_scheme)?;
-            // The core's signer does not fill in the scheme as its verifier does: give it the
-            // core's default, so both sides cover the same `@scheme` and `@authority`.
-            if head.scheme.is_empty() {
-                head.scheme = DEFAULT_URL_SCHEME.to_string();
-            }
-            let chunk = body.filter(|b| !b.is_none()).map(|b| extract_chunk(b, "body")).transpose()?;
-            let data: &[u8] = chunk.as_ref().map_or(&[], |c| c.as_slice());
+            let (created, nonce, components) = (opt(created, "created")?, opt(nonce, "nonce")?, opt(components, "components")?);
+            let head = head_from_args(py, method, url, headers, url_scheme)?;
+            let body: Option<Chunk<'_>> = opt(body, "body")?;
+            let data = body.as_ref().map_or(&[][..], Chunk::as_slice);
             let run = || {
                 if self.simple {
                     let opts = SimpleSignOptions { timestamp: created, nonce };
@@ -154,8 +132,7 @@ impl PySigner {
                 let components = components.or_else(|| self.options.components.clone());
                 self.core.sign_rfc9421(&head, data, &Rfc9421SignOptions { created, nonce, components, ..self.options.clone() })
             };
-            let out = if data.len() >= GIL_RELEASE_THRESHOLD { py.detach(run) } else { run() };
-            out.py_err(py)
+            hashing(py, data.len(), run).py_err(py)
         })
     }
 

@@ -5,9 +5,10 @@ use hmac_guard::{ErrorCode, ReplayTicket, Verification, Verified};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 
-use crate::convert::{GIL_RELEASE_THRESHOLD, extract_chunk, py_opt, py_str, str_arg};
+use crate::convert::{Chunk, arg, hashing, py_opt, py_str, str_arg};
 use crate::errors::{IntoPyResult, py_error, shield};
 
+#[derive(Debug)]
 enum State {
     Ready(Box<Verification>),
     Busy,
@@ -16,14 +17,9 @@ enum State {
 
 /// A verification in progress: `update()` with each body chunk, then `finish()` once.
 #[pyclass(frozen, module = "hmac_guard._native", name = "Verification")]
+#[derive(Debug)]
 pub(crate) struct PyVerification {
     state: Mutex<State>,
-}
-
-impl std::fmt::Debug for PyVerification {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Verification")
-    }
 }
 
 impl PyVerification {
@@ -35,13 +31,10 @@ impl PyVerification {
         let mut state = self.state.lock();
         match std::mem::replace(&mut *state, if finishing { State::Finished } else { State::Busy }) {
             State::Ready(v) => Ok(v),
-            State::Busy => {
-                *state = State::Busy;
-                Err(py_error(py, ErrorCode::InvalidState, "the verification is in use by another thread"))
-            }
-            State::Finished => {
-                *state = State::Finished;
-                Err(py_error(py, ErrorCode::InvalidState, "the verification is already finished"))
+            other => {
+                let why = if matches!(other, State::Busy) { "in use by another thread" } else { "already finished" };
+                *state = other;
+                Err(py_error(py, ErrorCode::InvalidState, format!("the verification is {why}")))
             }
         }
     }
@@ -53,10 +46,9 @@ impl PyVerification {
     /// bytes seen pass the body limit. Chunks of 2 KiB and more are hashed without the GIL.
     fn update(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
         shield(py, || {
-            let chunk = extract_chunk(data, "data")?;
-            let mut v = self.take(py, false)?;
-            let bytes = chunk.as_slice();
-            let r = if bytes.len() >= GIL_RELEASE_THRESHOLD { py.detach(|| v.update(bytes)) } else { v.update(bytes) };
+            let chunk: Chunk<'_> = arg(data, "data")?;
+            let (mut v, bytes) = (self.take(py, false)?, chunk.as_slice());
+            let r = hashing(py, bytes.len(), || v.update(bytes));
             *self.state.lock() = State::Ready(v);
             r.py_err(py)
         })
