@@ -1,7 +1,5 @@
-//! `run_cli(argv)`: the `hmac-guard` console script (`hmac_guard._cli:main`). The tool itself is
-//! `hmac_guard_cli::run`, shared with the cargo binary and the npm bin; this hands it the
-//! process's real stdin, stdout and stderr and releases the GIL while it runs (it may block on
-//! stdin).
+//! `run_cli(argv)`: the `hmac-guard` console script (`hmac_guard._cli:main`), the CLI crate's
+//! tool on the process's real stdin, stdout and stderr, with the GIL released (it may block).
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;

@@ -38,28 +38,24 @@ pub(crate) struct PyExplanation {
 
 impl From<Explanation> for PyExplanation {
     fn from(ex: Explanation) -> Self {
-        let checks = ex
-            .checks
-            .iter()
-            .map(|(name, outcome)| {
-                let (kind, detail) = match outcome {
-                    Outcome::Passed => ("pass", None),
-                    Outcome::Failed(e) => ("fail", Some(e.code().as_str().to_string())),
-                    Outcome::NotRun(why) => ("skip", Some((*why).to_string())),
-                };
-                ((*name).to_string(), kind.to_string(), detail)
-            })
-            .collect();
+        let check = |(name, outcome): &(&str, Outcome)| {
+            let (kind, detail) = match outcome {
+                Outcome::Passed => ("pass", None),
+                Outcome::Failed(e) => ("fail", Some(e.code().as_str().to_string())),
+                Outcome::NotRun(why) => ("skip", Some((*why).to_string())),
+            };
+            ((*name).to_string(), kind.to_string(), detail)
+        };
         PyExplanation {
-            scheme: ex.scheme,
-            label: ex.label.clone(),
-            key_id: ex.key_id.clone(),
-            covered: ex.covered.clone(),
-            signature_base: ex.signature_base.clone(),
-            checks,
+            text: ex.to_string(),
+            checks: ex.checks.iter().map(check).collect(),
             error_code: ex.error.as_ref().map(|e| e.code().as_str().to_string()),
             error_reason: ex.error.as_ref().map(|e| e.reason().to_string()),
-            text: ex.to_string(),
+            scheme: ex.scheme,
+            label: ex.label,
+            key_id: ex.key_id,
+            covered: ex.covered,
+            signature_base: ex.signature_base,
         }
     }
 }

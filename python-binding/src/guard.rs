@@ -35,9 +35,8 @@ fn join_chunks<'py>(py: Python<'py>, chunks: &[Chunk<'py>]) -> Bound<'py, PyByte
 pub(crate) struct PyGuard {
     core: hmac_guard::Guard,
     store_kind: &'static str,
-    /// The effective settings (JSON, canonical ids), as the core reports them.
+    /// JSON, as the core reports them.
     settings: String,
-    /// The request head each call refills (see `head.rs`).
     heads: HeadCache,
 }
 
@@ -107,8 +106,7 @@ impl PyGuard {
         })
     }
 
-    /// Removes a key; returns whether it was present.
-    /// (`False` for an `id` that is not valid Unicode: no key has it.)
+    /// Removes a key; returns whether it was present (`False` for a lone surrogate: no key has it).
     fn remove_key(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<bool> {
         shield(py, || Ok(str_arg(id, "id")?.to_cow().is_ok_and(|id| self.core.keys().remove(&id))))
     }
@@ -131,15 +129,11 @@ impl PyGuard {
         })
     }
 
-    /// Verifies a WSGI request (the Flask extension's and the WSGI middleware's whole step, in one
-    /// call): the head comes from the environ (as `hmac_guard._wsgi.request_head` reads it, with
-    /// `target` as the request-target), every header check runs before anything is read, then
-    /// the body is read from `stream` in chunks of at most `chunk_size` bytes and fed to the
-    /// verification, never more than `body_limit + 1` bytes (nor more than a Content-Length
-    /// within the limit), so an oversized body fails as soon as the limit is crossed. Without a
-    /// Content-Length the body is read only when the server sets `wsgi.input_terminated`
-    /// (PEP 3333), else it is empty. Returns the result and the exact body bytes.
-    /// `stream` defaults to `environ["wsgi.input"]`.
+    /// Verifies a WSGI request in one call (the Flask and WSGI adapters' whole step): the head from
+    /// the environ (`target` is the request-target), every header check, then the body read from
+    /// `stream` (default `environ["wsgi.input"]`) in chunks of at most `chunk_size`, failing as soon
+    /// as the body limit is crossed; without a Content-Length only when the server sets
+    /// `wsgi.input_terminated` (PEP 3333). Returns the result and the exact body bytes.
     #[pyo3(signature = (environ, target, stream = None, chunk_size = None))]
     fn verify_environ<'py>(
         &self,

@@ -1,13 +1,8 @@
-//! The Python binding of hmac-guard: the extension module `hmac_guard._native`.
-//!
-//! It translates Python calls into the `hmac_guard` core and never re-implements a check: options
-//! go to the core's one configuration contract as plain values (`options.rs`), and arguments are
-//! checked for their shape only (`convert.rs`, `head.rs`). Core errors become the exception classes of `hmac_guard._errors` (one per error code, each
-//! carrying `.code` and `.status`); a Rust panic becomes `InternalError`, never pyo3's
-//! `PanicException`. The replay-store step always runs with the GIL released, and so does the
-//! hashing of `Guard.verify` bodies and of streamed chunks of 2 KiB and more. Request heads are
-//! refilled in place in a buffer per guard (`head.rs`), and `str` arguments are read without a
-//! temporary copy where the interpreter allows (`pystr.rs`).
+//! The Python binding of hmac-guard: the extension module `hmac_guard._native`. It translates
+//! Python calls into the core and never re-implements a check: options reach the core's one
+//! configuration contract as plain values (`options.rs`), arguments are checked for their shape
+//! only (`convert.rs`, `head.rs`), core errors become `hmac_guard._errors` classes and a panic
+//! `InternalError` (`errors.rs`). Store steps and large hashes run with the GIL released.
 
 mod cli;
 mod clock;
@@ -21,14 +16,11 @@ mod pystr;
 mod signer;
 mod verification;
 
+use hmac_guard::ErrorCode;
+use hmac_guard::config::{FIELDS, Spelling, Value, key_spec};
 use pyo3::prelude::*;
 
-pub use hmac_guard::ErrorCode;
-
-/// `(code, status, message)` for every core error code, in declaration order.
-fn error_codes() -> Vec<(&'static str, u16, &'static str)> {
-    ErrorCode::ALL.iter().map(|c| (c.as_str(), c.status(), c.message())).collect()
-}
+use crate::errors::IntoPyResult as _;
 
 /// Test hook: panics inside the binding, to prove a panic surfaces as `InternalError`.
 #[pyfunction]
@@ -36,12 +28,9 @@ fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
     errors::shield(py, || -> PyResult<()> { std::panic::panic_any("hmac-guard: deliberate test panic") })
 }
 
-/// Test hook for the RFC 4231 vectors: the core's HMAC (`Key::mac`, the precomputed-state path
-/// every verification uses) of `data` under `secret`. Key rules apply (32-byte minimum).
+/// Test hook for the RFC 4231 vectors: the core's `Key::mac` of `data` under `secret`.
 #[pyfunction]
 fn _mac_for_vectors(py: Python<'_>, algorithm: &Bound<'_, PyAny>, secret: &Bound<'_, PyAny>, data: &[u8]) -> PyResult<Vec<u8>> {
-    use errors::IntoPyResult as _;
-    use hmac_guard::config::{Spelling, Value, key_spec};
     errors::shield(py, || {
         let key = Value::map([
             ("id", Value::str("vector")),
@@ -52,20 +41,15 @@ fn _mac_for_vectors(py: Python<'_>, algorithm: &Bound<'_, PyAny>, secret: &Bound
     })
 }
 
-/// Test hook: whether `str` arguments are read without a copy on this interpreter
-/// (`PyUnicode_AsUTF8AndSize`, CPython >= 3.10 on Linux, macOS, FreeBSD).
-#[pyfunction]
-fn _str_fast_path() -> bool {
-    pystr::fast_path()
-}
-
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     pystr::init(m.py());
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add("ERROR_CODES", error_codes())?;
+    let error_codes: Vec<_> = ErrorCode::ALL.iter().map(|c| (c.as_str(), c.status(), c.message())).collect();
+    m.add("ERROR_CODES", error_codes)?;
     m.add("GIL_RELEASE_THRESHOLD", convert::GIL_RELEASE_THRESHOLD)?;
-    m.add("CONFIG_FIELDS", options::config_fields())?;
+    let fields: Vec<_> = FIELDS.iter().map(|f| (f.id, f.name(Spelling::Python))).collect();
+    m.add("CONFIG_FIELDS", fields)?;
     m.add_class::<guard::PyGuard>()?;
     m.add_class::<verification::PyVerification>()?;
     m.add_class::<verification::PyVerified>()?;
@@ -75,7 +59,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<signer::PySigner>()?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_mac_for_vectors, m)?)?;
-    m.add_function(wrap_pyfunction!(_str_fast_path, m)?)?;
+    m.add_function(wrap_pyfunction!(pystr::_str_fast_path, m)?)?;
     m.add_function(wrap_pyfunction!(cli::run_cli, m)?)?;
     Ok(())
 }

@@ -1,10 +1,9 @@
-//! Python values -> the core's plain option values ([`Value`]), one to one, with no decision taken
-//! on the way: every name, type, range, default and combination is the core's
-//! (`hmac_guard::config`), which words its errors in the Python spelling.
+//! Python values -> the core's plain option values ([`Value`]), one to one: every name, type,
+//! range, default and combination is decided (and its error worded) by `hmac_guard::config`.
 
 use std::sync::Arc;
 
-use hmac_guard::config::{FIELDS, Spelling, Value};
+use hmac_guard::config::Value;
 use pyo3::prelude::*;
 use pyo3::types::{
     PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMapping, PyMemoryView, PySequence, PyString, PyTuple,
@@ -17,11 +16,6 @@ use crate::convert::type_name;
 /// Containers nested deeper than this are not read (no option goes past 3; a list may contain
 /// itself): the core then refuses the value by its type.
 const MAX_DEPTH: usize = 8;
-
-/// `(canonical id, Python name)` of every option and key field (`CONFIG_FIELDS`).
-pub(crate) fn config_fields() -> Vec<(&'static str, &'static str)> {
-    FIELDS.iter().map(|f| (f.id, f.name(Spelling::Python))).collect()
-}
 
 /// A Python value as an option value: `None` null, `bool`, `int` (one past `i64` as a float, so
 /// the core words the range error), `float`, `str` (`Str(None)` for a lone surrogate), bytes-like,
