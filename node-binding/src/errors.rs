@@ -12,29 +12,13 @@ use napi_derive::napi;
 /// The result type of every exported function: a JS error whose `code` is the `ERR_*` string.
 pub(crate) type Result<T> = napi::Result<T, String>;
 
-/// A core error as the JS error the JS layer understands.
-pub(crate) fn js_error(e: &CoreError) -> napi::Error<String> {
-    napi::Error::new(e.code().as_str().to_string(), e.reason().to_string())
-}
-
-/// A boundary error back as a core error (for values that cross as [`ErrorValue`]).
-pub(crate) fn core_of(e: napi::Error<String>) -> CoreError {
-    CoreError::new(ErrorCode::from_code(&e.status).unwrap_or(ErrorCode::Internal), e.reason)
-}
-
-/// A core error with a code and a reason.
-pub(crate) fn core_error(code: ErrorCode, reason: impl Into<String>) -> CoreError {
-    CoreError::new(code, reason)
-}
-
-/// The error of a blocking store step asked for on the JS thread.
-pub(crate) fn blocking_refused(what: &str) -> CoreError {
-    core_error(
-        ErrorCode::InvalidState,
-        format!(
-            "{what} would block the event loop on the Redis replay store: use the async variant (verifyAsync, finishAsync, commitAsync, releaseAsync)"
-        ),
-    )
+/// Refuses a blocking store step on the JS thread when the store is Redis (`networked`).
+pub(crate) fn refuse_blocking(networked: bool, what: &str) -> hmac_guard::Result<()> {
+    if !networked {
+        return Ok(());
+    }
+    let fix = "use the async variant (verifyAsync, finishAsync, commitAsync, releaseAsync)";
+    Err(CoreError::new(ErrorCode::InvalidState, format!("{what} would block the event loop on the Redis replay store: {fix}")))
 }
 
 /// Throws a `TypeError` (a wrong argument, not a wrong option value: those are the core's).
@@ -48,6 +32,11 @@ static QUIET_PANICS: Once = Once::new();
 
 /// Runs `f`, mapping core errors to JS errors and panics to `ERR_INTERNAL`.
 pub(crate) fn guarded<T>(f: impl FnOnce() -> hmac_guard::Result<T>) -> Result<T> {
+    shielded(f).map_err(|e| napi::Error::new(e.code().as_str().to_string(), e.reason().to_string()))
+}
+
+/// Runs `f`, a panic becoming an `ERR_INTERNAL` core error (for results that cross as [`ErrorValue`]).
+pub(crate) fn shielded<T>(f: impl FnOnce() -> hmac_guard::Result<T>) -> hmac_guard::Result<T> {
     // This addon has its own copy of std, so its panic hook is its own: print one line (where,
     // not what: a payload could echo request data) instead of a backtrace in the host's stderr.
     QUIET_PANICS.call_once(|| {
@@ -56,20 +45,16 @@ pub(crate) fn guarded<T>(f: impl FnOnce() -> hmac_guard::Result<T>) -> Result<T>
             eprintln!("hmac-guard: internal panic{at}; reported to JS as ERR_INTERNAL");
         }));
     });
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(js_error(&e)),
-        Err(_) => Err(js_error(&core_error(ErrorCode::Internal, "the native addon panicked; the call was abandoned"))),
-    }
+    catch_unwind(AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(CoreError::new(ErrorCode::Internal, "the native addon panicked; the call was abandoned")))
 }
 
-/// An error as a value (used where a promise resolves instead of rejecting).
+/// An error as a value, where a promise resolves instead of rejecting: the `ERR_*` code and the
+/// internal reason (never a secret).
 #[napi(object)]
 #[derive(Debug, Clone)]
 pub struct ErrorValue {
-    /// Stable `ERR_*` code.
     pub code: String,
-    /// Internal reason (no secrets).
     pub reason: String,
 }
 
@@ -79,15 +64,13 @@ impl From<&CoreError> for ErrorValue {
     }
 }
 
-/// One entry of the error table.
+/// One entry of the error table: the `ERR_*` code, the HTTP status an adapter answers with, and
+/// the generic message that is safe to send to clients.
 #[napi(object)]
 #[derive(Debug, Clone)]
 pub struct ErrorCodeInfo {
-    /// Stable string code, e.g. `ERR_SIGNATURE_MISMATCH`.
     pub code: String,
-    /// HTTP status an adapter answers with.
     pub status: u32,
-    /// Generic message that is safe to send to clients.
     pub message: String,
 }
 

@@ -6,41 +6,29 @@ use napi_derive::napi;
 use crate::errors::ErrorValue;
 use crate::verified::CoveredComponent;
 
-/// One check of an explanation.
+/// One check of an explanation: its name, `passed`/`failed`/`skipped`, the error code when
+/// failed, and why it failed or was skipped.
 #[napi(object)]
 #[derive(Debug, Clone)]
 pub struct ExplainCheck {
-    /// Check name, e.g. `timestamp window`.
     pub name: String,
-    /// `passed`, `failed` or `skipped`.
     pub outcome: String,
-    /// The error code when failed.
     pub code: Option<String>,
-    /// Why it failed or was skipped.
     pub reason: Option<String>,
 }
 
-/// The explanation of a request.
+/// The explanation of a request, as the core's `Explanation` (`text`: its readable report).
 #[napi(object)]
 #[derive(Debug, Clone)]
 pub struct ExplanationResult {
-    /// Whether every check that ran passed.
     pub ok: bool,
-    /// Scheme name.
     pub scheme: String,
-    /// Signature label.
     pub label: Option<String>,
-    /// Key id the request names.
     pub key_id: Option<String>,
-    /// Covered components and their values as the server sees them.
     pub covered: Vec<CoveredComponent>,
-    /// The exact bytes the MAC runs over.
     pub signature_base: Option<String>,
-    /// The checks in the verifier's order.
     pub checks: Vec<ExplainCheck>,
-    /// The first failure.
     pub error: Option<ErrorValue>,
-    /// A human-readable report.
     pub text: String,
 }
 

@@ -9,7 +9,7 @@ use napi::Env;
 use napi::bindgen_prelude::{AsyncTask, Buffer, External, Unknown};
 use napi_derive::napi;
 
-use crate::errors::{Result, core_of, guarded};
+use crate::errors::{Result, guarded, shielded};
 use crate::explain::ExplanationResult;
 use crate::head::head_from_parts;
 use crate::lane::Lane;
@@ -99,7 +99,7 @@ impl NativeGuard {
     /// error value (`{code, reason}`) that the JS layer turns into a rejection.
     #[napi(ts_return_type = "Promise<VerifiedResult | ErrorValue>")]
     pub fn verify_async(&self, parts: String, lens: &[u32], body: Option<Buffer>) -> AsyncTask<VerdictTask> {
-        let head = guarded(|| head_from_parts(&parts, lens)).map_err(core_of);
+        let head = shielded(|| head_from_parts(&parts, lens));
         let guard = self.guard.clone();
         VerdictTask::new(self.redis.is_some(), move || guard.verify(&head?, body.as_deref().unwrap_or_default()))
     }

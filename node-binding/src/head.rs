@@ -4,19 +4,16 @@
 
 use hmac_guard::{ErrorCode, RequestHead};
 
-use crate::errors::core_error;
-
 /// Builds a request head from `parts` and `lens`, the UTF-16 lengths of its pieces.
 pub(crate) fn head_from_parts(parts: &str, lens: &[u32]) -> hmac_guard::Result<RequestHead> {
-    let mut head = RequestHead { method: String::new(), target: String::new(), scheme: String::new(), headers: Vec::new() };
-    head_into(parts, lens, &mut head)?;
-    Ok(head)
+    let mut head = RequestHead::default();
+    head_into(parts, lens, &mut head).map(|()| head)
 }
 
 /// As [`head_from_parts`], into an existing head whose strings are refilled in place: a head kept
 /// from call to call allocates nothing once it has seen a request of the same shape.
 pub(crate) fn head_into(parts: &str, lens: &[u32], head: &mut RequestHead) -> hmac_guard::Result<()> {
-    let bad = || core_error(ErrorCode::InvalidState, "request parts do not match their lengths");
+    let bad = || hmac_guard::Error::new(ErrorCode::InvalidState, "request parts do not match their lengths");
     if lens.len() < 3 || lens.len().is_multiple_of(2) {
         return Err(bad());
     }

@@ -1,12 +1,8 @@
 //! The per-request path: one-shot verify and the streaming steps, as plain functions on a
-//! [`Lane`] that each guard creates once.
-//!
-//! Why not methods on `NativeGuard` and a JS object per streamed request: on napi-rs 3 every
-//! class method call registers a native borrow (a global lock and hash map) and every external
-//! value gets a V8 weak handle, a finalizer and a registry entry. Measured in a loop, `begin` +
-//! `abort` cost ≈ 8 µs that way, and far more in a loaded Express server where those handles
-//! pile up between collections. Here a streamed verification lives in a slot of its guard's
-//! lane, named by a number: no JS object, no finalizer, and the slot's memory is reused.
+//! [`Lane`] that each guard creates once. Not class methods and a JS object per streamed request:
+//! on napi-rs 3 each method call takes a global borrow registry and each external value a weak
+//! handle and finalizer (measured: `begin` + `abort` ≈ 8 µs, far more under load). Here a streamed
+//! verification lives in a reused slot of its lane, named by a number.
 
 use std::cell::RefCell;
 
@@ -14,12 +10,11 @@ use hmac_guard::{ErrorCode, Guard, RequestHead, Verification};
 use napi::bindgen_prelude::{AsyncTask, External};
 use napi_derive::napi;
 
-use crate::errors::{Result, blocking_refused, core_error, guarded};
+use crate::errors::{Result, guarded, refuse_blocking};
 use crate::head::{head_from_parts, head_into};
 use crate::verified::{Packed, VerdictTask, pack_into};
 
-/// A guard's per-request state: its request head scratch space and its streamed verifications.
-/// Used on the JS thread only.
+/// A guard's per-request state (JS thread only): a scratch head and the streamed verifications.
 #[derive(Debug)]
 pub struct Lane {
     guard: Guard,
@@ -32,12 +27,10 @@ pub struct Lane {
 
 impl Lane {
     pub(crate) fn new(guard: Guard, networked: bool) -> Self {
-        let scratch = RequestHead { method: String::new(), target: String::new(), scheme: String::new(), headers: Vec::new() };
-        Lane { guard, networked, scratch: RefCell::new(scratch), slots: RefCell::new(Slots::default()) }
+        Lane { guard, networked, scratch: RefCell::default(), slots: RefCell::default() }
     }
 
-    /// Runs `f` on the head split from `parts` (see `head::head_from_parts`), in the reused
-    /// scratch head. A nested call (nothing here calls back into JS) gets a fresh head.
+    /// Runs `f` on the head split from `parts`, in the scratch head (a nested call: a fresh one).
     fn with_head<T>(
         &self,
         parts: &str,
@@ -49,7 +42,7 @@ impl Lane {
         };
         head_into(parts, lens, &mut head)?;
         let out = f(&head);
-        // Empty the strings, keeping their capacity for the next call.
+        // Emptied, capacity kept.
         head.method.clear();
         head.target.clear();
         for (n, v) in &mut head.headers {
@@ -60,7 +53,7 @@ impl Lane {
     }
 
     fn slots(&self) -> hmac_guard::Result<std::cell::RefMut<'_, Slots>> {
-        self.slots.try_borrow_mut().map_err(|_| core_error(ErrorCode::InvalidState, "re-entrant verification step"))
+        self.slots.try_borrow_mut().map_err(|_| hmac_guard::Error::new(ErrorCode::InvalidState, "re-entrant verification step"))
     }
 }
 
@@ -72,17 +65,16 @@ struct Slots {
     free: Vec<u32>,
 }
 
-/// Boxed: a slot stays allocated once created (its index may be in use), so an inline
-/// verification (≈ 750 bytes) would keep a burst's peak in memory for good; a box is 8 bytes.
+/// Boxed: slots are never freed, and an inline verification (≈ 750 bytes) would keep a burst's
+/// peak in memory for good.
 #[derive(Debug, Default)]
 struct Slot {
     generation: u32,
     verification: Option<Box<Verification>>,
 }
 
-/// Generations stay below 2^21 so a handle is an exact JS number (< 2^53). A slot's generation
-/// wraps after 2^21 reuses; the JS layer never keeps a spent handle (`settle` in lib/guard.js), so
-/// the check is a second line of defence, not the only one.
+/// Generations stay below 2^21 so a handle is an exact JS number. They wrap after 2^21 reuses; the
+/// JS layer never keeps a spent handle (`settle` in lib/guard.js), so this is a second defence.
 const GENERATION_MASK: u32 = (1 << 21) - 1;
 
 impl Slots {
@@ -91,7 +83,7 @@ impl Slots {
             Some(i) => i,
             None => {
                 let i = u32::try_from(self.slots.len())
-                    .map_err(|_| core_error(ErrorCode::InvalidState, "too many verifications in flight"))?;
+                    .map_err(|_| hmac_guard::Error::new(ErrorCode::InvalidState, "too many verifications in flight"))?;
                 self.slots.push(Slot::default());
                 i
             }
@@ -124,15 +116,12 @@ impl Slots {
 }
 
 fn finished() -> hmac_guard::Error {
-    core_error(ErrorCode::InvalidState, "this verification is already finished")
+    hmac_guard::Error::new(ErrorCode::InvalidState, "this verification is already finished")
 }
 
-/// One-shot verification of a request whose body is in memory, on the calling thread.
-///
-/// The head travels as `parts` (method, target, scheme, then header names and values back to
-/// back) and the first `count` entries of `io` (their lengths in UTF-16 code units); the result
-/// comes back in `io` too (see `verified::pack_into`). One array serves both ways, so no typed
-/// array is created per call.
+/// One-shot verification of a request whose body is in memory, on the calling thread. The head
+/// travels as `parts` and its lengths in the first `count` entries of `io` (`head.rs`); the result
+/// comes back in `io` (`verified::pack_into`): one array both ways, none created per call.
 #[napi(ts_return_type = "string | VerifiedResult")]
 pub fn lane_verify(
     #[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>,
@@ -142,22 +131,20 @@ pub fn lane_verify(
     body: Option<&[u8]>,
 ) -> Result<Packed> {
     guarded(|| {
-        if lane.networked {
-            return Err(blocking_refused("verify()"));
-        }
+        refuse_blocking(lane.networked, "verify()")?;
         let v = lane.with_head(&parts, lens_of(io, count)?, |h| lane.guard.verify(h, body.unwrap_or_default()))?;
         Ok(pack_into(v, io, false))
     })
 }
 
-/// The JS layer's `Uint32Array`, written in place. Spelled as an alias so the argument converts
-/// through napi-rs's `FromNapiValue for &mut [u32]` (a `&mut` written in the signature would ask
-/// for `FromNapiMutRef`, which typed-array slices do not implement).
+/// The JS layer's `Uint32Array`, written in place (an alias: a `&mut` written in the signature
+/// would ask for `FromNapiMutRef`, which typed-array slices do not implement).
 type Io<'a> = &'a mut [u32];
 
 /// The head lengths at the start of `io`.
 fn lens_of(io: &[u32], count: u32) -> hmac_guard::Result<&[u32]> {
-    io.get(..count as usize).ok_or_else(|| core_error(ErrorCode::InvalidState, "request parts do not match their lengths"))
+    io.get(..count as usize)
+        .ok_or_else(|| hmac_guard::Error::new(ErrorCode::InvalidState, "request parts do not match their lengths"))
 }
 
 /// Runs every check that needs no body; returns the handle to stream the body into.
@@ -189,17 +176,14 @@ pub fn lane_finish(
     io: Io<'_>,
 ) -> Result<Packed> {
     guarded(|| {
-        if lane.networked {
-            return Err(blocking_refused("finish()"));
-        }
+        refuse_blocking(lane.networked, "finish()")?;
         let v = lane.slots()?.take(handle)?.finish()?;
         Ok(pack_into(v, io, false))
     })
 }
 
-/// Finishes the body checks here (CPU work on bytes already hashed), then claims the nonce on
-/// the libuv pool: the store's round trip never runs on the event loop. A body check that fails
-/// throws here, without a trip to the pool.
+/// Finishes the body checks here (a failure throws), then claims the nonce on the libuv pool: the
+/// store's round trip never runs on the event loop.
 #[napi(ts_return_type = "Promise<VerifiedResult | ErrorValue>")]
 pub fn lane_finish_async(
     #[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>,

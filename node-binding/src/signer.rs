@@ -1,12 +1,11 @@
 //! The client-side signer: its key goes through the core's `key_spec`, as a guard's keys do.
 
-use hmac_guard::config::DEFAULT_URL_SCHEME;
 use hmac_guard::{DigestAlgorithm, ErrorCode, Rfc9421SignOptions, Signer, SimpleSignOptions};
 use napi::Env;
 use napi::bindgen_prelude::Unknown;
 use napi_derive::napi;
 
-use crate::errors::{Result, core_error, guarded};
+use crate::errors::{Result, guarded};
 use crate::head::head_from_parts;
 use crate::options::key_of;
 
@@ -60,8 +59,7 @@ impl NativeSigner {
     }
 
     /// RFC 9421 headers to add (`Content-Digest` when covered, `Signature-Input`, `Signature`),
-    /// for the head packed as for verification (`head::head_from_parts`); an empty scheme is the
-    /// core's default, as when verifying.
+    /// for the head packed as for verification (`head::head_from_parts`).
     #[napi]
     pub fn sign_rfc9421(
         &self,
@@ -71,10 +69,7 @@ impl NativeSigner {
         options: Option<Rfc9421SignOpts>,
     ) -> Result<Vec<String>> {
         guarded(|| {
-            let mut h = head_from_parts(&parts, lens)?;
-            if h.scheme.is_empty() {
-                DEFAULT_URL_SCHEME.clone_into(&mut h.scheme);
-            }
+            let h = head_from_parts(&parts, lens)?;
             let o = options.unwrap_or_default();
             let d = Rfc9421SignOptions::default();
             let digest = match o.digest.as_deref() {
@@ -82,7 +77,7 @@ impl NativeSigner {
                 Some(name) => [DigestAlgorithm::Sha256, DigestAlgorithm::Sha512]
                     .into_iter()
                     .find(|d| d.key() == name)
-                    .ok_or_else(|| core_error(ErrorCode::InvalidConfig, "digest must be sha-256 or sha-512"))?,
+                    .ok_or_else(|| hmac_guard::Error::new(ErrorCode::InvalidConfig, "digest must be sha-256 or sha-512"))?,
             };
             let opts = Rfc9421SignOptions {
                 label: o.label.unwrap_or(d.label),
@@ -113,8 +108,7 @@ impl NativeSigner {
     }
 }
 
-/// Testing aid (RFC 4231 vectors): a key's raw MAC of `data`, as lowercase hex, computed by the
-/// core's key code.
+/// Testing aid (RFC 4231 vectors): the core's `Key::mac` of `data`, as lowercase hex.
 #[napi(js_name = "__macForTest")]
 pub fn mac_for_test(env: Env, #[napi(ts_arg_type = "KeyOptions")] key: Unknown<'_>, data: &[u8]) -> Result<String> {
     let spec = key_of(&env, key)?;

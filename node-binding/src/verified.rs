@@ -1,5 +1,5 @@
-//! A verification's result as it leaves for JS (packed in one string on the hot path, an object
-//! otherwise), the replay ticket of `reserve` mode, and the tasks that finish on the libuv pool.
+//! A verification's result as it leaves for JS (packed in one string on the hot path, else an
+//! object), the replay ticket of `reserve` mode, and the tasks that finish on the libuv pool.
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,51 +9,38 @@ use napi::bindgen_prelude::{AsyncTask, Either};
 use napi::{Env, Task};
 use napi_derive::napi;
 
-use crate::errors::{ErrorValue, Result, blocking_refused, core_error, core_of, guarded};
+use crate::errors::{ErrorValue, Result, guarded, refuse_blocking, shielded};
 
-/// One covered component and the value that was signed.
+/// One covered component (its identifier as serialized, `"content-type"`) and its signed value.
 #[napi(object)]
 #[derive(Debug, Clone)]
 pub struct CoveredComponent {
-    /// Component identifier as serialized in the signature (`@method`, `"content-type"`, …).
     pub id: String,
-    /// The value that was signed.
     pub value: String,
 }
 
-/// A verified request: act only on these values.
+/// A verified request: act only on these values (`subject` is the only source of identity;
+/// `created`/`expires` are Unix seconds). `index.d.ts` documents the public shape.
 #[napi(object, object_from_js = false)]
 #[derive(Debug)]
 pub struct VerifiedResult {
-    /// Scheme that verified it (`rfc9421` or `simple`).
     pub scheme: String,
-    /// Signature label (RFC 9421).
     pub label: Option<String>,
-    /// Key id that verified it.
     pub key_id: String,
-    /// The key's subject: the only source of identity.
     pub subject: Option<String>,
-    /// The key's algorithm.
     pub algorithm: String,
-    /// Signature creation time (Unix seconds).
     pub created: Option<i64>,
-    /// Signature expiry (Unix seconds).
     pub expires: Option<i64>,
-    /// The nonce that was claimed.
     pub nonce: Option<String>,
-    /// Application tag (RFC 9421 `tag`).
     pub tag: Option<String>,
-    /// Covered components with their signed values, in signature order.
     pub covered: Vec<CoveredComponent>,
-    /// Body bytes verified.
     pub body_length: i64,
     /// In `reserve` replay mode: the reservation to commit or release.
     pub replay_ticket: Option<NativeReplayTicket>,
 }
 
 impl VerifiedResult {
-    /// The full object; `networked` says whether the ticket's store is Redis (whose commit and
-    /// release then only run on the libuv pool).
+    /// The full object; `networked`: the ticket's store is Redis (commit/release on the pool only).
     pub(crate) fn new(v: Verified, networked: bool) -> Self {
         VerifiedResult {
             scheme: v.scheme.to_string(),
@@ -84,11 +71,10 @@ pub type Packed = Either<String, VerifiedResult>;
 /// `io` entry of a field that is absent.
 const ABSENT: u32 = u32::MAX;
 
-/// Packs a result for the JS thread: the texts of scheme, label, key id, subject, algorithm,
-/// created, expires, nonce, tag, body length, then the id and value of each covered component,
-/// back to back in one string; `io[0]` = the number of fields, `io[1..]` = each field's length
-/// in UTF-16 units ([`ABSENT`] when missing). One JS string and no number parsing cost a
-/// fraction of building an object property by property; `lib/verified.js` reads it back.
+/// Packs a result: the texts of scheme, label, key id, subject, algorithm, created, expires,
+/// nonce, tag, body length, then each covered component's id and value, back to back in one
+/// string; `io[0]` = the field count, `io[1..]` = their UTF-16 lengths ([`ABSENT`]: missing). One
+/// string costs a fraction of an object built property by property; `lib/verified.js` reads it.
 pub(crate) fn pack_into(v: Verified, io: &mut [u32], networked: bool) -> Packed {
     let fields = 10 + 2 * v.covered.iter().count();
     if v.replay_ticket.is_some() || io.len() <= fields {
@@ -186,7 +172,7 @@ impl Task for VerdictTask {
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
         let work = self.work.take();
-        Ok(guarded(|| work.ok_or_else(|| core_error(ErrorCode::InvalidState, "verification task ran twice"))?()).map_err(core_of))
+        Ok(shielded(|| work.ok_or_else(|| hmac_guard::Error::new(ErrorCode::InvalidState, "verification task ran twice"))?()))
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
@@ -210,7 +196,7 @@ impl Task for TicketTask {
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
         let (ticket, commit) = (&self.ticket, self.commit);
-        Ok(guarded(|| if commit { ticket.commit() } else { ticket.release() }).map_err(core_of).err())
+        Ok(shielded(|| if commit { ticket.commit() } else { ticket.release() }).err())
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
@@ -232,13 +218,13 @@ impl NativeReplayTicket {
     /// Marks the delivery as processed for the rest of its window.
     #[napi]
     pub fn commit(&self) -> Result<()> {
-        guarded(|| if self.networked { Err(blocking_refused("commit()")) } else { self.ticket.commit() })
+        guarded(|| refuse_blocking(self.networked, "commit()").and_then(|()| self.ticket.commit()))
     }
 
     /// Drops the reservation so a retry can succeed.
     #[napi]
     pub fn release(&self) -> Result<()> {
-        guarded(|| if self.networked { Err(blocking_refused("release()")) } else { self.ticket.release() })
+        guarded(|| refuse_blocking(self.networked, "release()").and_then(|()| self.ticket.release()))
     }
 
     /// `commit` on the libuv pool; resolves with `null` or an error value.
