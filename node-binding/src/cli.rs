@@ -1,6 +1,5 @@
-//! `runCli(argv)`: the `hmac-guard` command-line tool (`bin/hmac-guard.js`). The tool itself is
-//! `hmac_guard_cli::run`, shared with the cargo binary and the Python console script; this only
-//! hands it the process's real stdin, stdout and stderr.
+//! `runCli(argv)`: the `hmac-guard` tool of `bin/hmac-guard.js` (the CLI crate's, shared with the
+//! cargo binary and the Python console script) on the process's real stdin, stdout and stderr.
 
 use std::io::Write as _;
 
@@ -8,12 +7,9 @@ use napi_derive::napi;
 
 use crate::errors::guarded;
 
-/// Runs `hmac-guard` with `argv` (the arguments after the script name) on the process's stdin,
-/// stdout and stderr, and returns the exit code (0 ok, 1 rejected, 2 usage or input error,
-/// 3 `explain` without a key: the signature was not checked).
-/// Synchronous: it blocks the calling thread while it reads stdin, so it is for the `hmac-guard`
-/// bin, not for a server. Output is flushed before it returns; a panic is caught and reported
-/// as exit code 2, never unwound into Node.
+/// Runs `hmac-guard` with `argv` (after the script name); returns the exit code (0 ok, 1 rejected,
+/// 2 usage or input error or a caught panic, 3 `explain` without a key). Blocks while it reads
+/// stdin: for the bin, not a server. Output is flushed before it returns.
 #[napi(js_name = "runCli")]
 pub fn run_cli(argv: Vec<String>) -> i32 {
     let result = guarded(|| Ok(hmac_guard_cli::run_with_process_io(&argv)));

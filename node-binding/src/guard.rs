@@ -40,7 +40,7 @@ impl NativeGuard {
 
     /// The per-request path of this guard (see `lane.rs`): sharing its key ring, policy and
     /// store. Created once per guard by the JS layer.
-    #[napi(ts_return_type = "ExternalObject<Lane>")]
+    #[napi]
     pub fn lane(&self) -> External<Lane> {
         External::new(Lane::new(self.guard.clone(), self.redis.is_some()))
     }

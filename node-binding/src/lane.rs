@@ -123,13 +123,7 @@ fn finished() -> hmac_guard::Error {
 /// travels as `parts` and its lengths in the first `count` entries of `io` (`head.rs`); the result
 /// comes back in `io` (`verified::pack_into`): one array both ways, none created per call.
 #[napi(ts_return_type = "string | VerifiedResult")]
-pub fn lane_verify(
-    #[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>,
-    parts: String,
-    io: Io<'_>,
-    count: u32,
-    body: Option<&[u8]>,
-) -> Result<Packed> {
+pub fn lane_verify(lane: &External<Lane>, parts: String, io: Io<'_>, count: u32, body: Option<&[u8]>) -> Result<Packed> {
     guarded(|| {
         refuse_blocking(lane.networked, "verify()")?;
         let v = lane.with_head(&parts, lens_of(io, count)?, |h| lane.guard.verify(h, body.unwrap_or_default()))?;
@@ -149,12 +143,7 @@ fn lens_of(io: &[u32], count: u32) -> hmac_guard::Result<&[u32]> {
 
 /// Runs every check that needs no body; returns the handle to stream the body into.
 #[napi]
-pub fn lane_begin(
-    #[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>,
-    parts: String,
-    io: &[u32],
-    count: u32,
-) -> Result<i64> {
+pub fn lane_begin(lane: &External<Lane>, parts: String, io: &[u32], count: u32) -> Result<i64> {
     guarded(|| {
         let v = lane.with_head(&parts, lens_of(io, count)?, |h| lane.guard.begin(h))?;
         lane.slots()?.insert(v)
@@ -163,18 +152,14 @@ pub fn lane_begin(
 
 /// Feeds a body chunk (read in place, not copied).
 #[napi]
-pub fn lane_update(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>, handle: i64, chunk: &[u8]) -> Result<()> {
+pub fn lane_update(lane: &External<Lane>, handle: i64, chunk: &[u8]) -> Result<()> {
     guarded(|| lane.slots()?.get(handle)?.update(chunk))
 }
 
 /// Finishes the body checks and claims the nonce; the handle is spent. The result comes back
 /// in `io` as for [`lane_verify`].
 #[napi(ts_return_type = "string | VerifiedResult")]
-pub fn lane_finish(
-    #[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>,
-    handle: i64,
-    io: Io<'_>,
-) -> Result<Packed> {
+pub fn lane_finish(lane: &External<Lane>, handle: i64, io: Io<'_>) -> Result<Packed> {
     guarded(|| {
         refuse_blocking(lane.networked, "finish()")?;
         let v = lane.slots()?.take(handle)?.finish()?;
@@ -185,10 +170,7 @@ pub fn lane_finish(
 /// Finishes the body checks here (a failure throws), then claims the nonce on the libuv pool: the
 /// store's round trip never runs on the event loop.
 #[napi(ts_return_type = "Promise<VerifiedResult | ErrorValue>")]
-pub fn lane_finish_async(
-    #[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>,
-    handle: i64,
-) -> Result<AsyncTask<VerdictTask>> {
+pub fn lane_finish_async(lane: &External<Lane>, handle: i64) -> Result<AsyncTask<VerdictTask>> {
     guarded(|| {
         let pending = lane.slots()?.take(handle)?.finish_body()?;
         Ok(VerdictTask::new(lane.networked, move || pending.claim()))
@@ -197,7 +179,7 @@ pub fn lane_finish_async(
 
 /// Abandons a verification; nothing is claimed. A spent handle is ignored.
 #[napi]
-pub fn lane_abort(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>, handle: i64) -> Result<()> {
+pub fn lane_abort(lane: &External<Lane>, handle: i64) -> Result<()> {
     guarded(|| {
         if let Ok(mut slots) = lane.slots.try_borrow_mut() {
             drop(slots.take(handle));
@@ -208,7 +190,7 @@ pub fn lane_abort(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<
 
 /// Body bytes the verification has seen (0 once finished).
 #[napi]
-pub fn lane_bytes_seen(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>, handle: i64) -> Result<i64> {
+pub fn lane_bytes_seen(lane: &External<Lane>, handle: i64) -> Result<i64> {
     guarded(|| {
         let Ok(mut slots) = lane.slots.try_borrow_mut() else { return Ok(0) };
         Ok(slots.get(handle).map_or(0, |v| i64::try_from(v.bytes_seen()).unwrap_or(i64::MAX)))
@@ -217,7 +199,7 @@ pub fn lane_bytes_seen(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &Exte
 
 /// The key id the verification names (`null` once finished).
 #[napi]
-pub fn lane_key_id(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>, handle: i64) -> Result<Option<String>> {
+pub fn lane_key_id(lane: &External<Lane>, handle: i64) -> Result<Option<String>> {
     guarded(|| {
         let Ok(mut slots) = lane.slots.try_borrow_mut() else { return Ok(None) };
         Ok(slots.get(handle).ok().map(|v| v.key_id().to_string()))
@@ -226,6 +208,6 @@ pub fn lane_key_id(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External
 
 /// Verifications begun and not yet finished or aborted (for leak checks and diagnostics).
 #[napi]
-pub fn lane_in_flight(#[napi(ts_arg_type = "ExternalObject<Lane>")] lane: &External<Lane>) -> Result<u32> {
+pub fn lane_in_flight(lane: &External<Lane>) -> Result<u32> {
     guarded(|| Ok(lane.slots.try_borrow().map_or(0, |s| u32::try_from(s.slots.len() - s.free.len()).unwrap_or(u32::MAX))))
 }

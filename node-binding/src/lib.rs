@@ -1,13 +1,8 @@
-//! The Node.js binding of hmac-guard (napi-rs).
-//!
-//! This crate only translates: JS values in, `hmac_guard` calls, JS values out. It never
-//! re-implements a check, and it knows no option: the options object reaches the core as given
-//! (`options.rs`). Every core error leaves as a JS `Error` whose `code` is the stable `ERR_*`
-//! string (`errors.rs`); every entry point runs under `catch_unwind`, so a Rust panic reaches JS
-//! as `ERR_INTERNAL`, never as a crash.
-//!
-//! Modules, each using only those listed before it: `errors`, `head`, `verified`, `explain`,
-//! `clock`, `options`, `lane`, `guard`, `signer`, `cli`.
+//! The Node.js binding of hmac-guard (napi-rs). It only translates: JS values in, core calls,
+//! JS values out; the options object reaches the core as given (`options.rs`). Core errors leave as
+//! JS errors whose `code` is the `ERR_*` string and panics as `ERR_INTERNAL` (`errors.rs`).
+//! Modules use only those before them: errors, head, verified, explain, clock, options, lane,
+//! guard, signer, cli.
 
 #![deny(unsafe_code)]
 

@@ -108,13 +108,12 @@ fn map(env: &Env, obj: &Object<'_>, depth: u32) -> napi::Result<Value> {
     Ok(Value::Map(entries))
 }
 
-/// One option's canonical id and its Node spelling.
+/// One option's canonical id (`policy.max_age_secs`, `key.not_after`) and its Node spelling (a
+/// dotted path from the options object; a key's fields: within the key).
 #[napi(object)]
 #[derive(Debug, Clone)]
 pub struct ConfigField {
-    /// Canonical id: `policy.max_age_secs`, `key.not_after`.
     pub id: String,
-    /// The Node spelling: a dotted path from the options object (a key's fields: within the key).
     pub name: String,
 }
 

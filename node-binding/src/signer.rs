@@ -9,26 +9,18 @@ use crate::errors::{Result, guarded};
 use crate::head::head_from_parts;
 use crate::options::key_of;
 
-/// RFC 9421 signing options.
+/// RFC 9421 signing options: those of the core's `Rfc9421SignOptions` (`None`: its default), the
+/// `Content-Digest` algorithm by name.
 #[napi(object)]
 #[derive(Debug, Clone, Default)]
 pub struct Rfc9421SignOpts {
-    /// Signature label (default `sig1`).
     pub label: Option<String>,
-    /// Covered components (default `@method @authority @path @query`, plus `content-digest`
-    /// when there is a body).
     pub components: Option<Vec<String>>,
-    /// `created` (default: now).
     pub created: Option<i64>,
-    /// Adds `expires = created + expiresIn`.
     pub expires_in: Option<u32>,
-    /// `nonce` (default: 128 random bits).
     pub nonce: Option<String>,
-    /// `tag`.
     pub tag: Option<String>,
-    /// Whether to add the `alg` parameter.
     pub include_alg: Option<bool>,
-    /// `sha-256` (default) or `sha-512` for `Content-Digest`.
     pub digest: Option<String>,
 }
 
@@ -72,13 +64,10 @@ impl NativeSigner {
             let h = head_from_parts(&parts, lens)?;
             let o = options.unwrap_or_default();
             let d = Rfc9421SignOptions::default();
-            let digest = match o.digest.as_deref() {
-                None => DigestAlgorithm::Sha256,
-                Some(name) => [DigestAlgorithm::Sha256, DigestAlgorithm::Sha512]
-                    .into_iter()
-                    .find(|d| d.key() == name)
-                    .ok_or_else(|| hmac_guard::Error::new(ErrorCode::InvalidConfig, "digest must be sha-256 or sha-512"))?,
-            };
+            let digests = [DigestAlgorithm::Sha256, DigestAlgorithm::Sha512];
+            let digest = o.digest.map_or(Some(d.digest), |name| digests.into_iter().find(|d| d.key() == name));
+            let digest =
+                digest.ok_or_else(|| hmac_guard::Error::new(ErrorCode::InvalidConfig, "digest must be sha-256 or sha-512"))?;
             let opts = Rfc9421SignOptions {
                 label: o.label.unwrap_or(d.label),
                 components: o.components,
