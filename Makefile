@@ -109,13 +109,17 @@ test-docs: demo-setup ## The migration guide's examples, run against real Expres
 	  if [ $$rc != 0 ]; then echo "# fail 1" | tee -a $(LOGS)/docs.log; fi; exit $$rc
 
 .PHONY: test
-test: lint vectors-check test-rust test-node test-python test-demo test-docs ## Everything CI runs
-	@$(PYTHON) scripts/tally.py $(LOGS)/rust.log $(LOGS)/rust-doc.log $(LOGS)/node.log $(LOGS)/python.log $(LOGS)/demo.log $(LOGS)/docs.log
+test: lint vectors-check test-rust test-node test-python test-demo test-docs test-dist ## Everything CI runs
+	@$(PYTHON) scripts/tally.py $(LOGS)/rust.log $(LOGS)/rust-doc.log $(LOGS)/node.log $(LOGS)/python.log $(LOGS)/demo.log $(LOGS)/docs.log $(LOGS)/dist.log
 
 .PHONY: dist
-dist: ## npm tarballs and the manylinux2014 abi3 wheel + sdist, each installed and smoke-tested without Rust
-	bash node-binding/scripts/dist.sh
-	bash python-binding/scripts/dist.sh
+dist: ## Release rehearsal from a clean clone of HEAD: npm tarballs + wheel/sdist built as the release does, installed without Rust and checked
+	bash scripts/dist.sh
+
+.PHONY: test-dist
+test-dist: ## make dist, logged for the tally (part of make test)
+	@mkdir -p $(LOGS)
+	bash scripts/dist.sh 2>&1 | tee $(LOGS)/dist.log
 
 .PHONY: bench
 bench: toolchain ## Criterion benches + store memory (numbers go to docs/benchmarks.md)
