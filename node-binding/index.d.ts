@@ -468,6 +468,12 @@ export declare class Signer {
    * for `@authority`) or the authority of an absolute `url`.
    */
   sign(req: RequestWithBody, options?: Rfc9421SignOptions | SimpleSignOptions): Record<string, string>
+  /**
+   * As `sign` (same arguments), also returning the signature base the headers sign (RFC 9421:
+   * the lines ending in `"@signature-params"`; simple scheme: the canonical string). Compare it
+   * byte for byte with `guard.explain(req).signatureBase` on the server to find a mismatch.
+   */
+  signWithBase(req: RequestWithBody, options?: Rfc9421SignOptions | SimpleSignOptions): { headers: Record<string, string>; base: string }
 }
 
 export interface SignedRequestInit {
@@ -559,8 +565,12 @@ export declare function verifyUpload(
   options?: { scheme?: string | ((req: IncomingMessage) => string) },
 ): Promise<Verified>
 
-/** Answers an error as JSON `{error: {code, message}}` on a Node response. */
-export declare function sendError(req: IncomingMessage, res: ServerResponse, err: Error): void
+/**
+ * Answers an error as JSON `{error: {code, message}}` on a Node response. With `guard` (the
+ * Guard that refused the request), a 401 of the RFC 9421 scheme also carries the
+ * `Accept-Signature` field the core builds (RFC 9421 §5.1): what a signature must cover.
+ */
+export declare function sendError(req: IncomingMessage, res: ServerResponse, err: Error, guard?: Guard): void
 
 declare module 'node:http' {
   interface IncomingMessage {

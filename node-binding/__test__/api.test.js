@@ -323,3 +323,30 @@ test('the settings and the option table', () => {
   assert.equal(g.verify(r).keyId, 'k1')
   assert.equal(util.inspect(c), `ManualClock(${NOW})`)
 })
+
+test('signWithBase: the headers of sign() and the base the server reports in explain(), both schemes', () => {
+  const body = Buffer.from('{"a":1}')
+  const headers = { host: 'api.example.com', 'content-type': 'application/json' }
+  const rfc = signer.signWithBase({ method: 'POST', url: '/orders?id=7', headers, body }, { created: NOW, nonce: 'nonce-0001' })
+  assert.deepEqual(rfc.headers, signer.sign({ method: 'POST', url: '/orders?id=7', headers, body }, { created: NOW, nonce: 'nonce-0001' }))
+  const ex = newGuard({ clock: clock() }).explain({ method: 'POST', url: '/orders?id=7', scheme: 'https', headers: { ...headers, ...rfc.headers }, body })
+  assert.equal(ex.ok, true, ex.text)
+  assert.equal(rfc.base, ex.signatureBase)
+  assert.ok(rfc.base.endsWith(`"@signature-params": ${rfc.headers['signature-input'].slice('sig1='.length)}`))
+
+  const s = new Signer({ id: 'k1', secret: SECRET, scheme: 'simple' })
+  const simple = s.signWithBase({ method: 'post', url: 'https://api.example.com/p?q=1', body }, { timestamp: NOW })
+  const sx = newGuard({ scheme: 'simple', clock: clock() }).explain({ method: 'POST', url: '/p?q=1', headers: simple.headers, body })
+  assert.equal(sx.ok, true, sx.text)
+  assert.equal(simple.base, sx.signatureBase)
+  assert.throws(() => signer.signWithBase(null), TypeError)
+})
+
+test('the native guard builds Accept-Signature only for a 401 of the RFC 9421 scheme', () => {
+  const g = new native.NativeGuard({ keys: [{ id: 'k1', secret: SECRET }], policy: { requiredTag: 'app' } })
+  assert.equal(g.acceptSignature('ERR_SIGNATURE_MISMATCH', false), 'sig1=("@method" "@authority" "@path" "@query");created;nonce;keyid;tag="app"')
+  assert.equal(g.acceptSignature('ERR_MISSING_SIGNATURE', true), 'sig1=("@method" "@authority" "@path" "@query" "content-digest");created;nonce;keyid;tag="app"')
+  assert.equal(g.acceptSignature('ERR_MALFORMED_SIGNATURE', false), null)
+  assert.equal(g.acceptSignature('ERR_NO_SUCH_CODE', false), null)
+  assert.equal(new native.NativeGuard({ keys: [{ id: 'k1', secret: SECRET }], scheme: 'simple' }).acceptSignature('ERR_SIGNATURE_MISMATCH', true), null)
+})

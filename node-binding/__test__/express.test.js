@@ -7,7 +7,7 @@ const assert = require('node:assert/strict')
 const http = require('node:http')
 const express = require('express')
 const { expressMiddleware, HmacGuardError, newGuard, listen, close, send, signed, abandonMidBody } = require('./helpers.js')
-const { httpSuite } = require('./suite.js')
+const { httpSuite, acceptSignatureSuite } = require('./suite.js')
 const { withRedis } = require('./redis-server.js')
 
 function echoHandler(req, res) {
@@ -26,6 +26,7 @@ function makeExpress(guard) {
   const app = express()
   app.get('/health', (_req, res) => res.send('ok'))
   const hmac = expressMiddleware(guard)
+  app.get('/echo', hmac, echoHandler)
   app.post('/echo', hmac, echoHandler)
   app.put('/echo', hmac, echoHandler)
   app.post('/echo-alt', hmac, echoHandler)
@@ -33,6 +34,8 @@ function makeExpress(guard) {
 }
 
 test('Express 5', (t) => httpSuite(t, makeExpress))
+
+test('Express 5: Accept-Signature on refusals', (t) => acceptSignatureSuite(t, makeExpress))
 
 // The same suite with the shared Redis replay store: the middleware finishes asynchronously.
 test('Express 5 with the Redis replay store', { timeout: 90000 }, (t) =>

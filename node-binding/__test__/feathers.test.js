@@ -12,7 +12,7 @@ const { MemoryService } = require('@feathersjs/memory')
 const { AuthenticationService, authenticate } = require('@feathersjs/authentication')
 const { hmacExpress, hmacKoa, unlessVerified, requireHmac, compareAndSet, HmacStrategy } = require('../feathers.js')
 const { newGuard, listen, close, send, signed, signer } = require('./helpers.js')
-const { httpSuite } = require('./suite.js')
+const { httpSuite, acceptSignatureSuite } = require('./suite.js')
 const { withRedis } = require('./redis-server.js')
 
 class EchoService {
@@ -91,6 +91,7 @@ for (const [name, make] of [
   ['Feathers over Koa', makeFeathersKoa],
 ]) {
   test(name, (t) => httpSuite(t, make))
+  test(`${name}: Accept-Signature on refusals`, (t) => acceptSignatureSuite(t, make, { unsignedPassesThrough: true }))
   test(`${name} with the Redis replay store`, { timeout: 90000 }, (t) =>
     withRedis((redisUrl) => httpSuite(t, make, { guardOptions: { redisUrl } })),
   )

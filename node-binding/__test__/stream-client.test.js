@@ -9,7 +9,8 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { Writable } = require('node:stream')
-const { verifyUpload, sendError, signRequest, Guard, ManualClock, Signer, newGuard, signer, listen, close, send, signed, SECRET } = require('./helpers.js')
+const { acceptSignatureSuite } = require('./suite.js')
+const { verifyUpload, sendError, signRequest, HmacGuardError, Guard, ManualClock, Signer, newGuard, signer, listen, close, send, signed, SECRET } = require('./helpers.js')
 
 test('verifyUpload pipes a verified upload into a file and enforces the cap mid-stream', async (t) => {
   const guard = newGuard({ policy: { bodyLimit: 256 * 1024 } })
@@ -23,7 +24,7 @@ test('verifyUpload pipes a verified upload into a file and enforces the cap mid-
       res.end(JSON.stringify({ keyId: v.keyId, size: fs.statSync(file).size }))
     } catch (e) {
       fs.rmSync(file, { force: true })
-      sendError(req, res, e)
+      sendError(req, res, e, guard)
     }
   })
   const base = await listen(server)
@@ -57,6 +58,31 @@ test('verifyUpload pipes a verified upload into a file and enforces the cap mid-
   assert.equal(fs.readdirSync(dir).length, 2, 'failed uploads were removed')
 })
 
+// A plain node:http server: verifyUpload, and sendError(req, res, err, guard) for its refusals.
+function makeUploadServer(guard) {
+  const server = http.createServer(async (req, res) => {
+    try {
+      const v = await verifyUpload(guard, req, new Writable({ write: (_c, _e, cb) => cb() }))
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify({ keyId: v.keyId }))
+    } catch (e) {
+      sendError(req, res, e, guard)
+    }
+  })
+  return { server, echo: '/upload', echoAlt: '/upload-alt', health: '/health', readEcho: (j) => j }
+}
+
+test('sendError: Accept-Signature on refusals', (t) => acceptSignatureSuite(t, makeUploadServer))
+
+test('sendError without the guard adds no Accept-Signature', async (t) => {
+  const server = http.createServer((req, res) => sendError(req, res, new HmacGuardError('ERR_SIGNATURE_MISMATCH')))
+  const base = await listen(server)
+  t.after(() => close(server))
+  const r = await send(base, { path: '/' })
+  assert.equal(r.status, 401)
+  assert.equal(r.headers['accept-signature'], undefined)
+})
+
 test('signRequest output works with http.request and fetch; simple scheme too', async (t) => {
   const rfc = newGuard()
   const simple = newGuard({ scheme: 'simple' })
@@ -69,7 +95,7 @@ test('signRequest output works with http.request and fetch; simple scheme too', 
         const v = g.verify({ method: req.method, url: req.url, headers: req.rawHeaders, body: Buffer.concat(chunks) })
         res.end(JSON.stringify({ ok: true, scheme: v.scheme, keyId: v.keyId }))
       } catch (e) {
-        sendError(req, res, e)
+        sendError(req, res, e, g)
       }
     })
   })

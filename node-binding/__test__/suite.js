@@ -8,6 +8,7 @@
 
 const http = require('node:http')
 const assert = require('node:assert/strict')
+const { parseDictionary } = require('structured-headers')
 const { newGuard, signer, wrongSigner, unknownSigner, listen, close, send, signed, abandonMidBody } = require('./helpers.js')
 
 const LIMIT = 64 * 1024
@@ -150,6 +151,71 @@ async function httpSuite(t, make, { putPath, guardOptions } = {}) {
 }
 
 /**
+ * RFC 9421 §5.1 on every adapter's refusals: a 401 of the RFC 9421 scheme carries the
+ * `Accept-Signature` field the core builds, parsed here with a third-party RFC 8941 parser, and
+ * listing `content-digest` only when the refused request announced a body; a 400 and a 401 of
+ * the simple scheme carry none. `make(guard)` as for httpSuite; `get`: a path where a signed GET
+ * reaches the verifier. `unsignedPassesThrough`: the adapter lets unsigned requests through for
+ * the application to refuse (Feathers' `requireHmac()`), so their answer is not the adapter's.
+ */
+async function acceptSignatureSuite(t, make, { get, unsignedPassesThrough = false } = {}) {
+  const app = await make(newGuard())
+  const base = await listen(app.server)
+  t.after(() => close(app.server))
+  const simple = await make(newGuard({ scheme: 'simple' }))
+  const simpleBase = await listen(simple.server)
+  t.after(() => close(simple.server))
+
+  // The components the field asks to cover, checked to be one well-formed dictionary member.
+  const requested = (r, status) => {
+    assert.ok(!r.error, `connection failed: ${r.error}`)
+    assert.equal(r.status, status, r.body)
+    const value = r.headers['accept-signature']
+    assert.equal(typeof value, 'string', `no Accept-Signature on the ${r.status}`)
+    const dict = parseDictionary(value)
+    assert.deepEqual([...dict.keys()], ['sig1'])
+    const [items, params] = dict.get('sig1')
+    assert.ok(Array.isArray(items), 'the member is an inner list')
+    for (const p of ['created', 'nonce', 'keyid']) assert.equal(params.get(p), true, `parameter ${p}`)
+    return items.map(([name]) => name)
+  }
+  const BASE = ['@method', '@authority', '@path', '@query']
+
+  await t.test('Accept-Signature: an unsigned POST with a body asks for content-digest too', async (t) => {
+    if (unsignedPassesThrough) return t.skip('unsigned requests are refused by the application, not the adapter')
+    const r = await send(base, { method: 'POST', path: app.echo, headers: { 'content-type': 'application/json' }, body: '{"a":1}' })
+    assert.deepEqual(requested(r, 401), [...BASE, 'content-digest'])
+  })
+
+  await t.test('Accept-Signature: a signed POST with a body and a wrong MAC asks for content-digest too', async () => {
+    const r = await send(base, signed(base, { path: app.echo, body: { a: 1 }, by: wrongSigner }))
+    assert.equal(r.json?.error?.code ?? r.json?.data?.code, 'ERR_SIGNATURE_MISMATCH', r.body)
+    assert.deepEqual(requested(r, 401), [...BASE, 'content-digest'])
+  })
+
+  await t.test('Accept-Signature: a GET with a wrong MAC, no body: no content-digest', async () => {
+    const r = await send(base, signed(base, { method: 'GET', path: get || app.echo, by: wrongSigner }))
+    assert.equal(r.json?.error?.code ?? r.json?.data?.code, 'ERR_SIGNATURE_MISMATCH', r.body)
+    assert.deepEqual(requested(r, 401), BASE)
+  })
+
+  await t.test('no Accept-Signature on a 400 (malformed signature) nor on a 401 of the simple scheme', async () => {
+    const s = signed(base, { path: app.echo, body: { a: 1 } })
+    const bad = await send(base, { ...s, headers: { ...s.headers, signature: 'sig1=:not base64!:' } })
+    assert.equal(bad.status, 400, bad.body)
+    assert.equal(bad.headers['accept-signature'], undefined)
+    const wrong = await send(simpleBase, signed(simpleBase, { path: simple.echo, body: { a: 1 }, by: wrongSigner, scheme: 'simple' }))
+    assert.equal(wrong.status, 401, wrong.body)
+    assert.equal(wrong.headers['accept-signature'], undefined)
+    if (!unsignedPassesThrough) {
+      const unsigned = await send(simpleBase, { method: 'POST', path: simple.echo, headers: { 'content-type': 'application/json' }, body: '{}' })
+      assert.equal(unsigned.status, 401, unsigned.body)
+      assert.equal(unsigned.headers['accept-signature'], undefined)
+    }
+  })
+}
+
+/**
  * Sends headers, then the body in `chunk`-sized writes, pausing for the server between writes;
  * stops writing as soon as an answer arrives. Resolves the answer plus `sent` (bytes written).
  */
@@ -193,4 +259,4 @@ function sendSlowly(base, s, body, chunk) {
   })
 }
 
-module.exports = { httpSuite, LIMIT }
+module.exports = { httpSuite, acceptSignatureSuite, LIMIT }

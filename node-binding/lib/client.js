@@ -50,25 +50,16 @@ class Signer {
    * `@authority`); when `url` is absolute its authority is used.
    */
   sign(req, options = {}) {
-    if (!isObject(req)) throw argError('req', 'an object {method, url, headers?, body?}', this.sign)
-    if (!isObject(options)) throw argError('options', 'an object', this.sign)
-    for (const name of Object.keys(TYPES)) {
-      const [expected, ok] = TYPES[name]
-      if (options[name] != null && !ok(options[name])) throw argError(`options.${name}`, expected, this.sign)
-    }
-    const scheme = schemeChoice(options.scheme ?? this.scheme)
-    const body = toBytes(req.body)
-    const method = String(req.method || 'GET').toUpperCase()
-    const url = String(req.url)
-    if (scheme === 'simple') {
-      const pq = /^https?:\/\//i.test(url) ? new URL(url).pathname + new URL(url).search : url
-      const flat = call(() => this[kNative].signSimple(method, pq, body, options.timestamp, options.nonce))
-      return pairsToObject(flat)
-    }
-    const [parts, lens, n] = packHead({ method, url, scheme: schemeOf({ ...req, url }), headers: req.headers })
-    const { label, components, created, expiresIn, nonce, tag, includeAlg, digest } = options
-    const opts = { label, components, created, expiresIn, nonce, tag, includeAlg, digest }
-    return pairsToObject(call(() => this[kNative].signRfc9421(parts, lens.subarray(0, n), body, opts)))
+    return signed(this, req, options, this.sign).headers
+  }
+
+  /**
+   * As `sign` (same arguments), also returning the signature base those headers sign:
+   * `{ headers, base }`. Compare `base` byte for byte with the `signatureBase` a server's
+   * `guard.explain()` reports for the request, to find where a mismatch comes from.
+   */
+  signWithBase(req, options = {}) {
+    return signed(this, req, options, this.signWithBase)
   }
 
   [util.inspect.custom]() {
@@ -76,10 +67,35 @@ class Signer {
   }
 }
 
-function pairsToObject(flat) {
-  const out = {}
-  for (let i = 0; i < flat.length; i += 2) out[flat[i].toLowerCase()] = flat[i + 1]
-  return out
+/** The native signer's answer for `req`: `{ headers, base }`. */
+function signed(signer, req, options, caller) {
+  if (!isObject(req)) throw argError('req', 'an object {method, url, headers?, body?}', caller)
+  if (!isObject(options)) throw argError('options', 'an object', caller)
+  for (const name of Object.keys(TYPES)) {
+    const [expected, ok] = TYPES[name]
+    if (options[name] != null && !ok(options[name])) throw argError(`options.${name}`, expected, caller)
+  }
+  const scheme = schemeChoice(options.scheme ?? signer.scheme)
+  const body = toBytes(req.body)
+  const method = String(req.method || 'GET').toUpperCase()
+  const url = String(req.url)
+  const native = signer[kNative]
+  if (scheme === 'simple') {
+    const pq = /^https?:\/\//i.test(url) ? new URL(url).pathname + new URL(url).search : url
+    return unpack(call(() => native.signSimple(method, pq, body, options.timestamp, options.nonce)))
+  }
+  const [parts, lens, n] = packHead({ method, url, scheme: schemeOf({ ...req, url }), headers: req.headers })
+  const { label, components, created, expiresIn, nonce, tag, includeAlg, digest } = options
+  const opts = { label, components, created, expiresIn, nonce, tag, includeAlg, digest }
+  return unpack(call(() => native.signRfc9421(parts, lens.subarray(0, n), body, opts)))
+}
+
+/** `[name, value, …, base]` as `{ headers (lowercase names), base }`. */
+function unpack(flat) {
+  const headers = {}
+  const last = flat.length - 1
+  for (let i = 0; i < last; i += 2) headers[flat[i].toLowerCase()] = flat[i + 1]
+  return { headers, base: flat[last] }
 }
 
 /**

@@ -19,6 +19,7 @@ module.exports = {
   configFields: guard.configFields,
   beginOwned: guard.beginOwned,
   finishVerification: guard.finishVerification,
+  acceptSignature: guard.acceptSignature,
   ReplayTicket: verified.ReplayTicket,
   Verified: verified.Verified,
   Signer: client.Signer,

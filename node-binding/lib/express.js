@@ -3,7 +3,7 @@
 // Express 5 / Express 4 middleware. Mount it before any body parser on the protected routes.
 
 const { translate } = require('./core.js')
-const { headOf, beginStreamed, streamBody, streamToSink, parseBody, sendError, closeAfter, bodyUnread } = require('./http.js')
+const { headOf, beginStreamed, streamBody, streamToSink, parseBody, sendError, acceptSignatureFor, closeAfter, bodyUnread } = require('./http.js')
 
 /**
  * @param {import('./core.js').Guard} guard
@@ -31,15 +31,18 @@ function expressMiddleware(guard, options = {}) {
       // reading, the connection closed once the answer is out.
       if (bodyUnread(req)) closeAfter(req, res)
       if (onError !== 'next') {
-        sendError(req, res, err)
+        sendError(req, res, err, guard)
         return
       }
+      // The error handler next(err) reaches answers on this response: the field is set here.
+      const accept = acceptSignatureFor(guard, req, err)
+      if (accept !== undefined && !res.headersSent) res.setHeader('Accept-Signature', accept)
       let mapped
       try {
         mapped = mapError(err)
       } catch (e) {
         // A throwing mapError must not escape from a stream event handler.
-        sendError(req, res, translate(e))
+        sendError(req, res, translate(e), guard)
         return
       }
       next(mapped)

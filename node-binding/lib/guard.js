@@ -231,8 +231,18 @@ ManualClock.prototype[util.inspect.custom] = function inspect() {
 }
 
 /** Every guard option and key field: `{id, name}`, canonical id and Node spelling. */
+/**
+ * The `Accept-Signature` value the core asks a refusal with `code` to carry (RFC 9421 §5.1: a
+ * 401 of the RFC 9421 scheme), or undefined; also undefined for a guard of another make.
+ * `withBody`: the refused request announced a body.
+ */
+function acceptSignature(guard, code, withBody) {
+  if (!(guard instanceof Guard) || typeof code !== 'string') return undefined
+  return guard[kNative].acceptSignature(code, withBody === true) ?? undefined
+}
+
 function configFields() {
   return native.configFields()
 }
 
-module.exports = { Guard, Verification, ManualClock, beginOwned, finishVerification, configFields }
+module.exports = { Guard, Verification, ManualClock, beginOwned, finishVerification, acceptSignature, configFields }

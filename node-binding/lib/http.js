@@ -11,7 +11,7 @@
 
 const http = require('node:http')
 const { pipeline } = require('node:stream')
-const { Guard, HmacGuardError, translate, finishVerification, beginOwned } = require('./core.js')
+const { Guard, HmacGuardError, translate, finishVerification, beginOwned, acceptSignature } = require('./core.js')
 const { createVerifyStream } = require('./verify-stream.js')
 
 // On a socket: what a client error on it means to hmac-guard. An Intake while a body is being
@@ -283,8 +283,11 @@ function parseBody(raw, contentType) {
   return raw
 }
 
-/** Answers a failure on a plain Node response: JSON `{error: {code, message}}`. */
-function sendError(req, res, err) {
+/**
+ * Answers a failure on a plain Node response: JSON `{error: {code, message}}`, with the
+ * `Accept-Signature` field `guard` (the Guard that refused the request) asks for.
+ */
+function sendError(req, res, err, guard) {
   const status = err.status || err.statusCode || 500
   const code = typeof err.code === 'string' ? err.code : 'ERR_INTERNAL'
   const message = status < 500 || err instanceof HmacGuardError ? err.message : 'internal error'
@@ -296,8 +299,26 @@ function sendError(req, res, err) {
   res.statusCode = status
   res.setHeader('Content-Type', 'application/json; charset=utf-8')
   res.setHeader('Content-Length', Buffer.byteLength(body))
+  const accept = acceptSignatureFor(guard, req, err)
+  if (accept !== undefined) res.setHeader('Accept-Signature', accept)
   if (bodyUnread(req)) closeAfter(req, res)
   res.end(body)
+}
+
+/**
+ * The `Accept-Signature` value for refusing `req` with `err`, as the core builds it for `guard`
+ * (only 401s of the RFC 9421 scheme have one), or undefined.
+ */
+function acceptSignatureFor(guard, req, err) {
+  return err && acceptSignature(guard, err.code, announcesBody(req))
+}
+
+/** Whether `req` announced a body: Transfer-Encoding, or a Content-Length other than 0. */
+function announcesBody(req) {
+  const h = req.headers
+  if (h['transfer-encoding'] !== undefined) return true
+  const length = h['content-length']
+  return length !== undefined && !/^0+$/.test(length)
 }
 
 /**
@@ -349,4 +370,4 @@ function lingerThenClose() {
   this.once('close', () => clearTimeout(t))
 }
 
-module.exports = { headOf, beginStreamed, streamBody, streamInto, streamToSink, parseBody, sendError, closeAfter, bodyUnread, watchFraming }
+module.exports = { headOf, beginStreamed, streamBody, streamInto, streamToSink, parseBody, sendError, acceptSignatureFor, closeAfter, bodyUnread, watchFraming }

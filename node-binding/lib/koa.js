@@ -3,7 +3,7 @@
 // Koa middleware. Mount it before any body parser on the protected routes.
 
 const { translate } = require('./core.js')
-const { headOf, beginStreamed, streamInto, streamToSink, parseBody, closeAfter, bodyUnread } = require('./http.js')
+const { headOf, beginStreamed, streamInto, streamToSink, parseBody, acceptSignatureFor, closeAfter, bodyUnread } = require('./http.js')
 
 /**
  * @param {import('./core.js').Guard} guard
@@ -33,10 +33,13 @@ function koaMiddleware(guard, options = {}) {
         closeAfter(req, ctx.res)
         ctx.set('Connection', 'close')
       }
+      const accept = acceptSignatureFor(guard, req, err)
+      if (accept !== undefined) ctx.set('Accept-Signature', accept)
       if (onError === 'throw') {
         const mapped = mapError(err)
         // Koa's own error answer drops the headers set so far and sets `err.headers`.
-        if (unread && mapped && typeof mapped === 'object') mapped.headers = { ...mapped.headers, Connection: 'close' }
+        const headers = { ...(unread && { Connection: 'close' }), ...(accept !== undefined && { 'Accept-Signature': accept }) }
+        if (Object.keys(headers).length > 0 && mapped && typeof mapped === 'object') mapped.headers = { ...mapped.headers, ...headers }
         throw mapped
       }
       const status = err.status || 500

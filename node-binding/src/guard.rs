@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use hmac_guard::config::Spelling;
-use hmac_guard::{Guard, GuardConfig, RedisStore};
+use hmac_guard::{ErrorCode, Guard, GuardConfig, RedisStore};
 use napi::Env;
 use napi::bindgen_prelude::{AsyncTask, Buffer, External, Unknown};
 use napi_derive::napi;
@@ -102,6 +102,14 @@ impl NativeGuard {
         let head = shielded(|| head_from_parts(&parts, lens));
         let guard = self.guard.clone();
         VerdictTask::new(self.redis.is_some(), move || guard.verify(&head?, body.as_deref().unwrap_or_default()))
+    }
+
+    /// The `Accept-Signature` field value (RFC 9421 §5.1) for a refusal with `code`, as the core
+    /// builds it: only for a 401 of the RFC 9421 scheme, else null (an unknown code too).
+    /// `withBody`: the refused request announced a body.
+    #[napi]
+    pub fn accept_signature(&self, code: String, with_body: bool) -> Option<String> {
+        ErrorCode::from_code(&code).and_then(|c| self.guard.accept_signature(c, with_body))
     }
 
     /// What the server computes for a request: signature base, covered components, each check.

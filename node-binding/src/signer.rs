@@ -24,15 +24,16 @@ pub struct Rfc9421SignOpts {
     pub digest: Option<String>,
 }
 
-/// Signs requests with one key; returns headers as a flat `[name, value, …]` list.
+/// Signs requests with one key; returns headers as a flat `[name, value, …, base]` list.
 #[napi]
 #[derive(Debug)]
 pub struct NativeSigner {
     signer: Signer,
 }
 
-fn flat(headers: Vec<(String, String)>) -> Vec<String> {
-    headers.into_iter().flat_map(|(n, v)| [n, v]).collect()
+/// `[name, value, …, base]`: the headers as a flat list, then the signature base.
+fn flat_with_base((headers, base): (Vec<(String, String)>, String)) -> Vec<String> {
+    headers.into_iter().flat_map(|(n, v)| [n, v]).chain([base]).collect()
 }
 
 #[napi]
@@ -51,7 +52,8 @@ impl NativeSigner {
     }
 
     /// RFC 9421 headers to add (`Content-Digest` when covered, `Signature-Input`, `Signature`),
-    /// for the head packed as for verification (`head::head_from_parts`).
+    /// for the head packed as for verification (`head::head_from_parts`), followed by the
+    /// signature base they sign as the last element.
     #[napi]
     pub fn sign_rfc9421(
         &self,
@@ -78,11 +80,12 @@ impl NativeSigner {
                 include_alg: o.include_alg.unwrap_or(d.include_alg),
                 digest,
             };
-            self.signer.sign_rfc9421(&h, body.unwrap_or_default(), &opts).map(flat)
+            self.signer.sign_rfc9421_with_base(&h, body.unwrap_or_default(), &opts).map(flat_with_base)
         })
     }
 
-    /// Simple-scheme headers to add (`timestamp`, `nonce`: default now and 128 random bits).
+    /// Simple-scheme headers to add (`timestamp`, `nonce`: default now and 128 random bits),
+    /// followed by the canonical string they sign as the last element.
     #[napi]
     pub fn sign_simple(
         &self,
@@ -93,7 +96,9 @@ impl NativeSigner {
         nonce: Option<String>,
     ) -> Result<Vec<String>> {
         let opts = SimpleSignOptions { timestamp, nonce };
-        guarded(|| self.signer.sign_simple(&method, &path_and_query, body.unwrap_or_default(), &opts).map(flat))
+        guarded(|| {
+            self.signer.sign_simple_with_base(&method, &path_and_query, body.unwrap_or_default(), &opts).map(flat_with_base)
+        })
     }
 }
 
