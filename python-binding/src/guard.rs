@@ -209,6 +209,14 @@ impl PyGuard {
         })
     }
 
+    /// The `Accept-Signature` field value (RFC 9421 §5.1) a refusal with `code` (`"ERR_..."`)
+    /// carries, as the core builds it: only for a 401 of the RFC 9421 scheme, else `None` (an
+    /// unknown code too). `with_body`: the refused request announced a body.
+    fn accept_signature(&self, code: &Bound<'_, PyAny>, with_body: bool) -> PyResult<Option<String>> {
+        let code = str_arg(code, "code")?.to_cow().ok().and_then(|c| ErrorCode::from_code(&c));
+        Ok(code.and_then(|c| self.core.accept_signature(c, with_body)))
+    }
+
     /// What the server computes for a request, check by check: signature base, covered
     /// components, each check's outcome. Never a secret or the expected MAC; never claims a nonce.
     #[pyo3(signature = (method, url, headers, body = None, *, url_scheme = None))]

@@ -119,6 +119,25 @@ impl PySigner {
         components: Option<&Bound<'_, PyAny>>,
         url_scheme: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<(String, String)>> {
+        self.sign_with_base(py, method, url, headers, body, created, nonce, components, url_scheme).map(|(h, _)| h)
+    }
+
+    /// As `sign` (same arguments), also returning the signature base those headers sign:
+    /// `(headers, base)`, the base as `Guard.explain(...).signature_base` reports it.
+    #[pyo3(signature = (method, url, headers = None, body = None, *, created = None, nonce = None, components = None, url_scheme = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn sign_with_base(
+        &self,
+        py: Python<'_>,
+        method: &Bound<'_, PyAny>,
+        url: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+        body: Option<&Bound<'_, PyAny>>,
+        created: Option<&Bound<'_, PyAny>>,
+        nonce: Option<&Bound<'_, PyAny>>,
+        components: Option<&Bound<'_, PyAny>>,
+        url_scheme: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<(Vec<(String, String)>, String)> {
         shield(py, || {
             let (created, nonce, components) = (opt(created, "created")?, opt(nonce, "nonce")?, opt(components, "components")?);
             let head = head_from_args(py, method, url, headers, url_scheme)?;
@@ -127,10 +146,11 @@ impl PySigner {
             let run = || {
                 if self.simple {
                     let opts = SimpleSignOptions { timestamp: created, nonce };
-                    return self.core.sign_simple(&head.method, head.path_and_query(), data, &opts);
+                    return self.core.sign_simple_with_base(&head.method, head.path_and_query(), data, &opts);
                 }
                 let components = components.or_else(|| self.options.components.clone());
-                self.core.sign_rfc9421(&head, data, &Rfc9421SignOptions { created, nonce, components, ..self.options.clone() })
+                let opts = Rfc9421SignOptions { created, nonce, components, ..self.options.clone() };
+                self.core.sign_rfc9421_with_base(&head, data, &opts)
             };
             hashing(py, data.len(), run).py_err(py)
         })

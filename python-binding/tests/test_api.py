@@ -396,3 +396,41 @@ def test_hashing_releases_the_gil_and_threads_overlap() -> None:
     intervals.sort()
     overlaps = sum(1 for (s1, e1), (s2, _) in zip(intervals, intervals[1:]) if s2 < e1)
     assert overlaps > 0
+
+
+def test_sign_with_base_is_the_base_explain_reports() -> None:
+    guard = hg.Guard(keys=[{"id": "k1", "secret": SECRET}])
+    head = [("Host", "api.example.com"), ("Content-Type", "application/json")]
+    body = b'{"amount": 10}'
+    headers, base = hg.Signer("k1", SECRET).sign_with_base(
+        "POST", "/orders?id=7", head, body, url_scheme="https"
+    )
+    explained = guard.explain("POST", "/orders?id=7", head + headers, body, url_scheme="https")
+    assert explained.ok, str(explained)
+    assert base == explained.signature_base
+    assert (
+        dict(headers).keys() == dict(hg.Signer("k1", SECRET).sign("POST", "/orders?id=7", head, body)).keys()
+    )
+
+    simple = hg.Signer("k1", SECRET, scheme="simple")
+    headers, base = simple.sign_with_base("PUT", "/p?q=1", [], body)
+    explained = hg.Guard(keys=[{"id": "k1", "secret": SECRET}], scheme="simple").explain(
+        "PUT", "/p?q=1", headers, body
+    )
+    assert explained.ok, str(explained)
+    assert base == explained.signature_base
+
+
+def test_guard_accept_signature_maps_codes_only() -> None:
+    guard = hg.Guard(keys=[{"id": "k1", "secret": SECRET}], required_tag="app")
+    fields = '("@method" "@authority" "@path" "@query"{});created;nonce;keyid;tag="app"'
+    assert guard.accept_signature("ERR_SIGNATURE_MISMATCH", False) == "sig1=" + fields.format("")
+    assert guard.accept_signature("ERR_MISSING_SIGNATURE", True) == "sig1=" + fields.format(
+        ' "content-digest"'
+    )
+    assert guard.accept_signature("ERR_MALFORMED_SIGNATURE", True) is None
+    assert guard.accept_signature("ERR_NOT_A_CODE", True) is None
+    assert (
+        hg.Guard(keys=[{"id": "k1", "secret": SECRET}], scheme="simple").accept_signature("ERR_REPLAY", False)
+        is None
+    )

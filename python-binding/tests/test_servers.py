@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from http_sfv import Dictionary, InnerList
 
 import hmac_guard as hg
 
@@ -345,3 +346,85 @@ def test_flask_simple_scheme_under_gunicorn(flask_simple_scheme: Server) -> None
     assert_error(send(s, "POST", "/echo?x=2", headers, body), 401, "ERR_SIGNATURE_MISMATCH")
     rfc = signed(s)  # an RFC 9421 signature means nothing to a simple-scheme server
     assert_error(send(s, "POST", "/echo?x=1", rfc, b'{"amount": 10}'), 401, "ERR_MISSING_SIGNATURE")
+
+
+# -- Accept-Signature (RFC 9421 §5.1) on refusals -----------------------------------------------
+
+WRONG_SIGNER = hg.Signer("k1", b"another-secret-of-32-bytes-or-more!!")
+REQUESTED = ["@method", "@authority", "@path", "@query"]
+
+
+@pytest.fixture(scope="module")
+def plain_wsgi() -> Iterator[Server]:
+    port = free_port()
+    with serve("gunicorn-wsgi", gunicorn_argv(port, 1, "wsgi_app:app", "--log-level", "warning"), port) as s:
+        yield s
+
+
+# (server fixture, path refused by the adapter): Flask, plain WSGI middleware, the ASGI
+# middleware, and FastAPI's dependency with install_error_handler.
+ADAPTERS = {
+    "flask": ("flask_server", "/echo"),
+    "wsgi": ("plain_wsgi", "/echo"),
+    "asgi": ("fastapi_server", "/echo"),
+    "fastapi-dependency": ("fastapi_server", "/dep/raw"),
+}
+
+
+@pytest.fixture(params=list(ADAPTERS))
+def adapter(request: pytest.FixtureRequest) -> tuple[Server, str]:
+    name, path = ADAPTERS[request.param]
+    return request.getfixturevalue(name), path
+
+
+def requested(status: int, headers: dict[str, str], data: bytes, want: int) -> list[str]:
+    """The components the Accept-Signature field asks for, parsed with http-sfv (RFC 8941)."""
+    assert status == want, data
+    assert "accept-signature" in headers, f"no Accept-Signature on the {status}: {headers}"
+    field = Dictionary()
+    field.parse(headers["accept-signature"].encode("ascii"))
+    assert list(field) == ["sig1"]
+    member = field["sig1"]
+    assert isinstance(member, InnerList)
+    assert {p: member.params.get(p) for p in ("created", "nonce", "keyid")} == dict.fromkeys(
+        ("created", "nonce", "keyid"), True
+    )
+    return [str(item.value) for item in member]
+
+
+def test_accept_signature_on_401s(adapter: tuple[Server, str]) -> None:
+    s, path = adapter
+    body = b'{"amount": 10}'
+    unsigned = [("Host", s.host), ("Content-Type", "application/json")]
+    status, headers, data = request(s, "POST", path, unsigned, body)
+    assert error_code(data) == "ERR_MISSING_SIGNATURE"
+    assert requested(status, headers, data, 401) == [*REQUESTED, "content-digest"]
+    wrong = signed(s, "POST", path, body, signer=WRONG_SIGNER)
+    status, headers, data = request(s, "POST", path, wrong, body)
+    assert error_code(data) == "ERR_SIGNATURE_MISMATCH"
+    assert requested(status, headers, data, 401) == [*REQUESTED, "content-digest"]
+    # Without a body (the dependency's route takes POST only: a POST with no body there).
+    method = "POST" if path == "/dep/raw" else "GET"
+    wrong = signed(s, method, path, b"", content_type="", signer=WRONG_SIGNER)
+    status, headers, data = request(s, method, path, wrong)
+    assert error_code(data) == "ERR_SIGNATURE_MISMATCH"
+    assert requested(status, headers, data, 401) == REQUESTED
+
+
+def test_no_accept_signature_on_a_400(adapter: tuple[Server, str]) -> None:
+    s, path = adapter
+    body = b'{"amount": 10}'
+    garbled = [(k, "sig1=:not base64!:" if k == "Signature" else v) for k, v in signed(s, "POST", path, body)]
+    status, headers, data = request(s, "POST", path, garbled, body)
+    assert (status, error_code(data)) == (400, "ERR_MALFORMED_SIGNATURE")
+    assert "accept-signature" not in headers
+
+
+def test_no_accept_signature_on_a_simple_scheme_401(flask_simple_scheme: Server) -> None:
+    s = flask_simple_scheme
+    body = b'{"amount": 10}'
+    simple_wrong = hg.Signer("k1", b"another-secret-of-32-bytes-or-more!!", scheme="simple")
+    for headers_sent in (signed(s, body=body, signer=simple_wrong), [("Host", s.host)]):
+        status, headers, data = request(s, "POST", "/echo?x=1", headers_sent, body)
+        assert status == 401, data
+        assert "accept-signature" not in headers

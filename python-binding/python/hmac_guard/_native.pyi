@@ -121,6 +121,10 @@ class Guard:
         *,
         url_scheme: str | None = None,
     ) -> Verified: ...
+    def accept_signature(self, code: str, with_body: bool) -> str | None:
+        """The ``Accept-Signature`` field value (RFC 9421 §5.1) a refusal with ``code`` carries:
+        only for a 401 of the RFC 9421 scheme, else ``None``. ``with_body``: the refused request
+        announced a body (``content-digest`` is then asked for too)."""
     def explain(
         self,
         method: str,
@@ -237,3 +241,18 @@ class Signer:
         components: Sequence[str] | None = None,
         url_scheme: str | None = None,
     ) -> list[tuple[str, str]]: ...
+    def sign_with_base(
+        self,
+        method: str,
+        url: str,
+        headers: _Headers = None,
+        body: _Body | None = None,
+        *,
+        created: int | None = None,
+        nonce: str | None = None,
+        components: Sequence[str] | None = None,
+        url_scheme: str | None = None,
+    ) -> tuple[list[tuple[str, str]], str]:
+        """As ``sign`` (same arguments), also returning the signature base the headers sign:
+        ``(headers, base)``. Compare ``base`` byte for byte with
+        ``guard.explain(...).signature_base`` on the server to find a mismatch."""

@@ -120,12 +120,24 @@ def body_unread(environ: dict[str, Any]) -> bool:
     not read it to its end. A refusal then closes the connection (``Connection: close``)."""
     if environ.get(BODY_READ_KEY):
         return False
+    return body_announced(environ)
+
+
+def body_announced(environ: dict[str, Any]) -> bool:
+    """Whether the request announces a body: ``Transfer-Encoding``, or a ``Content-Length`` other
+    than 0 (an unparsable one announces something)."""
     if environ.get("HTTP_TRANSFER_ENCODING"):
         return True
     if not environ.get("CONTENT_LENGTH"):
         return False
     length = _declared_length(environ)
-    return length is None or length > 0  # an unparsable length announces something
+    return length is None or length > 0
+
+
+def accept_signature(guard: Guard, exc: HmacGuardError, environ: dict[str, Any]) -> str | None:
+    """The ``Accept-Signature`` value the core asks this refusal to carry (RFC 9421 §5.1: a 401 of
+    the RFC 9421 scheme), or ``None``."""
+    return guard.accept_signature(exc.code, body_announced(environ))
 
 
 def error_body(exc: HmacGuardError) -> bytes:
@@ -133,14 +145,21 @@ def error_body(exc: HmacGuardError) -> bytes:
 
 
 def error_response(
-    exc: HmacGuardError, start_response: StartResponse, *, close: bool = False
+    exc: HmacGuardError,
+    start_response: StartResponse,
+    *,
+    close: bool = False,
+    accept_signature: str | None = None,
 ) -> Iterable[bytes]:
     """A JSON error response: ``{"error": {"code", "message"}}`` with the error's status. The
     generic message only: the internal reason is for logs. ``close`` (body bytes left unread, see
-    :func:`body_unread`; always for a 413) adds ``Connection: close``."""
+    :func:`body_unread`; always for a 413) adds ``Connection: close``; ``accept_signature`` (see
+    :func:`accept_signature`) adds that field."""
     body = error_body(exc)
     status = f"{exc.status} {_REASONS.get(exc.status, 'Error')}"
     headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    if accept_signature is not None:
+        headers.append(("Accept-Signature", accept_signature))
     if close or exc.status == 413:
         headers.append(("Connection", "close"))
     start_response(status, headers)

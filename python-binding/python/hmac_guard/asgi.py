@@ -10,10 +10,12 @@ nothing read when a header check fails); after verification the same bytes are r
 application, then ``receive`` passes through (so disconnect detection keeps working and nothing
 hangs). The result is in ``scope["hmac"]`` (``request.state.hmac`` in Starlette/FastAPI).
 
-A refusal with body bytes still unread answers with ``connection: close`` and receives nothing
-more: the server then closes the connection instead of reading the rest (uvicorn: h11 and
-httptools both end a response carrying ``connection: close`` by closing the transport, and
-without it they go on reading and discarding the unread body). Both ``Transfer-Encoding`` and
+A 401 of the RFC 9421 scheme carries the ``accept-signature`` field the core builds (RFC 9421
+§5.1: what a signature must cover). A refusal with body bytes still unread answers with
+``connection: close`` and receives nothing more: the server then closes the connection instead
+of reading the rest (uvicorn: h11 and httptools both end a response carrying ``connection:
+close`` by closing the transport, and without it they go on reading and discarding the unread
+body). Both ``Transfer-Encoding`` and
 ``Content-Length`` reach the core as the server passed them (it refuses the pair with
 ``ERR_BAD_FRAMING``). A server that cannot parse the body (bad chunking) answers 400 itself and
 reports a disconnect; a client gone mid-body is :class:`ClientDisconnected`, a
@@ -117,11 +119,16 @@ def replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def send_error(send: Send, exc: HmacGuardError, *, close: bool = False) -> None:
+async def send_error(
+    send: Send, exc: HmacGuardError, *, close: bool = False, accept_signature: str | None = None
+) -> None:
     """Sends ``{"error": {"code", "message"}}`` with the error's status; ``close`` (body bytes
-    left unread; always for a 413) adds ``connection: close``."""
+    left unread; always for a 413) adds ``connection: close``, ``accept_signature`` (from
+    ``guard.accept_signature(exc.code, with_body)``) the ``accept-signature`` field."""
     body = json.dumps(exc.to_dict()).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if accept_signature is not None:
+        headers.append((b"accept-signature", accept_signature.encode("ascii")))
     if close or exc.status == 413:
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": exc.status, "headers": headers})
@@ -172,7 +179,9 @@ class HmacGuardMiddleware:
         except HmacGuardError as exc:
             log.info("hmac-guard rejected %s %s: %s", scope.get("method"), scope.get("path"), exc)
             # Body bytes left unread: connection: close, and nothing more is received.
-            await send_error(send, exc, close=not complete and _body_announced(scope))
+            announced = _body_announced(scope)
+            accept = self.guard.accept_signature(exc.code, announced)
+            await send_error(send, exc, close=not complete and announced, accept_signature=accept)
             return
         scope[SCOPE_KEY] = verified
         scope.setdefault("state", {})[SCOPE_KEY] = verified

@@ -19,7 +19,8 @@ when nothing has read it yet, and else checks the body FastAPI has already read 
 endpoint's body parameters (FastAPI reads those before dependencies run, so for a hard cap on
 such endpoints use the middleware). Errors are ``{"error": {"code", "message"}}`` responses once
 :func:`install_error_handler` is installed, with ``Connection: close`` when the body was left
-unread (a refusal before or while streaming it).
+unread (a refusal before or while streaming it) and, on a 401 of the RFC 9421 scheme, the
+``Accept-Signature`` field the core builds (RFC 9421 §5.1).
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ from ._errors import HmacGuardError
 from ._native import Guard, Verified
 from .asgi import SCOPE_KEY, ClientDisconnected, _body_announced, finish, request_head
 
-# In the scope after the dependency refused a request: whether the body was read to its end.
+# In the scope after the dependency refused a request: whether the body was read to its end, and
+# the guard that refused it (for the ``Accept-Signature`` field).
 _BODY_READ_KEY = "hmac_guard.body_read"
+_GUARD_KEY = "hmac_guard.guard"
 
 __all__ = ["HmacVerifier", "error_response", "install_error_handler"]
 
@@ -71,17 +74,25 @@ class HmacVerifier:
             verified = await finish(self.guard, verification)
         except HmacGuardError:
             request.scope[_BODY_READ_KEY] = read
+            request.scope[_GUARD_KEY] = self.guard
             raise
         request.scope[SCOPE_KEY] = verified
         return verified
 
 
-def error_response(exc: HmacGuardError, *, close: bool = False) -> Response:
+def error_response(
+    exc: HmacGuardError, *, close: bool = False, accept_signature: str | None = None
+) -> Response:
     """The JSON error response for an :class:`~hmac_guard.HmacGuardError`; ``close`` (body bytes
     left unread; always for a 413) adds ``Connection: close``, on which uvicorn closes the
-    connection instead of reading the rest of the body."""
-    headers = {"Connection": "close"} if close or exc.status == 413 else None
-    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+    connection instead of reading the rest of the body; ``accept_signature`` (from
+    ``guard.accept_signature(exc.code, with_body)``) adds the ``Accept-Signature`` field."""
+    headers: dict[str, str] = {}
+    if accept_signature is not None:
+        headers["Accept-Signature"] = accept_signature
+    if close or exc.status == 413:
+        headers["Connection"] = "close"
+    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers or None)
 
 
 def _body_unread(request: Request) -> bool:
@@ -93,10 +104,13 @@ def _body_unread(request: Request) -> bool:
 
 def install_error_handler(app: Any) -> None:
     """Registers :func:`error_response` for every :class:`~hmac_guard.HmacGuardError`, with
-    ``Connection: close`` when the request's body was left unread."""
+    ``Connection: close`` when the request's body was left unread, and, for a refusal by
+    :class:`HmacVerifier` that is a 401 of the RFC 9421 scheme, ``Accept-Signature``."""
 
     async def handler(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HmacGuardError)
-        return error_response(exc, close=_body_unread(request))
+        guard: Guard | None = request.scope.get(_GUARD_KEY)
+        accept = guard.accept_signature(exc.code, _body_announced(request.scope)) if guard else None
+        return error_response(exc, close=_body_unread(request), accept_signature=accept)
 
     app.add_exception_handler(HmacGuardError, handler)

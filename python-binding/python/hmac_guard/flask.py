@@ -19,8 +19,9 @@ protects the whole app (``@hmac.exempt`` opts a view out). The body is streamed 
 verifier in chunks under ``HMAC_GUARD_BODY_LIMIT`` (413 as soon as it is crossed, nothing read
 when a header check fails) and the view still gets the exact bytes through ``request.get_data()``,
 ``get_json()`` and ``form``. ``g.hmac`` holds the :class:`~hmac_guard.Verified` result. A body the
-server cannot read (bad chunking, a client gone mid-body) is a 400 ``ERR_BAD_FRAMING``, and a
-refusal with body bytes unread answers with ``Connection: close``.
+server cannot read (bad chunking, a client gone mid-body) is a 400 ``ERR_BAD_FRAMING``, a
+refusal with body bytes unread answers with ``Connection: close``, and a 401 of the RFC 9421
+scheme carries the ``Accept-Signature`` field the core builds (RFC 9421 §5.1).
 
 Settings (``app.config``), each optional: every ``HMAC_GUARD_<NAME>`` is the
 :class:`~hmac_guard.Guard` keyword ``<name>`` (``HMAC_GUARD_KEYS``, ``HMAC_GUARD_SCHEME``,
@@ -43,7 +44,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 
 from ._errors import ConfigError, HmacGuardError, InvalidStateError
 from ._native import Guard, Verified
-from ._wsgi import DEFAULT_CHUNK_SIZE, body_unread, error_body, read_and_verify
+from ._wsgi import DEFAULT_CHUNK_SIZE, accept_signature, body_unread, error_body, read_and_verify
 
 __all__ = ["HmacGuard", "guard_from_config", "verify_current_request"]
 
@@ -177,9 +178,15 @@ def verify_current_request() -> Verified:
 def _error_response(exc: HmacGuardError) -> Response:
     log.info("hmac-guard rejected %s %s: %s", request.method, request.path, exc)
     response = current_app.response_class(error_body(exc), status=exc.status, mimetype="application/json")
+    environ = _request_object().environ
+    state: _State = _app_object().extensions["hmac_guard"]
+    # A 401 of the RFC 9421 scheme: what a signature must cover (RFC 9421 §5.1), as the core says.
+    accept = accept_signature(state.guard, exc, environ)
+    if accept is not None:
+        response.headers["Accept-Signature"] = accept
     # Body bytes left unread (any refusal, not only a 413): ask the server to close the connection
     # rather than read them. (gunicorn drops an application's Connection header and closes by its
     # own rules: the sync worker always, gthread after draining at most 64 KiB.)
-    if exc.status == 413 or body_unread(_request_object().environ):
+    if exc.status == 413 or body_unread(environ):
         response.headers["Connection"] = "close"
     return response

@@ -8,7 +8,8 @@
 Verified requests reach the application with ``environ["hmac_guard.verified"]`` set and the exact
 body bytes in ``wsgi.input``; failures get a JSON ``{"error": {"code", "message"}}`` response (a
 body the server could not read: 400 ``ERR_BAD_FRAMING``), with ``Connection: close`` when body
-bytes were left unread.
+bytes were left unread, and a 401 of the RFC 9421 scheme with the ``Accept-Signature`` field the
+core builds (RFC 9421 §5.1).
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from typing import Any, Callable
 
 from ._errors import HmacGuardError
 from ._native import Guard
-from ._wsgi import DEFAULT_CHUNK_SIZE, StartResponse, body_unread, error_response, read_and_verify
+from ._wsgi import (
+    DEFAULT_CHUNK_SIZE,
+    StartResponse,
+    accept_signature,
+    body_unread,
+    error_response,
+    read_and_verify,
+)
 
 __all__ = ["ENVIRON_KEY", "HmacGuardMiddleware"]
 
@@ -69,7 +77,12 @@ class HmacGuardMiddleware:
                 "hmac-guard rejected %s %s: %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), exc
             )
             # Body bytes left unread: Connection: close, and nothing more is read.
-            return error_response(exc, start_response, close=body_unread(environ))
+            return error_response(
+                exc,
+                start_response,
+                close=body_unread(environ),
+                accept_signature=accept_signature(self.guard, exc, environ),
+            )
         environ[ENVIRON_KEY] = verified
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
