@@ -20,7 +20,7 @@ from hmac_guard.asgi import HmacGuardMiddleware
 from hmac_guard.fastapi import HmacVerifier, install_error_handler
 from hmac_guard.flask import HmacGuard
 
-SECRET = "dist-check-secret-0123456789abcdef"
+SECRET = "dist-check-secret-0123456789abcdef"  # noqa: S105 (a test key)
 KEYS = [{"id": "client-1", "secret": SECRET, "subject": "svc:billing"}]
 
 flask_app = Flask(__name__)
@@ -52,7 +52,10 @@ def post(port: int, body: bytes, sent: bytes | None = None) -> tuple[int, dict[s
     head = [("Host", f"127.0.0.1:{port}"), ("Content-Type", "application/json")]
     signed = head + Signer("client-1", SECRET).sign("POST", "/orders", head, body)
     req = urllib.request.Request(
-        f"http://127.0.0.1:{port}/orders", data=body if sent is None else sent, headers=dict(signed), method="POST"
+        f"http://127.0.0.1:{port}/orders",
+        data=body if sent is None else sent,
+        headers=dict(signed),
+        method="POST",
     )
     try:
         with urllib.request.urlopen(req, timeout=10) as r:  # noqa: S310 (127.0.0.1 only)
@@ -68,13 +71,16 @@ def main() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         status, answer = post(server.server_port, b'{"sku": "A-1", "qty": 2}')
-        assert status == 200 and answer["by"] == "svc:billing", (status, answer)
+        assert status == 200, (status, answer)
+        assert answer["by"] == "svc:billing", answer
         status, answer = post(server.server_port, b'{"qty": 1}', sent=b'{"qty": 9}')
-        assert status == 401 and answer["error"]["code"].startswith("ERR_"), (status, answer)
+        assert status == 401, (status, answer)
+        assert answer["error"]["code"].startswith("ERR_"), answer
     finally:
         server.shutdown()
     assert issubclass(hmac_guard.ReplayError, HmacGuardError)
-    print(f"app ok: hmac-guard {hmac_guard.__version__}: Flask 200 for svc:billing, 401 tampered; FastAPI app built")
+    version = hmac_guard.__version__
+    print(f"app ok: hmac-guard {version}: Flask 200 for svc:billing, 401 tampered; FastAPI app built")
 
 
 if __name__ == "__main__":
