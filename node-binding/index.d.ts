@@ -508,8 +508,13 @@ export type ExpressLikeMiddleware = (req: any, res: any, next: (err?: any) => vo
 export interface AdapterOptions {
   /** Let unsigned requests (`ERR_MISSING_SIGNATURE`) through without `hmac`. */
   optional?: boolean
-  /** Parse JSON, urlencoded and text bodies (default true); other types stay a Buffer. */
+  /**
+   * Parse JSON, urlencoded and text bodies (default true), decoded by their declared charset
+   * (UTF-8 when none); other types, and charsets nothing decodes, stay a Buffer.
+   */
   parse?: boolean
+  /** JSON must be an object or an array, as `express.json()` requires (default false). */
+  strict?: boolean
   /** `http`/`https`, or a function of the Node request (default: the framework's protocol). */
   scheme?: string | ((req: IncomingMessage) => string)
   /** Transform an error before it is passed on / thrown. */

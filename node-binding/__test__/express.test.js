@@ -49,6 +49,7 @@ test('Express 5: parsing, next(err), misuse', async (t) => {
   app.post('/parsed-first', express.json(), expressMiddleware(guard), (req, res) => res.json({ ok: true }))
   app.post('/any', expressMiddleware(guard), (req, res) => res.json({ body: req.body, type: typeof req.body }))
   app.post('/mounted', expressMiddleware(guard), express.json(), (req, res) => res.json({ body: req.body }))
+  app.post('/strict', expressMiddleware(guard, { strict: true }), (req, res) => res.json({ body: req.body, type: typeof req.body }))
   app.use((err, req, res, _next) => {
     res.status(418).json({ caught: err instanceof HmacGuardError, code: err.code, status: err.status })
   })
@@ -73,6 +74,28 @@ test('Express 5: parsing, next(err), misuse', async (t) => {
     assert.deepEqual(r.json, { body: 'hello', type: 'string' })
     r = await send(base, signed(base, { path: '/mounted', body: { x: [1, 2] } }))
     assert.deepEqual(r.json, { body: { x: [1, 2] } })
+  })
+  await t.test('text is decoded by its declared charset', async () => {
+    const latin1 = Buffer.from([0x63, 0x61, 0x66, 0xe9]) // "café" in ISO-8859-1
+    let r = await send(base, signed(base, { path: '/any', body: latin1, headers: { 'content-type': 'text/plain; charset=iso-8859-1' } }))
+    assert.deepEqual(r.json, { body: 'café', type: 'string' })
+    r = await send(base, signed(base, { path: '/any', body: 'café', headers: { 'content-type': 'text/plain; charset="UTF-8"' } }))
+    assert.deepEqual(r.json, { body: 'café', type: 'string' })
+    const utf16 = Buffer.from('{"a":"é"}', 'utf16le')
+    r = await send(base, signed(base, { path: '/any', body: utf16, headers: { 'content-type': 'application/json; charset=utf-16le' } }))
+    assert.deepEqual(r.json, { body: { a: 'é' }, type: 'object' })
+    // A charset nothing decodes leaves the verified bytes to the handler.
+    r = await send(base, signed(base, { path: '/any', body: 'x', headers: { 'content-type': 'text/plain; charset=x-unknown' } }))
+    assert.equal(r.json.type, 'object')
+  })
+  await t.test('strict JSON refuses a bare value; the default takes it', async () => {
+    let r = await send(base, signed(base, { path: '/strict', body: '"just a string"' }))
+    assert.equal(r.status, 400)
+    assert.equal(r.json.error.code, 'ERR_BODY_PARSE')
+    r = await send(base, signed(base, { path: '/strict', body: '[1]' }))
+    assert.deepEqual(r.json, { body: [1], type: 'object' })
+    r = await send(base, signed(base, { path: '/any', body: '"just a string"' }))
+    assert.deepEqual(r.json, { body: 'just a string', type: 'string' })
   })
   await t.test('invalid JSON under a valid signature answers 400', async () => {
     const r = await send(base, signed(base, { path: '/any', body: '{not json' }))

@@ -100,7 +100,7 @@ function expressMiddleware(guard, options = {}) {
       }
       let body
       try {
-        body = parse ? parseBody(raw, req.headers['content-type']) : raw
+        body = parse ? parseBody(raw, req.headers['content-type'], { strict: options.strict === true }) : raw
       } catch (e) {
         fail(e)
         return

@@ -249,27 +249,33 @@ function streamToSink(req, verification, sink) {
   })
 }
 
-/** Parses verified bytes by Content-Type: JSON, urlencoded, text; anything else stays a Buffer. */
-function parseBody(raw, contentType) {
+/**
+ * Parses verified bytes by Content-Type: JSON, urlencoded, text; anything else stays a Buffer.
+ * Text is decoded by the declared charset (WHATWG encodings, as TextDecoder knows them; UTF-8
+ * when none is declared); a charset nothing can decode leaves the body a Buffer for the handler.
+ * `strict`: JSON must be an object or an array, as `express.json()` requires by default.
+ */
+function parseBody(raw, contentType, { strict = false } = {}) {
   if (!raw || raw.length === 0) return undefined
   const ct = String(contentType || '').toLowerCase()
   const type = ct.split(';', 1)[0].trim()
-  const charset = (/charset\s*=\s*"?([^";\s]+)/.exec(ct) || [])[1]
-  const decode = () => {
-    const enc = charset ? charset.replace('-', '').replace('iso88591', 'latin1') : 'utf8'
-    return raw.toString(Buffer.isEncoding(enc) ? enc : 'utf8')
+  const charset = (/charset\s*=\s*"?([^";\s]+)/.exec(ct) || [])[1] || 'utf-8'
+  let decoder
+  try {
+    decoder = new TextDecoder(charset)
+  } catch {
+    return raw
   }
+  const decode = () => decoder.decode(raw)
   if (type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))) {
+    let value
     try {
-      return JSON.parse(decode())
+      value = JSON.parse(decode())
     } catch {
-      const err = new SyntaxError('request body is not valid JSON')
-      err.status = 400
-      err.statusCode = 400
-      err.expose = true
-      err.code = 'ERR_BODY_PARSE'
-      throw err
+      throw parseError('request body is not valid JSON')
     }
+    if (strict && (value === null || typeof value !== 'object')) throw parseError('request body is not a JSON object or array')
+    return value
   }
   if (type === 'application/x-www-form-urlencoded') {
     const out = Object.create(null)
@@ -281,6 +287,15 @@ function parseBody(raw, contentType) {
   }
   if (type.startsWith('text/')) return decode()
   return raw
+}
+
+function parseError(message) {
+  const err = new SyntaxError(message)
+  err.status = 400
+  err.statusCode = 400
+  err.expose = true
+  err.code = 'ERR_BODY_PARSE'
+  return err
 }
 
 /**

@@ -85,7 +85,7 @@ function koaMiddleware(guard, options = {}) {
     }
     let body
     try {
-      body = parse ? parseBody(raw, req.headers['content-type']) : raw
+      body = parse ? parseBody(raw, req.headers['content-type'], { strict: options.strict === true }) : raw
     } catch (e) {
       return fail(e)
     }
