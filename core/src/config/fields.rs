@@ -86,6 +86,7 @@ fields! {
     "redis_fail_open" => ("redisFailOpen", "redis_fail_open"),
     "redis_tls_ca" => ("redisTlsCa", "redis_tls_ca"),
     "clock" => ("clock", "clock"),
+    "expose_reasons" => ("exposeReasons", "expose_reasons"),
 }
 
 /// The option with this canonical id.

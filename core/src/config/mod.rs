@@ -60,6 +60,8 @@ pub struct GuardConfig {
     pub store: StoreConfig,
     /// A fixed clock (tests); `None`: the system clock.
     pub clock: Option<Arc<ManualClock>>,
+    /// Development only: adapters add the error's reason to their error responses.
+    pub expose_reasons: bool,
 }
 
 /// A guard built from a [`GuardConfig`], with the handles a binding keeps.
@@ -74,6 +76,9 @@ pub struct BuiltGuard {
     pub store_kind: &'static str,
     /// The effective settings, [`GuardConfig::settings_json`].
     pub settings: String,
+    /// Whether adapters add the error's reason to their error responses (development only; a
+    /// reason never holds a secret, but it tells a prober which check failed).
+    pub expose_reasons: bool,
 }
 
 impl GuardConfig {
@@ -100,7 +105,8 @@ impl GuardConfig {
         };
         let keys = keys::read_all(&o)?;
         let store = store::read(&o, env)?;
-        Ok(GuardConfig { scheme, keys, policy, store, clock: o.clock("clock")? })
+        let expose_reasons = o.bool("expose_reasons")?.unwrap_or(false);
+        Ok(GuardConfig { scheme, keys, policy, store, clock: o.clock("clock")?, expose_reasons })
     }
 
     /// Builds the guard (and connects nothing yet: a Redis store connects on first use).
@@ -109,6 +115,7 @@ impl GuardConfig {
     /// `ERR_INVALID_CONFIG` for a store that cannot be set up (a bad Redis URL or CA).
     pub fn build(self) -> Result<BuiltGuard> {
         let settings = self.settings_json();
+        let expose_reasons = self.expose_reasons;
         let scheme: Arc<dyn Scheme> = match self.scheme {
             SchemeConfig::Rfc9421(config) => Arc::new(Rfc9421::new(config)?),
             SchemeConfig::Simple => Arc::new(Simple),
@@ -128,6 +135,7 @@ impl GuardConfig {
             redis: built.redis,
             store_kind: built.kind,
             settings,
+            expose_reasons,
         })
     }
 }

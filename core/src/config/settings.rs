@@ -65,6 +65,7 @@ impl GuardConfig {
         }
         fields.push(("keys", Json::Int(as_u64(self.keys.len()))));
         fields.push(("clock", Json::Word(if self.clock.is_some() { "manual" } else { "system" })));
+        fields.push(("expose_reasons", Json::Bool(self.expose_reasons)));
         let mut out = String::from("{");
         for (i, (name, value)) in fields.iter().enumerate() {
             if i > 0 {
