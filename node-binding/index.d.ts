@@ -233,6 +233,12 @@ export interface GuardOptions {
   redisTlsCa?: Buffer | Uint8Array | ArrayBuffer | string | null
   /** Testing only: a clock that moves when told to. Default: the system clock. */
   clock?: ManualClock
+  /**
+   * Development only: every adapter's JSON error adds the core's `reason` (`{error: {code,
+   * message, reason}}`), which names the check that failed. It never holds a secret, but it helps
+   * whoever probes the service. Default `false`.
+   */
+  exposeReasons?: boolean
 }
 
 /**
@@ -273,6 +279,7 @@ export interface GuardSettings {
   /** How many keys the guard was built with. */
   keys: number
   clock: 'manual' | 'system'
+  expose_reasons: boolean
 }
 
 /** A request as the verifier sees it. */
@@ -406,6 +413,8 @@ export declare class Guard {
   readonly failOpenUses: number
   /** The effective settings, defaults filled in (a fresh object each time). */
   readonly settings: GuardSettings
+  /** Whether the adapters' JSON errors carry the core's `reason` (`exposeReasons`, development only). */
+  readonly exposeReasons: boolean
   /** Adds a key, or replaces the key with the same id, at runtime (checked as `keys` entries are; errors name `key.<field>`). */
   addKey(key: KeyOptions): void
   /** Removes a key; returns whether it was present. */
@@ -573,7 +582,8 @@ export declare function verifyUpload(
 /**
  * Answers an error as JSON `{error: {code, message}}` on a Node response. With `guard` (the
  * Guard that refused the request), a 401 of the RFC 9421 scheme also carries the
- * `Accept-Signature` field the core builds (RFC 9421 §5.1): what a signature must cover.
+ * `Accept-Signature` field the core builds (RFC 9421 §5.1): what a signature must cover, and
+ * with a guard built with `exposeReasons` the error object adds the core's `reason`.
  */
 export declare function sendError(req: IncomingMessage, res: ServerResponse, err: Error, guard?: Guard): void
 

@@ -7,7 +7,7 @@ const assert = require('node:assert/strict')
 const http = require('node:http')
 const express = require('express')
 const { expressMiddleware, HmacGuardError, newGuard, listen, close, send, signed, abandonMidBody } = require('./helpers.js')
-const { httpSuite, acceptSignatureSuite } = require('./suite.js')
+const { httpSuite, acceptSignatureSuite, exposeReasonsSuite } = require('./suite.js')
 const { withRedis } = require('./redis-server.js')
 
 function echoHandler(req, res) {
@@ -36,6 +36,20 @@ function makeExpress(guard) {
 test('Express 5', (t) => httpSuite(t, makeExpress))
 
 test('Express 5: Accept-Signature on refusals', (t) => acceptSignatureSuite(t, makeExpress))
+
+test('Express 5: exposeReasons', (t) => exposeReasonsSuite(t, makeExpress))
+
+test('Express 5: exposeReasons shows why a 500 ERR_INVALID_STATE happened', async (t) => {
+  const app = express()
+  app.post('/parsed-first', express.json(), expressMiddleware(newGuard({ exposeReasons: true })), (req, res) => res.json({ ok: true }))
+  const server = http.createServer(app)
+  const base = await listen(server)
+  t.after(() => close(server))
+  const r = await send(base, signed(base, { path: '/parsed-first', body: { a: 1 } }))
+  assert.equal(r.status, 500, r.body)
+  assert.equal(r.json.error.code, 'ERR_INVALID_STATE')
+  assert.match(r.json.error.reason, /body parsers/)
+})
 
 // The same suite with the shared Redis replay store: the middleware finishes asynchronously.
 test('Express 5 with the Redis replay store', { timeout: 90000 }, (t) =>

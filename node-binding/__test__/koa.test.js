@@ -6,7 +6,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const Koa = require('koa')
 const { koaMiddleware, HmacGuardError, newGuard, listen, close, send, signed, abandonMidBody } = require('./helpers.js')
-const { httpSuite, acceptSignatureSuite } = require('./suite.js')
+const { httpSuite, acceptSignatureSuite, exposeReasonsSuite } = require('./suite.js')
 const { withRedis } = require('./redis-server.js')
 
 function makeKoa(guard) {
@@ -38,6 +38,8 @@ function makeKoa(guard) {
 test('Koa', (t) => httpSuite(t, makeKoa))
 
 test('Koa: Accept-Signature on refusals', (t) => acceptSignatureSuite(t, makeKoa))
+
+test('Koa: exposeReasons', (t) => exposeReasonsSuite(t, makeKoa))
 
 // The same suite with the shared Redis replay store: the middleware finishes asynchronously.
 test('Koa with the Redis replay store', { timeout: 90000 }, (t) => withRedis((redisUrl) => httpSuite(t, makeKoa, { guardOptions: { redisUrl } })))

@@ -9,7 +9,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { Writable } = require('node:stream')
-const { acceptSignatureSuite } = require('./suite.js')
+const { acceptSignatureSuite, exposeReasonsSuite } = require('./suite.js')
 const { verifyUpload, sendError, signRequest, HmacGuardError, Guard, ManualClock, Signer, newGuard, signer, listen, close, send, signed, SECRET } = require('./helpers.js')
 
 test('verifyUpload pipes a verified upload into a file and enforces the cap mid-stream', async (t) => {
@@ -73,6 +73,8 @@ function makeUploadServer(guard) {
 }
 
 test('sendError: Accept-Signature on refusals', (t) => acceptSignatureSuite(t, makeUploadServer))
+
+test('sendError: exposeReasons', (t) => exposeReasonsSuite(t, makeUploadServer))
 
 test('sendError without the guard adds no Accept-Signature', async (t) => {
   const server = http.createServer((req, res) => sendError(req, res, new HmacGuardError('ERR_SIGNATURE_MISMATCH')))

@@ -9,7 +9,7 @@
 const http = require('node:http')
 const assert = require('node:assert/strict')
 const { parseDictionary } = require('structured-headers')
-const { newGuard, signer, wrongSigner, unknownSigner, listen, close, send, signed, abandonMidBody } = require('./helpers.js')
+const { newGuard, signer, wrongSigner, unknownSigner, listen, close, send, signed, abandonMidBody, SECRET, OTHER_SECRET } = require('./helpers.js')
 
 const LIMIT = 64 * 1024
 const is2xx = (r) => r.status >= 200 && r.status < 300
@@ -259,4 +259,40 @@ function sendSlowly(base, s, body, chunk) {
   })
 }
 
-module.exports = { httpSuite, acceptSignatureSuite, LIMIT }
+/**
+ * `exposeReasons` (development only): with it on, a refusal's JSON `error` adds the core's
+ * `reason`, which never holds the secret; off (the default), the body is `{error: {code, message}}`.
+ */
+async function exposeReasonsSuite(t, make) {
+  const onGuard = newGuard({ exposeReasons: true })
+  assert.equal(onGuard.exposeReasons, true)
+  assert.equal(newGuard().exposeReasons, false)
+  const on = await make(onGuard)
+  const onBase = await listen(on.server)
+  t.after(() => close(on.server))
+  const off = await make(newGuard())
+  const offBase = await listen(off.server)
+  t.after(() => close(off.server))
+
+  await t.test('exposeReasons on: a wrong MAC answers with the reason, without the secret', async () => {
+    const r = await send(onBase, signed(onBase, { path: on.echo, body: { a: 1 }, by: wrongSigner }))
+    assert.equal(r.status, 401, r.body)
+    assert.equal(r.json.error.code, 'ERR_SIGNATURE_MISMATCH')
+    assert.equal(typeof r.json.error.message, 'string')
+    assert.equal(typeof r.json.error.reason, 'string', r.body)
+    assert.ok(r.json.error.reason.length > 0)
+    for (const secret of [SECRET, OTHER_SECRET]) {
+      for (const form of [secret.toString('utf8'), secret.toString('hex'), secret.toString('base64')]) {
+        assert.ok(!r.body.includes(form), `the answer shows a secret: ${r.body}`)
+      }
+    }
+  })
+
+  await t.test('exposeReasons off: no reason key', async () => {
+    const r = await send(offBase, signed(offBase, { path: off.echo, body: { a: 1 }, by: wrongSigner }))
+    assert.equal(r.status, 401, r.body)
+    assert.deepEqual(Object.keys(r.json.error).sort(), ['code', 'message'])
+  })
+}
+
+module.exports = { httpSuite, acceptSignatureSuite, exposeReasonsSuite, LIMIT }

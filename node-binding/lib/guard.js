@@ -43,6 +43,11 @@ class Guard {
     return this[kNative].bodyLimit
   }
 
+  /** Whether adapters add the error's reason to their JSON error responses (`exposeReasons`; development only). */
+  get exposeReasons() {
+    return this[kNative].exposeReasons
+  }
+
   /** The effective settings, defaults filled in, by canonical id (`policy.max_age_secs`). No secret, URL or CA. */
   get settings() {
     return JSON.parse(this[kNative].settings)

@@ -299,14 +299,15 @@ function parseError(message) {
 }
 
 /**
- * Answers a failure on a plain Node response: JSON `{error: {code, message}}`, with the
- * `Accept-Signature` field `guard` (the Guard that refused the request) asks for.
+ * Answers a failure on a plain Node response: JSON `{error: {code, message}}` (plus `reason`
+ * when `guard` has `exposeReasons`), with the `Accept-Signature` field `guard` (the Guard that
+ * refused the request) asks for.
  */
 function sendError(req, res, err, guard) {
   const status = err.status || err.statusCode || 500
   const code = typeof err.code === 'string' ? err.code : 'ERR_INTERNAL'
   const message = status < 500 || err instanceof HmacGuardError ? err.message : 'internal error'
-  const body = JSON.stringify({ error: { code, message } })
+  const body = JSON.stringify({ error: withReason({ code, message }, err, guard) })
   if (res.headersSent) {
     res.destroy()
     return
@@ -318,6 +319,17 @@ function sendError(req, res, err, guard) {
   if (accept !== undefined) res.setHeader('Accept-Signature', accept)
   if (bodyUnread(req)) closeAfter(req, res)
   res.end(body)
+}
+
+/**
+ * The JSON `error` object `{code, message}`, with the core's `reason` added when `guard` was built
+ * with `exposeReasons` (development only; a reason never holds a secret) and `err` is hmac-guard's.
+ */
+function withReason(error, err, guard) {
+  if (guard && guard.exposeReasons === true && err instanceof HmacGuardError && typeof err.reason === 'string') {
+    error.reason = err.reason
+  }
+  return error
 }
 
 /**
@@ -385,4 +397,4 @@ function lingerThenClose() {
   this.once('close', () => clearTimeout(t))
 }
 
-module.exports = { headOf, beginStreamed, streamBody, streamInto, streamToSink, parseBody, sendError, acceptSignatureFor, closeAfter, bodyUnread, watchFraming }
+module.exports = { headOf, beginStreamed, streamBody, streamInto, streamToSink, parseBody, sendError, withReason, acceptSignatureFor, closeAfter, bodyUnread, watchFraming }

@@ -3,7 +3,7 @@
 // Koa middleware. Mount it before any body parser on the protected routes.
 
 const { translate } = require('./core.js')
-const { headOf, beginStreamed, streamInto, streamToSink, parseBody, acceptSignatureFor, closeAfter, bodyUnread } = require('./http.js')
+const { headOf, beginStreamed, streamInto, streamToSink, parseBody, withReason, acceptSignatureFor, closeAfter, bodyUnread } = require('./http.js')
 
 /**
  * @param {import('./core.js').Guard} guard
@@ -44,7 +44,8 @@ function koaMiddleware(guard, options = {}) {
       }
       const status = err.status || 500
       ctx.status = status
-      ctx.body = { error: { code: typeof err.code === 'string' ? err.code : 'ERR_INTERNAL', message: status < 500 || err.code ? err.message : 'internal error' } }
+      const code = typeof err.code === 'string' ? err.code : 'ERR_INTERNAL'
+      ctx.body = { error: withReason({ code, message: status < 500 || err.code ? err.message : 'internal error' }, err, guard) }
     }
     if (req.readableEnded || ctx.request.body !== undefined) {
       return fail(

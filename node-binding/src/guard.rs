@@ -25,6 +25,7 @@ pub struct NativeGuard {
     redis: Option<Arc<RedisStore>>,
     store: &'static str,
     settings: String,
+    expose_reasons: bool,
 }
 
 #[napi]
@@ -35,7 +36,13 @@ impl NativeGuard {
     pub fn new(env: Env, #[napi(ts_arg_type = "GuardOptions | undefined")] options: Unknown<'_>) -> Result<Self> {
         let options = value_of(&env, options)?;
         let built = guarded(|| GuardConfig::from_options(&options, Spelling::Node)?.build())?;
-        Ok(NativeGuard { guard: built.guard, redis: built.redis, store: built.store_kind, settings: built.settings })
+        Ok(NativeGuard {
+            guard: built.guard,
+            redis: built.redis,
+            store: built.store_kind,
+            settings: built.settings,
+            expose_reasons: built.expose_reasons,
+        })
     }
 
     /// The per-request path of this guard (see `lane.rs`): sharing its key ring, policy and
@@ -61,6 +68,13 @@ impl NativeGuard {
     #[napi(getter)]
     pub fn settings(&self) -> String {
         self.settings.clone()
+    }
+
+    /// Whether the adapters add the error's reason to their error responses (`exposeReasons`,
+    /// development only).
+    #[napi(getter)]
+    pub fn expose_reasons(&self) -> bool {
+        self.expose_reasons
     }
 
     /// Requests accepted without replay protection because Redis was unreachable (fail-open
