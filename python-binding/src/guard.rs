@@ -37,6 +37,8 @@ pub(crate) struct PyGuard {
     store_kind: &'static str,
     /// JSON, as the core reports them.
     settings: String,
+    /// `expose_reasons`: adapters add the error's reason to their error responses.
+    expose_reasons: bool,
     heads: HeadCache,
 }
 
@@ -50,7 +52,13 @@ impl PyGuard {
         shield(py, || {
             let options = options.map_or(Ok(Value::Null), |o| to_value(o.as_any()))?;
             let built = GuardConfig::from_options(&options, Spelling::Python).and_then(GuardConfig::build).py_err(py)?;
-            Ok(PyGuard { core: built.guard, store_kind: built.store_kind, settings: built.settings, heads: HeadCache::default() })
+            Ok(PyGuard {
+                core: built.guard,
+                store_kind: built.store_kind,
+                settings: built.settings,
+                expose_reasons: built.expose_reasons,
+                heads: HeadCache::default(),
+            })
         })
     }
 
@@ -66,6 +74,12 @@ impl PyGuard {
     #[getter]
     fn store(&self) -> &'static str {
         self.store_kind
+    }
+
+    /// Whether the adapters add the error's reason to their error responses (development only).
+    #[getter]
+    fn expose_reasons(&self) -> bool {
+        self.expose_reasons
     }
 
     /// The signature scheme: `rfc9421` or `simple`.

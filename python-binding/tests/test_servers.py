@@ -350,7 +350,8 @@ def test_flask_simple_scheme_under_gunicorn(flask_simple_scheme: Server) -> None
 
 # -- Accept-Signature (RFC 9421 §5.1) on refusals -----------------------------------------------
 
-WRONG_SIGNER = hg.Signer("k1", b"another-secret-of-32-bytes-or-more!!")
+WRONG_SECRET = b"another-secret-of-32-bytes-or-more!!"
+WRONG_SIGNER = hg.Signer("k1", WRONG_SECRET)
 REQUESTED = ["@method", "@authority", "@path", "@query"]
 
 
@@ -428,3 +429,83 @@ def test_no_accept_signature_on_a_simple_scheme_401(flask_simple_scheme: Server)
         status, headers, data = request(s, "POST", "/echo?x=1", headers_sent, body)
         assert status == 401, data
         assert "accept-signature" not in headers
+
+
+# -- expose_reasons (development only): the error's reason in the JSON error ---------------------
+
+EXPOSING = {"HMAC_GUARD_TEST_EXPOSE_REASONS": "1"}
+
+
+@pytest.fixture(scope="module")
+def flask_exposing() -> Iterator[Server]:
+    port = free_port()
+    argv = gunicorn_argv(port, 1, "flask_app:app", "--log-level", "warning")
+    with serve("gunicorn-flask-exposing", argv, port, env=EXPOSING) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def wsgi_exposing() -> Iterator[Server]:
+    port = free_port()
+    argv = gunicorn_argv(port, 1, "wsgi_app:app", "--log-level", "warning")
+    with serve("gunicorn-wsgi-exposing", argv, port, env=EXPOSING) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def fastapi_exposing() -> Iterator[Server]:
+    port = free_port()
+    with serve("uvicorn-exposing", uvicorn_argv(port), port, env=EXPOSING) as s:
+        yield s
+
+
+# (server with expose_reasons on, the same app with it off, path refused by the adapter)
+EXPOSING_ADAPTERS = {
+    "flask": ("flask_exposing", "flask_server", "/echo"),
+    "wsgi": ("wsgi_exposing", "plain_wsgi", "/echo"),
+    "asgi": ("fastapi_exposing", "fastapi_server", "/echo"),
+    "fastapi-dependency": ("fastapi_exposing", "fastapi_server", "/dep/raw"),
+}
+
+
+@pytest.mark.parametrize("name", list(EXPOSING_ADAPTERS))
+def test_expose_reasons_adds_the_reason_without_the_secret(name: str, request: pytest.FixtureRequest) -> None:
+    on_name, off_name, path = EXPOSING_ADAPTERS[name]
+    body = b'{"amount": 10}'
+    on: Server = request.getfixturevalue(on_name)
+    status, _, data = request_to(on, path, body)
+    assert status == 401, data
+    error = json.loads(data)["error"]
+    assert error["code"] == "ERR_SIGNATURE_MISMATCH"
+    assert isinstance(error["reason"], str), data
+    assert error["reason"], data
+    for form in (SECRET, SECRET.hex().encode(), WRONG_SECRET, WRONG_SECRET.hex().encode()):
+        assert form not in data, data
+    off: Server = request.getfixturevalue(off_name)
+    status, _, data = request_to(off, path, body)
+    assert status == 401, data
+    assert sorted(json.loads(data)["error"]) == ["code", "message"]
+
+
+def request_to(s: Server, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    """A POST to `path` signed with the wrong key."""
+    return request(s, "POST", path, signed(s, "POST", path, body, signer=WRONG_SIGNER), body)
+
+
+def test_expose_reasons_shows_why_a_500_happened(flask_exposing: Server, flask_server: Server) -> None:
+    body = b'{"amount": 10}'
+    for s, exposed in ((flask_exposing, True), (flask_server, False)):
+        status, _, data = request(s, "POST", "/read-first", signed(s, "POST", "/read-first", body), body)
+        assert status == 500, data
+        error = json.loads(data)["error"]
+        assert error["code"] == "ERR_INVALID_STATE"
+        if exposed:
+            assert "the request body was read before" in error["reason"]
+        else:
+            assert "reason" not in error
+
+
+def test_expose_reasons_property() -> None:
+    assert hg.Guard(expose_reasons=True).expose_reasons is True
+    assert hg.Guard().expose_reasons is False
+    assert hg.Guard(expose_reasons=True).settings["expose_reasons"] is True

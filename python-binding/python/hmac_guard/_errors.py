@@ -77,9 +77,13 @@ class HmacGuardError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.reason!r})"
 
-    def to_dict(self) -> dict[str, dict[str, str]]:
-        """The JSON error body the adapters send: ``{"error": {"code", "message"}}``."""
-        return {"error": {"code": self.code, "message": self.message}}
+    def to_dict(self, *, reason: bool = False) -> dict[str, dict[str, str]]:
+        """The JSON error body the adapters send: ``{"error": {"code", "message"}}``; with
+        ``reason=True`` (a guard built with ``expose_reasons``, development only) also ``reason``."""
+        error = {"code": self.code, "message": self.message}
+        if reason:
+            error["reason"] = self.reason
+        return {"error": error}
 
 
 # Categories (what an application usually branches on).

@@ -80,11 +80,15 @@ class Guard:
         redis_fail_open: bool | None = ...,
         redis_tls_ca: bytes | bytearray | str | None = ...,
         clock: ManualClock | None = ...,
+        expose_reasons: bool | None = ...,
     ) -> Guard:
         """Options are checked by the core (``None``: the default); a bad one is ``ConfigError``."""
     @property
     def settings(self) -> dict[str, Any]:
         """The effective settings, defaults filled in, by canonical id (``policy.max_age_secs``)."""
+    @property
+    def expose_reasons(self) -> bool:
+        """Whether the adapters' JSON errors carry the error's reason (development only)."""
     @property
     def scheme(self) -> str: ...
     @property

@@ -140,8 +140,9 @@ def accept_signature(guard: Guard, exc: HmacGuardError, environ: dict[str, Any])
     return guard.accept_signature(exc.code, body_announced(environ))
 
 
-def error_body(exc: HmacGuardError) -> bytes:
-    return json.dumps(exc.to_dict()).encode()
+def error_body(exc: HmacGuardError, *, reason: bool = False) -> bytes:
+    """The JSON error body; ``reason`` adds the error's reason (``guard.expose_reasons``)."""
+    return json.dumps(exc.to_dict(reason=reason)).encode()
 
 
 def error_response(
@@ -150,12 +151,14 @@ def error_response(
     *,
     close: bool = False,
     accept_signature: str | None = None,
+    reason: bool = False,
 ) -> Iterable[bytes]:
     """A JSON error response: ``{"error": {"code", "message"}}`` with the error's status. The
-    generic message only: the internal reason is for logs. ``close`` (body bytes left unread, see
+    generic message only: the internal reason is for logs, unless ``reason`` (pass
+    ``guard.expose_reasons``: development only) adds it. ``close`` (body bytes left unread, see
     :func:`body_unread`; always for a 413) adds ``Connection: close``; ``accept_signature`` (see
     :func:`accept_signature`) adds that field."""
-    body = error_body(exc)
+    body = error_body(exc, reason=reason)
     status = f"{exc.status} {_REASONS.get(exc.status, 'Error')}"
     headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
     if accept_signature is not None:

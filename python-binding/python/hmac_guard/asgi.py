@@ -120,12 +120,18 @@ def replaying(body: bytes, receive: Receive) -> Receive:
 
 
 async def send_error(
-    send: Send, exc: HmacGuardError, *, close: bool = False, accept_signature: str | None = None
+    send: Send,
+    exc: HmacGuardError,
+    *,
+    close: bool = False,
+    accept_signature: str | None = None,
+    reason: bool = False,
 ) -> None:
     """Sends ``{"error": {"code", "message"}}`` with the error's status; ``close`` (body bytes
     left unread; always for a 413) adds ``connection: close``, ``accept_signature`` (from
-    ``guard.accept_signature(exc.code, with_body)``) the ``accept-signature`` field."""
-    body = json.dumps(exc.to_dict()).encode()
+    ``guard.accept_signature(exc.code, with_body)``) the ``accept-signature`` field, ``reason``
+    (``guard.expose_reasons``: development only) the error's reason."""
+    body = json.dumps(exc.to_dict(reason=reason)).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if accept_signature is not None:
         headers.append((b"accept-signature", accept_signature.encode("ascii")))
@@ -181,7 +187,13 @@ class HmacGuardMiddleware:
             # Body bytes left unread: connection: close, and nothing more is received.
             announced = _body_announced(scope)
             accept = self.guard.accept_signature(exc.code, announced)
-            await send_error(send, exc, close=not complete and announced, accept_signature=accept)
+            await send_error(
+                send,
+                exc,
+                close=not complete and announced,
+                accept_signature=accept,
+                reason=self.guard.expose_reasons,
+            )
             return
         scope[SCOPE_KEY] = verified
         scope.setdefault("state", {})[SCOPE_KEY] = verified

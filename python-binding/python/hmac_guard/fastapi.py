@@ -81,18 +81,23 @@ class HmacVerifier:
 
 
 def error_response(
-    exc: HmacGuardError, *, close: bool = False, accept_signature: str | None = None
+    exc: HmacGuardError,
+    *,
+    close: bool = False,
+    accept_signature: str | None = None,
+    reason: bool = False,
 ) -> Response:
     """The JSON error response for an :class:`~hmac_guard.HmacGuardError`; ``close`` (body bytes
     left unread; always for a 413) adds ``Connection: close``, on which uvicorn closes the
     connection instead of reading the rest of the body; ``accept_signature`` (from
-    ``guard.accept_signature(exc.code, with_body)``) adds the ``Accept-Signature`` field."""
+    ``guard.accept_signature(exc.code, with_body)``) adds the ``Accept-Signature`` field;
+    ``reason`` (``guard.expose_reasons``: development only) the error's reason."""
     headers: dict[str, str] = {}
     if accept_signature is not None:
         headers["Accept-Signature"] = accept_signature
     if close or exc.status == 413:
         headers["Connection"] = "close"
-    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers or None)
+    return JSONResponse(exc.to_dict(reason=reason), status_code=exc.status, headers=headers or None)
 
 
 def _body_unread(request: Request) -> bool:
@@ -111,6 +116,7 @@ def install_error_handler(app: Any) -> None:
         assert isinstance(exc, HmacGuardError)
         guard: Guard | None = request.scope.get(_GUARD_KEY)
         accept = guard.accept_signature(exc.code, _body_announced(request.scope)) if guard else None
-        return error_response(exc, close=_body_unread(request), accept_signature=accept)
+        reason = guard is not None and guard.expose_reasons
+        return error_response(exc, close=_body_unread(request), accept_signature=accept, reason=reason)
 
     app.add_exception_handler(HmacGuardError, handler)

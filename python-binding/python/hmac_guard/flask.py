@@ -177,9 +177,10 @@ def verify_current_request() -> Verified:
 
 def _error_response(exc: HmacGuardError) -> Response:
     log.info("hmac-guard rejected %s %s: %s", request.method, request.path, exc)
-    response = current_app.response_class(error_body(exc), status=exc.status, mimetype="application/json")
-    environ = _request_object().environ
     state: _State = _app_object().extensions["hmac_guard"]
+    body = error_body(exc, reason=state.guard.expose_reasons)
+    response = current_app.response_class(body, status=exc.status, mimetype="application/json")
+    environ = _request_object().environ
     # A 401 of the RFC 9421 scheme: what a signature must cover (RFC 9421 §5.1), as the core says.
     accept = accept_signature(state.guard, exc, environ)
     if accept is not None:

@@ -82,6 +82,7 @@ class HmacGuardMiddleware:
                 start_response,
                 close=body_unread(environ),
                 accept_signature=accept_signature(self.guard, exc, environ),
+                reason=self.guard.expose_reasons,
             )
         environ[ENVIRON_KEY] = verified
         environ["wsgi.input"] = io.BytesIO(body)

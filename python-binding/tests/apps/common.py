@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from typing import Any
 
 SECRET = b"0123456789abcdef0123456789abcdef"  # test-only key material
 BODY_LIMIT = 64 * 1024
 KEYS = [{"id": "k1", "secret": SECRET, "subject": "user:alice"}]
+# Whether the test servers are started with `expose_reasons` (their error bodies carry reasons).
+EXPOSE_REASONS = os.environ.get("HMAC_GUARD_TEST_EXPOSE_REASONS") == "1"
 
 
 def describe(verified: Any, body: bytes) -> dict[str, Any]:

@@ -12,13 +12,14 @@ from hmac_guard import Guard, Verified
 from hmac_guard.asgi import HmacGuardMiddleware
 from hmac_guard.fastapi import HmacVerifier, install_error_handler
 
-from common import BODY_LIMIT, KEYS, describe
+from common import BODY_LIMIT, EXPOSE_REASONS, KEYS, describe
 
 guard = Guard(
     keys=KEYS,
     body_limit=BODY_LIMIT,
     redis_url=os.environ.get("HMAC_GUARD_TEST_REDIS_URL"),
     redis_prefix=os.environ.get("HMAC_GUARD_TEST_REDIS_PREFIX"),  # None: absent
+    expose_reasons=EXPOSE_REASONS,
 )
 app = FastAPI()
 app.add_middleware(HmacGuardMiddleware, guard=guard, path_prefixes=["/echo", "/api/"])

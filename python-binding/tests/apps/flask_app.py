@@ -6,15 +6,16 @@ import os
 
 from flask import Blueprint, Flask, g, request
 
-from hmac_guard.flask import HmacGuard
+from hmac_guard.flask import HmacGuard, verify_current_request
 
-from common import BODY_LIMIT, KEYS, describe
+from common import BODY_LIMIT, EXPOSE_REASONS, KEYS, describe
 
 app = Flask(__name__)
 app.config.update(
     HMAC_GUARD_KEYS=KEYS,
     HMAC_GUARD_BODY_LIMIT=BODY_LIMIT,
     HMAC_GUARD_SCHEME=os.environ.get("HMAC_GUARD_TEST_SCHEME", "rfc9421"),
+    HMAC_GUARD_EXPOSE_REASONS=EXPOSE_REASONS,
 )
 if os.environ.get("HMAC_GUARD_TEST_REDIS_URL"):
     app.config["HMAC_GUARD_REDIS_URL"] = os.environ["HMAC_GUARD_TEST_REDIS_URL"]
@@ -36,6 +37,14 @@ def echo() -> dict[str, object]:
     if request.is_json:
         out["json"] = request.get_json()
     return out
+
+
+@app.post("/read-first")
+def read_first() -> dict[str, object]:
+    """Reads the body before verifying it: a 500 ERR_INVALID_STATE."""
+    request.get_data()
+    verify_current_request()
+    return {"verified": True}
 
 
 api = Blueprint("api", __name__, url_prefix="/api")

@@ -10,7 +10,7 @@ from typing import Any
 from hmac_guard import Guard
 from hmac_guard.wsgi import ENVIRON_KEY, HmacGuardMiddleware
 
-from common import BODY_LIMIT, KEYS, describe
+from common import BODY_LIMIT, EXPOSE_REASONS, KEYS, describe
 
 
 def plain(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -24,4 +24,5 @@ def plain(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
     return [body]
 
 
-app = HmacGuardMiddleware(plain, Guard(keys=KEYS, body_limit=BODY_LIMIT), path_prefixes=["/echo"])
+guard = Guard(keys=KEYS, body_limit=BODY_LIMIT, expose_reasons=EXPOSE_REASONS)
+app = HmacGuardMiddleware(plain, guard, path_prefixes=["/echo"])
