@@ -36,6 +36,23 @@ pub fn check(head: &RequestHead, max_len: usize) -> Result<()> {
     head.check_target(max_len)
 }
 
+/// Whether a request announces a body, from its raw `Content-Length` and `Transfer-Encoding`
+/// values: any non-empty `Transfer-Encoding`, or a `Content-Length` that is not zero (one that
+/// does not parse announces something). Adapters ask this for rule 5 and for `Accept-Signature`,
+/// so every framework decides it the same way.
+#[must_use]
+pub fn announces_body(content_length: Option<&str>, transfer_encoding: Option<&str>) -> bool {
+    if given(transfer_encoding).is_some() {
+        return true;
+    }
+    given(content_length).is_some_and(|v| !v.bytes().all(|b| b == b'0'))
+}
+
+/// A header value without its surrounding whitespace; `None` when absent or empty.
+fn given(v: Option<&str>) -> Option<&str> {
+    v.map(|v| v.trim_matches([' ', '\t'])).filter(|v| !v.is_empty())
+}
+
 /// Whether an adapter must close the connection after refusing a request (rule 5): whenever body
 /// bytes are left unread.
 #[must_use]
@@ -144,6 +161,23 @@ mod tests {
         assert_eq!(code(&h), Some(ErrorCode::HeaderTooLarge));
         h.method = "GET".into();
         assert_eq!(code(&h), Some(ErrorCode::MalformedHeader));
+    }
+
+    #[test]
+    fn announcing_a_body() {
+        for (cl, te, want) in [
+            (None, None, false),
+            (Some(""), None, false),
+            (Some("0"), None, false),
+            (Some(" 00 "), None, false),
+            (Some("12"), None, true),
+            (Some("x"), None, true),
+            (None, Some("chunked"), true),
+            (Some("0"), Some("chunked"), true),
+            (None, Some(" "), false),
+        ] {
+            assert_eq!(announces_body(cl, te), want, "{cl:?} {te:?}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@
 const http = require('node:http')
 const { pipeline } = require('node:stream')
 const { Guard, HmacGuardError, translate, finishVerification, beginOwned, acceptSignature } = require('./core.js')
+const native = require('../native.js')
 const { createVerifyStream } = require('./verify-stream.js')
 
 // On a socket: what a client error on it means to hmac-guard. An Intake while a body is being
@@ -341,12 +342,13 @@ function acceptSignatureFor(guard, req, err) {
 }
 
 /** Whether `req` announced a body: Transfer-Encoding, or a Content-Length other than 0. */
+/** Whether `req` announces a body: the core decides (`intake::announces_body`). */
 function announcesBody(req) {
   const h = req.headers
-  if (h['transfer-encoding'] !== undefined) return true
-  const length = h['content-length']
-  return length !== undefined && !/^0+$/.test(length)
+  return native.announcesBody(header(h['content-length']), header(h['transfer-encoding']))
 }
+
+const header = (v) => (v === undefined ? undefined : String(v))
 
 /**
  * Whether body bytes of `req` may still be on the wire: a body is announced (Content-Length
@@ -354,11 +356,7 @@ function announcesBody(req) {
  * false for a request without a body too, until the parser's turn after the handler.)
  */
 function bodyUnread(req) {
-  if (req.complete) return false
-  const h = req.headers
-  if (h['transfer-encoding'] !== undefined) return true
-  const length = h['content-length']
-  return length !== undefined && length !== '0'
+  return !req.complete && announcesBody(req)
 }
 
 /**

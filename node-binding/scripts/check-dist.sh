@@ -24,20 +24,8 @@ main_tgz="$dist/hmac-guard-$version.tgz"
 platform_tgz="$dist/hmac-guard-$triple-$version.tgz"
 for f in "$main_tgz" "$platform_tgz"; do [ -f "$f" ] || { echo "missing $f" >&2; exit 1; }; done
 
-passed=0
-failed=0
-check() { # check NAME COMMAND...: run, report, count; never stops the script
-  local name="$1"; shift
-  local log; log="$(mktemp)"
-  if "$@" >"$log" 2>&1; then
-    passed=$((passed + 1)); printf 'ok %d - %s\n' "$((passed + failed))" "$name"
-    sed 's/^/    /' "$log" | tail -n 3
-  else
-    failed=$((failed + 1)); printf 'not ok %d - %s\n' "$((passed + failed))" "$name"
-    sed 's/^/    /' "$log" | tail -n 40
-  fi
-  rm -f "$log"
-}
+# shellcheck source=../../scripts/check-lib.sh
+source "$here/../scripts/check-lib.sh"
 
 # The user project's own dependencies, at the versions the binding is tested with.
 dev_version() { node -p 'require(process.argv[1]).devDependencies[process.argv[2]]' "$here/package.json" "$1"; }

@@ -3,6 +3,15 @@
 //! One string crosses instead of one per header, which is most of a call's cost.
 
 use hmac_guard::{ErrorCode, RequestHead};
+use napi_derive::napi;
+
+/// Whether a request announces a body, from its raw `Content-Length` and `Transfer-Encoding`
+/// values (the core's `intake::announces_body`): what adapters ask before closing after a refusal
+/// and for `Accept-Signature`.
+#[napi]
+pub fn announces_body(content_length: Option<String>, transfer_encoding: Option<String>) -> bool {
+    hmac_guard::intake::announces_body(content_length.as_deref(), transfer_encoding.as_deref())
+}
 
 /// Builds a request head from `parts` and `lens`, the UTF-16 lengths of its pieces.
 pub(crate) fn head_from_parts(parts: &str, lens: &[u32]) -> hmac_guard::Result<RequestHead> {

@@ -22,20 +22,8 @@ WHEEL="$(ls "$DIST"/hmac_guard-*-cp39-abi3-manylinux*2014*x86_64*.whl | head -n 
 SDIST="$(ls "$DIST"/hmac_guard-*.tar.gz | head -n 1)"
 MYPY="mypy==$(sed -n 's/^mypy==//p' "$BINDING/requirements-dev.txt")"
 
-passed=0
-failed=0
-check() { # check NAME COMMAND...: run, report, count; never stops the script
-    local name="$1"; shift
-    local log; log="$(mktemp)"
-    if "$@" >"$log" 2>&1; then
-        passed=$((passed + 1)); printf 'ok %d - %s\n' "$((passed + failed))" "$name"
-        sed 's/^/    /' "$log" | tail -n 3
-    else
-        failed=$((failed + 1)); printf 'not ok %d - %s\n' "$((passed + failed))" "$name"
-        sed 's/^/    /' "$log" | tail -n 40
-    fi
-    rm -f "$log"
-}
+# shellcheck source=../../scripts/check-lib.sh
+source "$BINDING/../scripts/check-lib.sh"
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT

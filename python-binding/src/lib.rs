@@ -41,6 +41,15 @@ fn _mac_for_vectors(py: Python<'_>, algorithm: &Bound<'_, PyAny>, secret: &Bound
     })
 }
 
+/// Whether a request announces a body, from its raw `Content-Length` and `Transfer-Encoding`
+/// values (the core's `intake::announces_body`): what adapters ask before closing after a refusal
+/// and for `Accept-Signature`.
+#[pyfunction]
+#[pyo3(signature = (content_length, transfer_encoding))]
+fn announces_body(content_length: Option<&str>, transfer_encoding: Option<&str>) -> bool {
+    hmac_guard::intake::announces_body(content_length, transfer_encoding)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     pystr::init(m.py());
@@ -61,5 +70,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_mac_for_vectors, m)?)?;
     m.add_function(wrap_pyfunction!(pystr::_str_fast_path, m)?)?;
     m.add_function(wrap_pyfunction!(cli::run_cli, m)?)?;
+    m.add_function(wrap_pyfunction!(announces_body, m)?)?;
     Ok(())
 }

@@ -24,6 +24,7 @@ __all__ = [
     "_mac_for_vectors",
     "_panic_for_tests",
     "_str_fast_path",
+    "announces_body",
     "run_cli",
 ]
 __version__: Final[str]
@@ -35,6 +36,10 @@ GIL_RELEASE_THRESHOLD: Final[int]
 def _panic_for_tests() -> None: ...
 def _mac_for_vectors(algorithm: str | None, secret: bytes | bytearray | str, data: bytes) -> bytes: ...
 def _str_fast_path() -> bool: ...
+def announces_body(content_length: str | None, transfer_encoding: str | None) -> bool:
+    """Whether a request announces a body, from its raw ``Content-Length`` and
+    ``Transfer-Encoding`` values (the core decides it for every adapter)."""
+
 def run_cli(argv: Sequence[str]) -> int:
     """Runs the ``hmac-guard`` tool on the process's stdin/stdout/stderr; returns the exit code."""
 

@@ -16,7 +16,7 @@ from typing import Any, Callable, cast
 from urllib.parse import quote
 
 from ._errors import BadFramingError, HmacGuardError
-from ._native import Guard, Verified
+from ._native import Guard, Verified, announces_body
 
 DEFAULT_CHUNK_SIZE = 64 * 1024
 
@@ -124,14 +124,8 @@ def body_unread(environ: dict[str, Any]) -> bool:
 
 
 def body_announced(environ: dict[str, Any]) -> bool:
-    """Whether the request announces a body: ``Transfer-Encoding``, or a ``Content-Length`` other
-    than 0 (an unparsable one announces something)."""
-    if environ.get("HTTP_TRANSFER_ENCODING"):
-        return True
-    if not environ.get("CONTENT_LENGTH"):
-        return False
-    length = _declared_length(environ)
-    return length is None or length > 0
+    """Whether the request announces a body; the core decides (``intake::announces_body``)."""
+    return announces_body(environ.get("CONTENT_LENGTH"), environ.get("HTTP_TRANSFER_ENCODING"))
 
 
 def accept_signature(guard: Guard, exc: HmacGuardError, environ: dict[str, Any]) -> str | None:

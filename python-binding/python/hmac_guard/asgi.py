@@ -31,7 +31,7 @@ from collections.abc import Awaitable, MutableMapping, Sequence
 from typing import Any, Callable
 
 from ._errors import BadFramingError, HmacGuardError
-from ._native import Guard, Verification, Verified
+from ._native import Guard, Verification, Verified, announces_body
 
 __all__ = ["SCOPE_KEY", "HmacGuardMiddleware", "finish", "read_and_verify", "request_head", "send_error"]
 
@@ -55,15 +55,16 @@ class ClientDisconnected(BadFramingError):
 
 
 def _body_announced(scope: Scope) -> bool:
-    """Whether the request announces a body: ``Transfer-Encoding``, or a ``Content-Length``
-    other than 0."""
+    """Whether the request announces a body; the core decides (``intake::announces_body``)."""
+    length: str | None = None
+    coding: str | None = None
     for name, value in scope.get("headers", ()):
         n = name.lower()
-        if n == b"transfer-encoding":
-            return True
-        if n == b"content-length" and value.strip() != b"0":
-            return True
-    return False
+        if n == b"content-length":
+            length = value.decode("latin-1")
+        elif n == b"transfer-encoding":
+            coding = value.decode("latin-1")
+    return announces_body(length, coding)
 
 
 def request_head(scope: Scope) -> tuple[str, str, list[tuple[bytes, bytes]], str]:
