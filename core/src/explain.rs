@@ -95,7 +95,7 @@ impl Guard {
     pub fn explain(&self, head: &RequestHead, body: Option<&[u8]>) -> Explanation {
         let (mut ex, parsed) = self.explain_parse(head);
         let Some((head, prepared)) = parsed else { return ex };
-        let started = self.begin_prepared(&head, prepared, &mut Recorder(&mut ex.checks));
+        let started = self.begin_prepared(&head, prepared, &mut Recorder(&mut ex.checks), &mut None);
         let mut verification = match started {
             Ok(v) => v,
             Err(e) => {

@@ -10,11 +10,13 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::clock::{Clock, SystemClock};
 use crate::digest::{BodyHasher, ExpectedDigest};
 use crate::error::{Error, ErrorCode, Result, fail};
 use crate::keyring::{Algorithm, Key, KeyRing, MacInProgress};
+use crate::observe::{Monitor, ObserveConfig, Verdict};
 use crate::request::RequestHead;
 use crate::scheme::{BodyBinding, Covered, HeaderLimits, MacInput, Prepared, Scheme};
 use crate::store::{MemoryStore, MemoryStoreConfig, ReplayKey, ReplayStore};
@@ -72,6 +74,7 @@ struct Inner {
     store: Arc<dyn ReplayStore>,
     clock: Arc<dyn Clock>,
     policy: Policy,
+    monitor: Monitor,
 }
 
 /// A configured verifier. Cheap to clone and share across threads.
@@ -99,6 +102,7 @@ pub struct GuardBuilder {
     store: Option<Arc<dyn ReplayStore>>,
     clock: Option<Arc<dyn Clock>>,
     policy: Policy,
+    observe: ObserveConfig,
 }
 
 impl GuardBuilder {
@@ -137,6 +141,13 @@ impl GuardBuilder {
         self
     }
 
+    /// What the monitor reports and how much it logs.
+    #[must_use]
+    pub fn observe(mut self, observe: ObserveConfig) -> Self {
+        self.observe = observe;
+        self
+    }
+
     /// Validates and builds.
     ///
     /// # Errors
@@ -155,6 +166,7 @@ impl GuardBuilder {
             Some(s) => s,
             None => Arc::new(MemoryStore::new(MemoryStoreConfig::default())?),
         };
+        let monitor = Monitor::new(scheme.name(), store.kind(), self.observe);
         Ok(Guard {
             inner: Arc::new(Inner {
                 scheme,
@@ -162,6 +174,7 @@ impl GuardBuilder {
                 store,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 policy: self.policy,
+                monitor,
             }),
         })
     }
@@ -208,8 +221,7 @@ impl Verified {
 /// A two-phase reservation: commit when the handler succeeded, release when it failed.
 #[derive(Clone)]
 pub struct ReplayTicket {
-    store: Arc<dyn ReplayStore>,
-    clock: Arc<dyn Clock>,
+    guard: Guard,
     scheme: &'static str,
     key_id: String,
     nonce: String,
@@ -233,7 +245,9 @@ impl ReplayTicket {
     /// # Errors
     /// Store errors.
     pub fn commit(&self) -> Result<()> {
-        self.store.commit(&self.key(), self.ttl_ms, self.clock.now_ms())
+        let inner = &*self.guard.inner;
+        let now_ms = inner.clock.now_ms();
+        inner.monitor.store_result(inner.store.commit(&self.key(), self.ttl_ms, now_ms), inner.store.fails_open(), now_ms)
     }
 
     /// Drops the reservation so a retry can succeed.
@@ -241,7 +255,9 @@ impl ReplayTicket {
     /// # Errors
     /// Store errors.
     pub fn release(&self) -> Result<()> {
-        self.store.release(&self.key(), self.token, self.clock.now_ms())
+        let inner = &*self.guard.inner;
+        let now_ms = inner.clock.now_ms();
+        inner.monitor.store_result(inner.store.release(&self.key(), self.token, now_ms), inner.store.fails_open(), now_ms)
     }
 }
 
@@ -256,6 +272,36 @@ impl Observer for Silent {
     fn record(&mut self, _: &'static str, _: &Result<()>) {}
 }
 
+/// Reports a verification's verdict to the monitor exactly once; dropped unsettled (the client
+/// went away mid-body), it reports an abandoned verification. Silent for `explain`.
+struct Tally {
+    guard: Guard,
+    /// `None`: silent, or already reported.
+    started: Option<Instant>,
+}
+
+impl Tally {
+    fn settle(&mut self, error: Option<&Error>, key: Option<&Arc<Key>>) {
+        if let Some(started) = self.started.take() {
+            let key_id = key.map(|k| k.id());
+            self.guard.inner.monitor.verdict(&Verdict {
+                error,
+                key_id: key_id.map(|id| &**id),
+                known_key: key_id,
+                elapsed: started.elapsed(),
+            });
+        }
+    }
+}
+
+impl Drop for Tally {
+    fn drop(&mut self) {
+        if let Some(started) = self.started.take() {
+            self.guard.inner.monitor.aborted(started.elapsed());
+        }
+    }
+}
+
 enum BodyState {
     Digest { hasher: BodyHasher, expected: ExpectedDigest },
     InMac { mac: MacInProgress, suffix: Vec<u8>, signature: Vec<u8> },
@@ -265,7 +311,7 @@ enum BodyState {
 /// A verification in progress. Feed the body with [`Verification::update`], then
 /// [`Verification::finish`] (which consumes it, so it can be finished only once).
 pub struct Verification {
-    guard: Guard,
+    tally: Tally,
     prepared: Prepared,
     key: Arc<Key>,
     declared_len: Option<u64>,
@@ -327,14 +373,45 @@ impl Guard {
         self.inner.scheme.accept_signature(self.inner.policy.require_nonce, with_body)
     }
 
+    /// The monitor: counters, the replay store's health, the reporter.
+    #[must_use]
+    pub fn monitor(&self) -> &Monitor {
+        &self.inner.monitor
+    }
+
+    /// Counts and reports a refusal an adapter made on its own before or instead of a
+    /// verification (a body consumed by another middleware, a body the server could not read).
+    pub fn refused(&self, error: &Error) {
+        self.inner.monitor.verdict(&Verdict { error: Some(error), key_id: None, known_key: None, elapsed: Default::default() });
+    }
+
     /// Runs every check that needs no body. On success the body may be streamed.
     ///
     /// # Errors
     /// The first failed check.
     pub fn begin(&self, head: &RequestHead) -> Result<Verification> {
-        let head = self.effective_head(head)?;
-        let prepared = self.prepare(&head)?;
-        self.begin_prepared(&head, prepared, &mut Silent)
+        let started = Instant::now();
+        let mut key = None;
+        let r = self.effective_head(head).and_then(|head| {
+            let prepared = self.prepare(&head)?;
+            self.begin_prepared(&head, prepared, &mut Silent, &mut key)
+        });
+        match r {
+            Ok(mut v) => {
+                v.tally.started = Some(started);
+                Ok(v)
+            }
+            Err(e) => {
+                let key_id = key.as_ref().map(|k| k.id());
+                self.inner.monitor.verdict(&Verdict {
+                    error: Some(&e),
+                    key_id: key_id.map(|id| &**id),
+                    known_key: key_id,
+                    elapsed: started.elapsed(),
+                });
+                Err(e)
+            }
+        }
     }
 
     /// The head with the URL scheme the adapter could not tell filled in, and a trusted proxy's
@@ -367,6 +444,7 @@ impl Guard {
         head: &RequestHead,
         mut prepared: Prepared,
         obs: &mut dyn Observer,
+        found: &mut Option<Arc<Key>>,
     ) -> Result<Verification> {
         let inner = &*self.inner;
         let policy = &inner.policy;
@@ -384,6 +462,7 @@ impl Guard {
         });
         obs.record("key known", &key.as_ref().map(|_| ()).map_err(Clone::clone));
         let key = key?;
+        *found = Some(Arc::clone(&key));
 
         let r = key.check_validity(now_secs);
         obs.record("key valid now", &r);
@@ -436,7 +515,8 @@ impl Guard {
                 BodyState::InMac { mac, suffix: std::mem::take(suffix), signature: std::mem::take(&mut prepared.signature) }
             }
         };
-        Ok(Verification { guard: self.clone(), prepared, key, declared_len, seen: 0, body, failed: None })
+        let tally = Tally { guard: self.clone(), started: None };
+        Ok(Verification { tally, prepared, key, declared_len, seen: 0, body, failed: None })
     }
 }
 
@@ -502,6 +582,7 @@ impl Verification {
         }
         let r = self.absorb(chunk);
         if let Err(e) = &r {
+            self.tally.settle(Some(e), Some(&self.key));
             self.failed = Some(e.clone());
         }
         r
@@ -511,7 +592,7 @@ impl Verification {
         if chunk.is_empty() {
             return Ok(());
         }
-        let limit = self.guard.inner.policy.body_limit;
+        let limit = self.tally.guard.inner.policy.body_limit;
         self.seen = self.seen.saturating_add(chunk.len() as u64);
         if self.seen > limit {
             return fail(ErrorCode::BodyTooLarge, format!("body exceeds the limit of {limit} bytes"));
@@ -556,8 +637,23 @@ impl Verification {
     ///
     /// # Errors
     /// The first failed body check.
-    pub fn finish_body(self) -> Result<PendingReplay> {
-        if let Some(e) = self.failed {
+    pub fn finish_body(mut self) -> Result<PendingReplay> {
+        let r = self.check_body();
+        if let Err(e) = &r {
+            self.tally.settle(Some(e), Some(&self.key));
+        }
+        r?;
+        Ok(PendingReplay { tally: self.tally, prepared: self.prepared, key: self.key, seen: self.seen })
+    }
+
+    /// Refuses the verification for a reason found outside it (the server could not read the
+    /// body as framed): counted and reported as that rejection, nothing claimed.
+    pub fn refuse(mut self, error: &Error) {
+        self.tally.settle(Some(error), Some(&self.key));
+    }
+
+    fn check_body(&mut self) -> Result<()> {
+        if let Some(e) = self.failed.take() {
             return Err(e);
         }
         if let Some(declared) = self.declared_len
@@ -565,7 +661,7 @@ impl Verification {
         {
             return fail(ErrorCode::BodyLengthMismatch, format!("body has {} bytes, Content-Length says {declared}", self.seen));
         }
-        match self.body {
+        match std::mem::replace(&mut self.body, BodyState::Unbound) {
             BodyState::Digest { hasher, expected } => {
                 if !hasher.matches_digest(&expected) {
                     return fail(ErrorCode::DigestMismatch, "body does not match the signed digest");
@@ -579,13 +675,13 @@ impl Verification {
             }
             BodyState::Unbound => {}
         }
-        Ok(PendingReplay { guard: self.guard, prepared: self.prepared, key: self.key, seen: self.seen })
+        Ok(())
     }
 }
 
 /// A request whose signature and body are verified and whose nonce is not yet claimed.
 pub struct PendingReplay {
-    guard: Guard,
+    tally: Tally,
     prepared: Prepared,
     key: Arc<Key>,
     seen: u64,
@@ -602,43 +698,12 @@ impl PendingReplay {
     ///
     /// # Errors
     /// `ERR_REPLAY`, `ERR_REPLAY_STORE_FULL`, `ERR_REPLAY_STORE_UNAVAILABLE`.
-    pub fn claim(self) -> Result<Verified> {
-        let inner = &*self.guard.inner;
-        let now_ms = inner.clock.now_ms();
-        let now_secs = now_ms.div_euclid(1000);
+    pub fn claim(mut self) -> Result<Verified> {
+        let r = self.claim_nonce();
+        let error = r.as_ref().err();
+        self.tally.settle(error, Some(&self.key));
+        let ticket = r?;
         let p = self.prepared;
-        // Checked again now: a head that arrived in the window's last second with a body that
-        // finished after it must not be claimed after the original's entry has expired.
-        check_window(&p, &inner.policy, now_secs)?;
-        self.key.check_validity(now_secs)?;
-        let mut ticket = None;
-        if let Some(nonce) = &p.nonce {
-            // Remember the nonce until its timestamp can no longer pass the window check, plus
-            // the future skew as a margin for hosts whose clocks differ (shared stores).
-            let created = p.created.unwrap_or(now_secs);
-            let last_ok_ms = created
-                .saturating_add(i64::from(inner.policy.max_age_secs))
-                .saturating_add(i64::from(inner.policy.max_future_skew_secs))
-                .saturating_add(1)
-                .saturating_mul(1000);
-            let ttl_ms = u64::try_from(last_ok_ms.saturating_sub(now_ms)).unwrap_or(0).max(1000);
-            let key = ReplayKey { scheme: p.scheme, key_id: &p.key_id, nonce };
-            match inner.policy.replay {
-                ReplayMode::Consume => inner.store.insert_if_absent(&key, ttl_ms, now_ms)?,
-                ReplayMode::Reserve { hold_secs } => {
-                    let token = inner.store.reserve(&key, u64::from(hold_secs) * 1000, now_ms)?;
-                    ticket = Some(ReplayTicket {
-                        store: Arc::clone(&inner.store),
-                        clock: Arc::clone(&inner.clock),
-                        scheme: p.scheme,
-                        key_id: p.key_id.clone(),
-                        nonce: nonce.clone(),
-                        ttl_ms,
-                        token,
-                    });
-                }
-            }
-        }
         Ok(Verified {
             scheme: p.scheme,
             label: p.label,
@@ -653,5 +718,49 @@ impl PendingReplay {
             body_len: self.seen,
             replay_ticket: ticket,
         })
+    }
+
+    fn claim_nonce(&mut self) -> Result<Option<ReplayTicket>> {
+        let guard = &self.tally.guard;
+        let inner = &*guard.inner;
+        let now_ms = inner.clock.now_ms();
+        let now_secs = now_ms.div_euclid(1000);
+        let p = &self.prepared;
+        // Checked again now: a head that arrived in the window's last second with a body that
+        // finished after it must not be claimed after the original's entry has expired.
+        check_window(p, &inner.policy, now_secs)?;
+        self.key.check_validity(now_secs)?;
+        let mut ticket = None;
+        if let Some(nonce) = &p.nonce {
+            // Remember the nonce until its timestamp can no longer pass the window check, plus
+            // the future skew as a margin for hosts whose clocks differ (shared stores).
+            let created = p.created.unwrap_or(now_secs);
+            let last_ok_ms = created
+                .saturating_add(i64::from(inner.policy.max_age_secs))
+                .saturating_add(i64::from(inner.policy.max_future_skew_secs))
+                .saturating_add(1)
+                .saturating_mul(1000);
+            let ttl_ms = u64::try_from(last_ok_ms.saturating_sub(now_ms)).unwrap_or(0).max(1000);
+            let key = ReplayKey { scheme: p.scheme, key_id: &p.key_id, nonce };
+            let fails_open = inner.store.fails_open();
+            match inner.policy.replay {
+                ReplayMode::Consume => {
+                    inner.monitor.store_result(inner.store.insert_if_absent(&key, ttl_ms, now_ms), fails_open, now_ms)?;
+                }
+                ReplayMode::Reserve { hold_secs } => {
+                    let reserved = inner.store.reserve(&key, u64::from(hold_secs) * 1000, now_ms);
+                    let token = inner.monitor.store_result(reserved, fails_open, now_ms)?;
+                    ticket = Some(ReplayTicket {
+                        guard: guard.clone(),
+                        scheme: p.scheme,
+                        key_id: p.key_id.clone(),
+                        nonce: nonce.clone(),
+                        ttl_ms,
+                        token,
+                    });
+                }
+            }
+        }
+        Ok(ticket)
     }
 }

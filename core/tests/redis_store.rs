@@ -166,13 +166,36 @@ fn outage_fails_closed_fast_and_recovers_without_restart() {
 }
 
 #[test]
-fn fail_open_is_opt_in_and_counted() {
+fn fail_open_is_opt_in_counted_and_tracked_by_the_guard() {
     let mut server = RedisServer::start();
-    let s = RedisStore::new(RedisStoreConfig { fail_open: true, ..RedisStoreConfig::new(server.url()) }).unwrap();
+    let secret = b"redis-test-secret-0123456789abcdef0123".to_vec();
+    let guard_with = |fail_open: bool| {
+        let keys = Arc::new(KeyRing::new());
+        keys.upsert(KeySpec::new("k1", secret.clone(), Algorithm::HmacSha256)).unwrap();
+        let s = RedisStore::new(RedisStoreConfig { fail_open, ..RedisStoreConfig::new(server.url()) }).unwrap();
+        // The store itself always reports the outage; the guard applies the failure mode.
+        assert_eq!(s.fails_open(), fail_open);
+        Guard::builder().scheme(Arc::new(Rfc9421::default())).keys(keys).store(Arc::new(s)).build().unwrap()
+    };
+    let (open, closed) = (guard_with(true), guard_with(false));
+    let signer = Signer::new(KeySpec::new("k1", secret.clone(), Algorithm::HmacSha256)).unwrap();
+    let signed = || {
+        let mut head = RequestHead::new("POST", "/a", "http", vec![("Host".into(), "h".into())]);
+        head.headers.extend(signer.sign_rfc9421(&head, b"{}", &Rfc9421SignOptions::default()).unwrap());
+        head
+    };
     server.stop();
-    s.insert_if_absent(&key("x-1"), 60_000, 0).unwrap();
-    s.insert_if_absent(&key("x-1"), 60_000, 0).unwrap();
-    assert_eq!(s.fail_open_uses(), 2);
+    open.verify(&signed(), b"{}").unwrap();
+    open.verify(&signed(), b"{}").unwrap();
+    assert_eq!(open.monitor().fail_open_uses(), 2);
+    assert_eq!(closed.verify(&signed(), b"{}").unwrap_err().code(), ErrorCode::ReplayStoreUnavailable);
+    assert_eq!(closed.monitor().fail_open_uses(), 0);
+    let stats = closed.monitor().stats_json(hmac_guard::Spelling::Python, 1);
+    assert!(stats.contains(r#""state":"failing""#), "{stats}");
+    server.spawn();
+    closed.verify(&signed(), b"{}").unwrap();
+    let stats = closed.monitor().stats_json(hmac_guard::Spelling::Python, 1);
+    assert!(stats.contains(r#""state":"ok""#) && stats.contains(r#""state_changes":2"#), "{stats}");
 }
 
 #[test]

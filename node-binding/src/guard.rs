@@ -81,7 +81,7 @@ impl NativeGuard {
     /// mode only; always 0 otherwise).
     #[napi(getter)]
     pub fn fail_open_uses(&self) -> i64 {
-        self.redis.as_ref().map_or(0, |r| i64::try_from(r.fail_open_uses()).unwrap_or(i64::MAX))
+        i64::try_from(self.guard.monitor().fail_open_uses()).unwrap_or(i64::MAX)
     }
 
     /// The body limit in bytes.

@@ -6,6 +6,7 @@ cases are passed as written for Python."""
 from __future__ import annotations
 
 import json
+import logging
 import traceback
 from typing import Any
 
@@ -40,6 +41,8 @@ def value(v: Any) -> Any:
         "lone-surrogate": lambda: "\ud800",
         "bytes": lambda: bytes.fromhex(v["hex"]),
         "clock": lambda: hg.ManualClock(v["at"]),
+        "function": lambda: (lambda event: None),
+        "logger": lambda: logging.getLogger("hmac_guard.parity"),
     }
     return encoded[kind]()
 

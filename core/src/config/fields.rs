@@ -87,6 +87,10 @@ fields! {
     "redis_tls_ca" => ("redisTlsCa", "redis_tls_ca"),
     "clock" => ("clock", "clock"),
     "expose_reasons" => ("exposeReasons", "expose_reasons"),
+    "observe.on_event" => ("onEvent", "on_event"),
+    "observe.logger" => ("logger", "logger"),
+    "observe.report_accepted" => ("reportAccepted", "report_accepted"),
+    "observe.log_rate" => ("logRate", "log_rate"),
 }
 
 /// The option with this canonical id.

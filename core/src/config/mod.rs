@@ -11,6 +11,7 @@
 mod env;
 mod fields;
 mod keys;
+mod observe;
 mod policy;
 mod read;
 mod settings;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 pub use env::{Env, REDIS_TLS_CA_FILE_ENV, REDIS_URL_ENV};
 pub use fields::{FIELDS, Field, Spelling, field};
 pub use keys::key_spec;
+pub use observe::{LoggerChoice, ObserveOptions};
 pub use store::{RedisOptions, RedisSettings, StoreConfig};
 pub use value::Value;
 
@@ -62,6 +64,8 @@ pub struct GuardConfig {
     pub clock: Option<Arc<ManualClock>>,
     /// Development only: adapters add the error's reason to their error responses.
     pub expose_reasons: bool,
+    /// What is reported and logged, and where.
+    pub observe: ObserveOptions,
 }
 
 /// A guard built from a [`GuardConfig`], with the handles a binding keeps.
@@ -79,6 +83,9 @@ pub struct BuiltGuard {
     /// Whether adapters add the error's reason to their error responses (development only; a
     /// reason never holds a secret, but it tells a prober which check failed).
     pub expose_reasons: bool,
+    /// What is reported and logged, and where: the binding installs a reporter when
+    /// [`ObserveOptions::reports`] says so.
+    pub observe: ObserveOptions,
 }
 
 impl GuardConfig {
@@ -106,7 +113,8 @@ impl GuardConfig {
         let keys = keys::read_all(&o)?;
         let store = store::read(&o, env)?;
         let expose_reasons = o.bool("expose_reasons")?.unwrap_or(false);
-        Ok(GuardConfig { scheme, keys, policy, store, clock: o.clock("clock")?, expose_reasons })
+        let observe = observe::read(&o)?;
+        Ok(GuardConfig { scheme, keys, policy, store, clock: o.clock("clock")?, expose_reasons, observe })
     }
 
     /// Builds the guard (and connects nothing yet: a Redis store connects on first use).
@@ -116,6 +124,7 @@ impl GuardConfig {
     pub fn build(self) -> Result<BuiltGuard> {
         let settings = self.settings_json();
         let expose_reasons = self.expose_reasons;
+        let observe = self.observe;
         let scheme: Arc<dyn Scheme> = match self.scheme {
             SchemeConfig::Rfc9421(config) => Arc::new(Rfc9421::new(config)?),
             SchemeConfig::Simple => Arc::new(Simple),
@@ -125,7 +134,8 @@ impl GuardConfig {
             ring.upsert(spec)?;
         }
         let built = self.store.build()?;
-        let mut builder = Guard::builder().scheme(scheme).keys(ring).store(built.store).policy(self.policy);
+        let mut builder =
+            Guard::builder().scheme(scheme).keys(ring).store(built.store).policy(self.policy).observe(observe.config);
         if let Some(clock) = self.clock {
             builder = builder.clock(clock as Arc<dyn Clock>);
         }
@@ -136,6 +146,7 @@ impl GuardConfig {
             store_kind: built.kind,
             settings,
             expose_reasons,
+            observe,
         })
     }
 }

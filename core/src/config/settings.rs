@@ -66,6 +66,11 @@ impl GuardConfig {
         fields.push(("keys", Json::Int(as_u64(self.keys.len()))));
         fields.push(("clock", Json::Word(if self.clock.is_some() { "manual" } else { "system" })));
         fields.push(("expose_reasons", Json::Bool(self.expose_reasons)));
+        let o = &self.observe;
+        fields.push(("observe.report_accepted", Json::Bool(o.config.report_accepted)));
+        fields.push(("observe.log_rate", Json::Int(u64::from(o.config.log_rate))));
+        fields.push(("observe.logger", Json::Word(o.logger.name())));
+        fields.push(("observe.on_event", Json::Bool(o.on_event)));
         let mut out = String::from("{");
         for (i, (name, value)) in fields.iter().enumerate() {
             if i > 0 {
@@ -89,7 +94,7 @@ impl GuardConfig {
                         if j > 0 {
                             out.push(',');
                         }
-                        string(&mut out, w);
+                        crate::json::string(&mut out, w);
                     }
                     out.push(']');
                 }
@@ -98,20 +103,4 @@ impl GuardConfig {
         out.push('}');
         out
     }
-}
-
-/// A JSON string (components may hold `"` and `\`).
-fn string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }

@@ -446,6 +446,10 @@ impl ReplayStore for MemoryStore {
         }
         Ok(())
     }
+
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
 }
 
 #[cfg(test)]

@@ -64,4 +64,15 @@ pub trait ReplayStore: Send + Sync + fmt::Debug {
     /// # Errors
     /// `ERR_REPLAY_STORE_UNAVAILABLE` for networked stores.
     fn release(&self, key: &ReplayKey<'_>, token: u64, now_ms: i64) -> Result<()>;
+
+    /// The store's kind, for metrics and logs (`memory`, `redis`).
+    fn kind(&self) -> &'static str {
+        "custom"
+    }
+
+    /// Whether a request is accepted without replay protection when this store cannot answer
+    /// (`ERR_REPLAY_STORE_UNAVAILABLE`). The guard's monitor applies it, counts and reports it.
+    fn fails_open(&self) -> bool {
+        false
+    }
 }

@@ -16,7 +16,6 @@
 //!   unavailable store like any other (fail closed, 503, within the timeout).
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -78,8 +77,6 @@ pub struct RedisStore {
     tls: bool,
     config: RedisStoreConfig,
     idle: Mutex<Vec<redis::Connection>>,
-    fail_open_uses: AtomicU64,
-    last_fail_open_log: Mutex<Option<Instant>>,
     release_script: redis::Script,
 }
 
@@ -177,21 +174,7 @@ impl RedisStore {
         let release_script = redis::Script::new(
             "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
         );
-        Ok(RedisStore {
-            client,
-            tls,
-            config,
-            idle: Mutex::new(Vec::new()),
-            fail_open_uses: AtomicU64::new(0),
-            last_fail_open_log: Mutex::new(None),
-            release_script,
-        })
-    }
-
-    /// How many requests were accepted without replay protection (fail-open mode only).
-    #[must_use]
-    pub fn fail_open_uses(&self) -> u64 {
-        self.fail_open_uses.load(Ordering::Relaxed)
+        Ok(RedisStore { client, tls, config, idle: Mutex::new(Vec::new()), release_script })
     }
 
     /// The Redis key for a replay key.
@@ -246,28 +229,6 @@ impl RedisStore {
         }
     }
 
-    /// Applies the failure mode to an unavailable store.
-    fn guard_availability(&self, r: Result<()>) -> Result<()> {
-        match r {
-            Err(e) if e.code() == ErrorCode::ReplayStoreUnavailable && self.config.fail_open => {
-                let n = self.fail_open_uses.fetch_add(1, Ordering::Relaxed) + 1;
-                // Every use is counted; the log line is limited to one a second so an outage does
-                // not flood the logs.
-                let mut last = self.last_fail_open_log.lock();
-                if last.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
-                    return Ok(());
-                }
-                *last = Some(Instant::now());
-                eprintln!(
-                    "hmac-guard: replay store unavailable ({}); fail-open accepted a request without replay protection ({n} so far)",
-                    e.reason()
-                );
-                Ok(())
-            }
-            other => other,
-        }
-    }
-
     fn set(&self, key: &ReplayKey<'_>, value: &str, ttl_ms: u64, nx: bool) -> Result<bool> {
         let k = self.redis_key(key);
         self.run(|con| {
@@ -285,12 +246,10 @@ impl RedisStore {
 
 impl ReplayStore for RedisStore {
     fn insert_if_absent(&self, key: &ReplayKey<'_>, ttl_ms: u64, _now_ms: i64) -> Result<()> {
-        let r = match self.set(key, "1", ttl_ms, true) {
-            Ok(true) => Ok(()),
-            Ok(false) => fail(ErrorCode::Replay, "nonce was already used"),
-            Err(e) => Err(e),
-        };
-        self.guard_availability(r)
+        match self.set(key, "1", ttl_ms, true)? {
+            true => Ok(()),
+            false => fail(ErrorCode::Replay, "nonce was already used"),
+        }
     }
 
     fn reserve(&self, key: &ReplayKey<'_>, hold_ms: u64, _now_ms: i64) -> Result<u64> {
@@ -298,23 +257,27 @@ impl ReplayStore for RedisStore {
         let mut bytes = [0u8; 8];
         getrandom::fill(&mut bytes).map_err(|_| Error::new(ErrorCode::Internal, "OS random source failed"))?;
         let token = u64::from_le_bytes(bytes) >> 1;
-        let r = match self.set(key, &format!("r{token}"), hold_ms, true) {
-            Ok(true) => Ok(()),
-            Ok(false) => fail(ErrorCode::Replay, "delivery is reserved or was already processed"),
-            Err(e) => Err(e),
-        };
-        self.guard_availability(r).map(|()| token)
+        match self.set(key, &format!("r{token}"), hold_ms, true)? {
+            true => Ok(token),
+            false => fail(ErrorCode::Replay, "delivery is reserved or was already processed"),
+        }
     }
 
     fn commit(&self, key: &ReplayKey<'_>, ttl_ms: u64, _now_ms: i64) -> Result<()> {
-        let r = self.set(key, "c", ttl_ms, false).map(|_| ());
-        self.guard_availability(r)
+        self.set(key, "c", ttl_ms, false).map(|_| ())
     }
 
     fn release(&self, key: &ReplayKey<'_>, token: u64, _now_ms: i64) -> Result<()> {
         let k = self.redis_key(key);
         let value = format!("r{token}");
-        let r = self.run(|con| self.release_script.key(&k).arg(&value).invoke::<i64>(con)).map(|_| ());
-        self.guard_availability(r)
+        self.run(|con| self.release_script.key(&k).arg(&value).invoke::<i64>(con)).map(|_| ())
+    }
+
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+
+    fn fails_open(&self) -> bool {
+        self.config.fail_open
     }
 }

@@ -1,0 +1,66 @@
+//! Log rate limiting: at most `rate` lines per second per level, the rest counted and the count
+//! carried by the next line that goes out, so an attack or an outage cannot flood the logs.
+
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use super::Level;
+
+#[derive(Debug)]
+pub(crate) struct Gate {
+    rate: u32,
+    windows: [Mutex<Window>; 3],
+}
+
+#[derive(Debug, Default)]
+struct Window {
+    start: Option<Instant>,
+    used: u32,
+    suppressed: u64,
+}
+
+/// Whether a line may be logged, and how many were held back before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Admit {
+    pub(crate) log: bool,
+    pub(crate) suppressed: u64,
+}
+
+impl Gate {
+    pub(crate) fn new(rate: u32) -> Self {
+        Gate { rate, windows: Default::default() }
+    }
+
+    pub(crate) fn admit(&self, level: Level, now: Instant) -> Admit {
+        let mut w = self.windows[level as usize].lock();
+        if w.start.is_none_or(|s| now.duration_since(s) >= Duration::from_secs(1)) {
+            w.start = Some(now);
+            w.used = 0;
+        }
+        if w.used >= self.rate {
+            w.suppressed += 1;
+            return Admit { log: false, suppressed: 0 };
+        }
+        w.used += 1;
+        Admit { log: true, suppressed: std::mem::take(&mut w.suppressed) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_each_level_per_second_and_reports_what_it_held_back() {
+        let gate = Gate::new(2);
+        let t0 = Instant::now();
+        let admitted: Vec<bool> = (0..5).map(|_| gate.admit(Level::Info, t0).log).collect();
+        assert_eq!(admitted, [true, true, false, false, false]);
+        // Another level has its own budget.
+        assert!(gate.admit(Level::Warn, t0).log);
+        let next = gate.admit(Level::Info, t0 + Duration::from_millis(1000));
+        assert_eq!(next, Admit { log: true, suppressed: 3 });
+        assert_eq!(gate.admit(Level::Info, t0 + Duration::from_millis(1001)).suppressed, 0);
+    }
+}
