@@ -91,6 +91,7 @@ fields! {
     "observe.logger" => ("logger", "logger"),
     "observe.report_accepted" => ("reportAccepted", "report_accepted"),
     "observe.log_rate" => ("logRate", "log_rate"),
+    "observe.log_level" => ("logLevel", "log_level"),
 }
 
 /// The option with this canonical id.

@@ -4,7 +4,7 @@
 use super::read::{Options, invalid};
 use super::value::Value;
 use crate::error::Result;
-use crate::observe::ObserveConfig;
+use crate::observe::{Level, ObserveConfig};
 
 /// Where log lines go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +53,7 @@ pub(crate) fn read(o: &Options<'_>) -> Result<ObserveOptions> {
     let config = ObserveConfig {
         report_accepted: o.bool("observe.report_accepted")?.unwrap_or(d.report_accepted),
         log_rate: o.int_as("observe.log_rate", 1, 100_000)?.unwrap_or(d.log_rate),
+        log_level: o.choice("observe.log_level", &["debug", "info", "warn"])?.and_then(Level::from_name).unwrap_or(d.log_level),
     };
     let on_event = match o.raw("observe.on_event") {
         None => false,

@@ -69,6 +69,7 @@ impl GuardConfig {
         let o = &self.observe;
         fields.push(("observe.report_accepted", Json::Bool(o.config.report_accepted)));
         fields.push(("observe.log_rate", Json::Int(u64::from(o.config.log_rate))));
+        fields.push(("observe.log_level", Json::Word(o.config.log_level.name())));
         fields.push(("observe.logger", Json::Word(o.logger.name())));
         fields.push(("observe.on_event", Json::Bool(o.on_event)));
         let mut out = String::from("{");

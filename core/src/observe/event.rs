@@ -10,7 +10,7 @@ use crate::json::Object;
 /// How loud an event is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
-    /// Accepted requests and abandoned verifications.
+    /// Accepted requests, unsigned requests (`ERR_MISSING_SIGNATURE`) and abandoned verifications.
     Debug = 0,
     /// Rejections answered with a 4xx.
     Info = 1,
@@ -19,6 +19,12 @@ pub enum Level {
 }
 
 impl Level {
+    /// The level named `debug`, `info` or `warn`.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Level> {
+        [Level::Debug, Level::Info, Level::Warn].into_iter().find(|l| l.name() == name)
+    }
+
     /// `debug`, `info` or `warn`.
     #[must_use]
     pub fn name(self) -> &'static str {

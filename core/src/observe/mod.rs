@@ -33,11 +33,13 @@ pub struct ObserveConfig {
     pub report_accepted: bool,
     /// Log lines per second per level; past it lines are counted, not logged.
     pub log_rate: u32,
+    /// Events below this level are not logged (a hook still gets them).
+    pub log_level: Level,
 }
 
 impl Default for ObserveConfig {
     fn default() -> Self {
-        ObserveConfig { report_accepted: false, log_rate: 10 }
+        ObserveConfig { report_accepted: false, log_rate: 10, log_level: Level::Info }
     }
 }
 
@@ -108,7 +110,9 @@ impl Monitor {
             return;
         }
         let level = match code {
-            None => Level::Debug,
+            // Unsigned requests are mostly scanners and clients that do not sign yet (and pass on
+            // routes where signing is optional): counted, logged only when asked.
+            None | Some(ErrorCode::MissingSignature) => Level::Debug,
             Some(c) if c.status() >= 500 => Level::Warn,
             Some(_) => Level::Info,
         };
@@ -184,7 +188,7 @@ impl Monitor {
         // Store state changes are rare by nature and always logged; the rest is rate limited.
         if event.kind == EventKind::Store {
             event.log = true;
-        } else {
+        } else if event.level >= self.config.log_level {
             let admit = self.gate.admit(event.level, Instant::now());
             event.log = admit.log;
             event.suppressed = admit.suppressed;

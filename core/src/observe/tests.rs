@@ -186,12 +186,17 @@ fn a_scripted_mix_is_counted_per_outcome_code_and_key() {
 
 #[test]
 fn acceptances_are_reported_when_asked() {
-    let r = rig(false, ObserveConfig { report_accepted: true, log_rate: 10 });
+    let r = rig(false, ObserveConfig { report_accepted: true, ..ObserveConfig::default() });
     r.guard.verify(&request(&r.signer, "nonce-0000000001", b""), b"").unwrap();
     let events = r.events.take();
     assert_eq!(events.len(), 1);
     let v: serde_json::Value = serde_json::from_str(&events[0].0).unwrap();
     assert_eq!((v["outcome"].as_str(), v["level"].as_str(), v["status"].is_null()), (Some("accepted"), Some("debug"), true));
+    // Below the default log level: the hook gets it, no line is logged.
+    assert_eq!(v["log"], false);
+    let r = rig(false, ObserveConfig { report_accepted: true, log_level: super::Level::Debug, ..ObserveConfig::default() });
+    r.guard.verify(&request(&r.signer, "nonce-0000000001", b""), b"").unwrap();
+    assert!(r.events.take()[0].0.contains(r#""log":true"#));
     assert!(v["duration_ms"].as_f64().unwrap() >= 0.0);
 }
 
@@ -246,7 +251,7 @@ fn fail_open_accepts_counts_and_reports_each_use() {
 
 #[test]
 fn logging_is_rate_limited_but_the_hook_sees_everything() {
-    let r = rig(false, ObserveConfig { report_accepted: false, log_rate: 3 });
+    let r = rig(false, ObserveConfig { log_rate: 3, ..ObserveConfig::default() });
     let head = request(&r.signer, "nonce-0000000001", b"");
     for _ in 0..10 {
         let _ = r.guard.verify(&head, b"x");
