@@ -35,6 +35,20 @@ impl RequestHead {
         if self.scheme.is_empty() { crate::config::DEFAULT_URL_SCHEME } else { &self.scheme }
     }
 
+    /// A head from a server's raw parts: header values as bytes, each byte read as one
+    /// character (ISO-8859-1), as Node and the WSGI/ASGI servers hand them over, so an
+    /// `obs-text` byte reaches the checks as the same character in every framework.
+    pub fn from_raw<'a>(
+        method: impl Into<String>,
+        target: impl Into<String>,
+        scheme: impl Into<String>,
+        headers: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    ) -> Self {
+        let headers =
+            headers.into_iter().map(|(n, v)| (n.to_string(), v.iter().map(|&b| char::from(b)).collect::<String>())).collect();
+        RequestHead { method: method.into(), target: target.into(), scheme: scheme.into(), headers }
+    }
+
     /// Adds a header (builder style, for tests and clients).
     #[must_use]
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {

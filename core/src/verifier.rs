@@ -356,6 +356,13 @@ impl Guard {
         &self.inner.scheme
     }
 
+    /// Whether the replay store's calls may wait on the network: an async adapter then claims on
+    /// a blocking-capable thread (`spawn_blocking`, `web::block`).
+    #[must_use]
+    pub fn claim_may_block(&self) -> bool {
+        self.inner.store.may_block()
+    }
+
     /// The clock.
     #[must_use]
     pub fn clock(&self) -> &Arc<dyn Clock> {

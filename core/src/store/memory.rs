@@ -450,6 +450,10 @@ impl ReplayStore for MemoryStore {
     fn kind(&self) -> &'static str {
         "memory"
     }
+
+    fn may_block(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -70,6 +70,12 @@ pub trait ReplayStore: Send + Sync + fmt::Debug {
         "custom"
     }
 
+    /// Whether a call may wait on the network (an async adapter then runs the claim on a
+    /// blocking-capable thread). Unknown stores are assumed to.
+    fn may_block(&self) -> bool {
+        true
+    }
+
     /// Whether a request is accepted without replay protection when this store cannot answer
     /// (`ERR_REPLAY_STORE_UNAVAILABLE`). The guard's monitor applies it, counts and reports it.
     fn fails_open(&self) -> bool {

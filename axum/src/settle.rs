@@ -1,0 +1,42 @@
+//! Two-phase replay (`ReplayMode::Reserve`): the reservation is committed when the handler
+//! answered 2xx and released otherwise — on an error response, a panic, or a client that went
+//! away (the future is dropped), so a retried delivery can succeed.
+
+use hmac_guard::ReplayTicket;
+
+pub(crate) struct Settle {
+    ticket: Option<ReplayTicket>,
+    may_block: bool,
+}
+
+impl Settle {
+    pub(crate) fn new(ticket: Option<ReplayTicket>, may_block: bool) -> Self {
+        Settle { ticket, may_block }
+    }
+
+    pub(crate) async fn finish(mut self, success: bool) {
+        let Some(ticket) = self.ticket.take() else { return };
+        // A store error here is already counted and reported by the guard's monitor.
+        let run = move || {
+            let _ = if success { ticket.commit() } else { ticket.release() };
+        };
+        if self.may_block {
+            let _ = tokio::task::spawn_blocking(run).await;
+        } else {
+            run();
+        }
+    }
+}
+
+impl Drop for Settle {
+    fn drop(&mut self) {
+        let Some(ticket) = self.ticket.take() else { return };
+        let release = move || {
+            let _ = ticket.release();
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) if self.may_block => drop(rt.spawn_blocking(release)),
+            _ => release(),
+        }
+    }
+}
