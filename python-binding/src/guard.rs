@@ -1,16 +1,20 @@
 //! `Guard`: a configured verifier. Its options go to the core's one configuration contract as
 //! they are (`options.rs`); the request methods translate heads and bodies and call the core.
 
+use std::sync::Arc;
+
 use hmac_guard::config::{Spelling, Value, key_spec};
 use hmac_guard::{ErrorCode, GuardConfig};
-use pyo3::intern;
+use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::{PyAny, PyBytes, PyDict, PyString};
+use pyo3::{PyTraverseError, intern};
 
 use crate::convert::{Chunk, arg, hashing, opt, py_str, str_arg};
 use crate::errors::{IntoPyResult, py_error, shield};
 use crate::explanation::PyExplanation;
 use crate::head::{HeadCache, environ_get, fill_from_args, fill_from_environ, head_from_args};
+use crate::observe::{PyReporter, install, raised_refusal, refusal};
 use crate::options::to_value;
 use crate::verification::{PyVerification, PyVerified};
 
@@ -39,7 +43,16 @@ pub(crate) struct PyGuard {
     settings: String,
     /// `expose_reasons`: adapters add the error's reason to their error responses.
     expose_reasons: bool,
+    /// `default`, `off` or `custom`, as the core chose.
+    logger_choice: &'static str,
+    /// Delivers the core's events to the Python hook and logger, when any.
+    reporter: Option<Arc<PyReporter>>,
     heads: HeadCache,
+}
+
+/// `json.loads(text)`.
+fn json_loads<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    py.import(intern!(py, "json"))?.call_method1(intern!(py, "loads"), (text,))
 }
 
 #[pymethods]
@@ -50,13 +63,16 @@ impl PyGuard {
     #[pyo3(signature = (**options))]
     fn new(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
         shield(py, || {
-            let options = options.map_or(Ok(Value::Null), |o| to_value(o.as_any()))?;
-            let built = GuardConfig::from_options(&options, Spelling::Python).and_then(GuardConfig::build).py_err(py)?;
+            let values = options.map_or(Ok(Value::Null), |o| to_value(o.as_any()))?;
+            let built = GuardConfig::from_options(&values, Spelling::Python).and_then(GuardConfig::build).py_err(py)?;
+            let reporter = install(py, &built.guard, &built.observe, options)?;
             Ok(PyGuard {
                 core: built.guard,
                 store_kind: built.store_kind,
                 settings: built.settings,
                 expose_reasons: built.expose_reasons,
+                logger_choice: built.observe.logger.name(),
+                reporter,
                 heads: HeadCache::default(),
             })
         })
@@ -66,7 +82,64 @@ impl PyGuard {
     /// Nothing that could be a secret is listed.
     #[getter]
     fn settings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        py.import(intern!(py, "json"))?.call_method1(intern!(py, "loads"), (self.settings.as_str(),))
+        json_loads(py, &self.settings)
+    }
+
+    /// Where log lines go: `default` (the `hmac_guard` logger), `off` or `custom`.
+    #[getter]
+    fn logger_choice(&self) -> &'static str {
+        self.logger_choice
+    }
+
+    /// The counters and the replay store's health, as the core snapshots them (a `dict`).
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json_loads(py, &self.core.monitor().stats_json(Spelling::Python, self.core.keys().len()))
+    }
+
+    /// The Prometheus metric families: `[{name, type, help, samples: [{name, labels, value}]}]`.
+    fn metric_families<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json_loads(py, &self.core.monitor().families_json(self.core.keys().len()))
+    }
+
+    /// The metrics in the Prometheus text format, each sample with the `labels` given too.
+    #[pyo3(signature = (labels = None))]
+    fn metrics(&self, py: Python<'_>, labels: Option<&Bound<'_, PyAny>>) -> PyResult<String> {
+        let extra: Vec<(String, String)> = match labels.filter(|l| !l.is_none()) {
+            None => Vec::new(),
+            Some(l) => l
+                .call_method0(intern!(py, "items"))
+                .map_err(|_| crate::convert::wrong_type("labels", "a mapping of str to str", l))?
+                .try_iter()?
+                .map(|item| {
+                    let (k, v) = item?.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>()?;
+                    Ok((arg(&k, "labels")?, arg(&v, "labels")?))
+                })
+                .collect::<PyResult<_>>()?,
+        };
+        self.core.monitor().prometheus_text(self.core.keys().len(), &extra).py_err(py)
+    }
+
+    /// Requests accepted without replay protection (a fail-open store that could not answer).
+    #[getter]
+    fn fail_open_uses(&self) -> u64 {
+        self.core.monitor().fail_open_uses()
+    }
+
+    /// Counts and reports a refusal an adapter made itself (`code`: `"ERR_..."`), e.g. a body
+    /// another middleware consumed first.
+    fn refused(&self, code: &Bound<'_, PyAny>, reason: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.core.refused(&refusal(code, reason)?);
+        Ok(())
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        self.reporter.as_ref().map_or(Ok(()), |r| r.traverse(&visit))
+    }
+
+    fn __clear__(&self) {
+        if let Some(r) = &self.reporter {
+            r.clear();
+        }
     }
 
     /// The replay store: `memory` (per process) or `redis` (shared; blocking round trips, so
@@ -177,7 +250,16 @@ impl PyGuard {
             let mut room = if readable { length.as_ref().and_then(declared_length).map_or(limit, |d| d.min(limit)) } else { 0 };
             let mut chunks = Vec::new();
             while room > 0 {
-                let data = stream.call_method1(intern!(py, "read"), (chunk_size.min(room),))?;
+                let data = match stream.call_method1(intern!(py, "read"), (chunk_size.min(room),)) {
+                    Ok(data) => data,
+                    Err(e) => {
+                        // The adapter's refusal (the body could not be read) is the verdict.
+                        if let Some(refused) = raised_refusal(py, &e) {
+                            v.refuse(&refused);
+                        }
+                        return Err(e);
+                    }
+                };
                 if !data.is_truthy()? {
                     break;
                 }

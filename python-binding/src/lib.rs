@@ -11,6 +11,7 @@ mod errors;
 mod explanation;
 mod guard;
 mod head;
+mod observe;
 mod options;
 mod pystr;
 mod signer;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use hmac_guard::config::Value;
 use pyo3::prelude::*;
 use pyo3::types::{
-    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMapping, PyMemoryView, PySequence, PyString, PyTuple,
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMapping, PyMemoryView, PySequence, PyString, PyTuple, PyType,
 };
 use zeroize::Zeroizing;
 
@@ -19,8 +19,8 @@ const MAX_DEPTH: usize = 8;
 
 /// A Python value as an option value: `None` null, `bool`, `int` (one past `i64` as a float, so
 /// the core words the range error), `float`, `str` (`Str(None)` for a lone surrogate), bytes-like,
-/// `list`/`tuple`, `dict`/any mapping (entries in order), `ManualClock`; anything else is named
-/// by its type.
+/// `list`/`tuple`, `dict`/any mapping (entries in order), `ManualClock`, a callable that is not a
+/// class as `function` (the kind the core expects of a hook); anything else is named by its type.
 pub(crate) fn to_value(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
     value(obj, 0)
 }
@@ -70,6 +70,9 @@ fn value(obj: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
             });
             return entries.collect::<PyResult<_>>().map(Value::Map);
         }
+    }
+    if obj.is_callable() && !obj.is_instance_of::<PyType>() {
+        return Ok(Value::Other("function".into()));
     }
     Ok(Value::Other(type_name(obj)))
 }

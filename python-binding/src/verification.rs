@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 
 use crate::convert::{Chunk, arg, hashing, py_opt, py_str, str_arg};
 use crate::errors::{IntoPyResult, py_error, shield};
+use crate::observe::refusal;
 
 #[derive(Debug)]
 enum State {
@@ -62,6 +63,15 @@ impl PyVerification {
             let verified = py.detach(|| pending.claim()).py_err(py)?;
             Ok(PyVerified::from(verified))
         })
+    }
+
+    /// Ends the verification with a refusal the adapter found while reading the body (`code`:
+    /// `"ERR_..."`, e.g. `ERR_BAD_FRAMING`): counted and reported as that rejection, not as an
+    /// abandoned verification. Nothing is claimed; the verification is finished.
+    fn refuse(&self, py: Python<'_>, code: &Bound<'_, PyAny>, reason: &Bound<'_, PyAny>) -> PyResult<()> {
+        let error = refusal(code, reason)?;
+        self.take(py, true)?.refuse(&error);
+        Ok(())
     }
 
     /// Body bytes fed so far.

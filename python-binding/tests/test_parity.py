@@ -41,7 +41,7 @@ def value(v: Any) -> Any:
         "lone-surrogate": lambda: "\ud800",
         "bytes": lambda: bytes.fromhex(v["hex"]),
         "clock": lambda: hg.ManualClock(v["at"]),
-        "function": lambda: (lambda event: None),
+        "function": lambda: lambda event: None,
         "logger": lambda: logging.getLogger("hmac_guard.parity"),
     }
     return encoded[kind]()

@@ -3,7 +3,8 @@ header scheme) with bounded replay protection, implemented once in Rust.
 
 Every check runs in the native core (``hmac_guard._native``); this package adds exceptions and
 framework plumbing only: :mod:`hmac_guard.flask`, :mod:`hmac_guard.wsgi`, :mod:`hmac_guard.asgi`,
-:mod:`hmac_guard.fastapi` and :mod:`hmac_guard.client` (``requests`` / ``httpx`` auth).
+:mod:`hmac_guard.fastapi`, :mod:`hmac_guard.client` (``requests`` / ``httpx`` auth) and
+:mod:`hmac_guard.prometheus` (``prometheus_client``).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ from ._native import (
     Verified,
     __version__,
 )
+from ._observe import GuardEvent
 
 __all__ = [
     "ERROR_CODES",
@@ -79,6 +81,7 @@ __all__ = [
     "ExpiredError",
     "Explanation",
     "Guard",
+    "GuardEvent",
     "HeaderTooLargeError",
     "HmacGuardError",
     "InternalError",

@@ -1,9 +1,12 @@
 """Type stubs for the native module (checked against the build with ``mypy.stubtest``)."""
 
-from collections.abc import Iterable, Mapping, Sequence
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, Literal, Union
 
 from typing_extensions import TypeAlias, final
+
+from hmac_guard._observe import GuardEvent
 
 _Body: TypeAlias = Union[bytes, bytearray, memoryview]
 _HeaderText: TypeAlias = Union[str, bytes]
@@ -86,14 +89,35 @@ class Guard:
         redis_tls_ca: bytes | bytearray | str | None = ...,
         clock: ManualClock | None = ...,
         expose_reasons: bool | None = ...,
+        on_event: Callable[[GuardEvent], object] | None = ...,
+        logger: logging.Logger | logging.LoggerAdapter[Any] | Literal[False] | None = ...,
+        report_accepted: bool | None = ...,
+        log_rate: int | None = ...,
+        log_level: Literal["debug", "info", "warn"] | None = ...,
     ) -> Guard:
-        """Options are checked by the core (``None``: the default); a bad one is ``ConfigError``."""
+        """Options are checked by the core (``None``: the default); a bad one is ``ConfigError``.
+        ``on_event`` gets every event the core reports; ``logger`` (default: the ``hmac_guard``
+        logger; ``False``: none) the ones it says to log (docs/observability.md)."""
     @property
     def settings(self) -> dict[str, Any]:
         """The effective settings, defaults filled in, by canonical id (``policy.max_age_secs``)."""
     @property
     def expose_reasons(self) -> bool:
         """Whether the adapters' JSON errors carry the error's reason (development only)."""
+    @property
+    def logger_choice(self) -> Literal["default", "off", "custom"]:
+        """Where log lines go: the ``hmac_guard`` logger, none, or the ``logger`` given."""
+    @property
+    def fail_open_uses(self) -> int:
+        """Requests accepted without replay protection (a fail-open store that could not answer)."""
+    def stats(self) -> dict[str, Any]:
+        """The counters and the replay store's health (docs/observability.md)."""
+    def metric_families(self) -> list[dict[str, Any]]:
+        """The Prometheus metric families: ``[{name, type, help, samples: [{name, labels, value}]}]``."""
+    def metrics(self, labels: Mapping[str, str] | None = None) -> str:
+        """The metrics in the Prometheus text format, each sample with ``labels`` too."""
+    def refused(self, code: str, reason: str) -> None:
+        """Counts and reports a refusal an adapter made itself (``code``: ``"ERR_..."``)."""
     @property
     def scheme(self) -> str: ...
     @property
@@ -150,6 +174,9 @@ class Verification:
 
     def update(self, data: _Body) -> None: ...
     def finish(self) -> Verified: ...
+    def refuse(self, code: str, reason: str) -> None:
+        """Ends the verification with a refusal found while reading the body (``ERR_BAD_FRAMING``):
+        counted as that rejection, not as an abandoned verification."""
     @property
     def bytes_seen(self) -> int: ...
     @property

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Awaitable, MutableMapping, Sequence
 from typing import Any, Callable
 
@@ -34,8 +33,6 @@ from ._errors import BadFramingError, HmacGuardError
 from ._native import Guard, Verification, Verified, announces_body
 
 __all__ = ["SCOPE_KEY", "HmacGuardMiddleware", "finish", "read_and_verify", "request_head", "send_error"]
-
-log = logging.getLogger("hmac_guard")
 
 SCOPE_KEY = "hmac"
 
@@ -184,7 +181,6 @@ class HmacGuardMiddleware:
         except ClientDisconnected:
             return  # nobody to answer
         except HmacGuardError as exc:
-            log.info("hmac-guard rejected %s %s: %s", scope.get("method"), scope.get("path"), exc)
             # Body bytes left unread: connection: close, and nothing more is received.
             announced = _body_announced(scope)
             accept = self.guard.accept_signature(exc.code, announced)

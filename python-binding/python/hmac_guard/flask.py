@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import functools
 import io
-import logging
 from typing import Any, Callable, TypeVar, cast
 
 from flask import Blueprint, Flask, Response, current_app, g, request
@@ -47,8 +46,6 @@ from ._native import Guard, Verified
 from ._wsgi import DEFAULT_CHUNK_SIZE, accept_signature, body_unread, error_body, read_and_verify
 
 __all__ = ["HmacGuard", "guard_from_config", "verify_current_request"]
-
-log = logging.getLogger("hmac_guard")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -161,10 +158,12 @@ def verify_current_request() -> Verified:
     # Werkzeug caches what get_data()/get_json()/form read: the stream is spent, and verifying
     # what is left would blame the client for the server's order of operations.
     if "_cached_data" in vars(req) or "form" in vars(req):
-        raise InvalidStateError(
+        refusal = InvalidStateError(
             "the request body was read before hmac-guard verified it (request.get_data(), .json or .form"
             " in a before_request hook or another extension): protect the view before anything reads the body"
         )
+        state.guard.refused(refusal.code, refusal.reason)  # counted and reported like the core's own
+        raise refusal
     verified, body = read_and_verify(state.guard, environ, req.stream, state.chunk_size)
     # The view reads the same bytes: get_data()/get_json()/form use the cached data, and a
     # direct read of the stream or wsgi.input sees them too.
@@ -176,7 +175,6 @@ def verify_current_request() -> Verified:
 
 
 def _error_response(exc: HmacGuardError) -> Response:
-    log.info("hmac-guard rejected %s %s: %s", request.method, request.path, exc)
     state: _State = _app_object().extensions["hmac_guard"]
     body = error_body(exc, reason=state.guard.expose_reasons)
     response = current_app.response_class(body, status=exc.status, mimetype="application/json")

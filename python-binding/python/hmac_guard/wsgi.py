@@ -15,7 +15,6 @@ core builds (RFC 9421 §5.1).
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import Iterable, Sequence
 from typing import Any, Callable
 
@@ -33,8 +32,6 @@ from ._wsgi import (
 __all__ = ["ENVIRON_KEY", "HmacGuardMiddleware"]
 
 ENVIRON_KEY = "hmac_guard.verified"
-
-log = logging.getLogger("hmac_guard")
 
 
 class HmacGuardMiddleware:
@@ -73,9 +70,6 @@ class HmacGuardMiddleware:
         try:
             verified, body = read_and_verify(self.guard, environ, chunk_size=self.chunk_size)
         except HmacGuardError as exc:
-            log.info(
-                "hmac-guard rejected %s %s: %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), exc
-            )
             # Body bytes left unread: Connection: close, and nothing more is read.
             return error_response(
                 exc,
