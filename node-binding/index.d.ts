@@ -239,6 +239,104 @@ export interface GuardOptions {
    * whoever probes the service. Default `false`.
    */
   exposeReasons?: boolean
+  /**
+   * Called with every event (see HmacGuardEvent): each rejection, each change of the replay
+   * store's state, each fail-open use, and with `reportAccepted` each acceptance. It runs on the
+   * event loop a moment after the verdict (the answer may be out already). A hook that throws or
+   * rejects is reported once through the logger and otherwise ignored.
+   */
+  onEvent?: (event: HmacGuardEvent) => unknown
+  /**
+   * Where log lines go: `console` by default; a pino logger (called `logger[level](fields,
+   * message)`), or any logger with `info`/`warn`/`debug` methods such as winston (called
+   * `logger[level](message, fields)`); `false` for none (a hook still gets every event).
+   */
+  logger?: HmacGuardLogger | false
+  /** Accepted requests are events too, at debug level (default `false`). */
+  reportAccepted?: boolean
+  /** Log lines per second per level, 1 to 100000 (default 10); the next line says how many were held back. */
+  logRate?: number
+  /** Events below this level are not logged (default `info`; unsigned requests are `debug`). A hook still gets them. */
+  logLevel?: 'debug' | 'info' | 'warn'
+}
+
+/** A logger hmac-guard writes its lines to (console, pino, winston, …). */
+export interface HmacGuardLogger {
+  debug?(...args: any[]): unknown
+  info(...args: any[]): unknown
+  warn(...args: any[]): unknown
+}
+
+/**
+ * One event, as `onEvent` receives it; the logger gets `message` at `level`, with the other
+ * fields, when `log` is true. Never holds a secret or an expected MAC.
+ */
+export interface HmacGuardEvent {
+  /** A verification's verdict, a change of the replay store's state, or a request accepted without replay protection. */
+  type: 'verification' | 'store' | 'fail_open'
+  /** Verifications: `accepted`, `rejected`, `aborted` (the client went away mid-body). The store: `failing`, `failing_open`, `ok`. */
+  outcome: 'accepted' | 'rejected' | 'aborted' | 'failing' | 'failing_open' | 'ok'
+  code: ErrorCode | null
+  /** The HTTP status of a rejection. */
+  status: number | null
+  scheme: 'rfc9421' | 'simple' | null
+  /** The key id the request named (also an id the guard does not have), when it was read. */
+  keyId: string | null
+  /** Head to verdict, body and replay store included; for a store that answers again, how long it failed. */
+  durationMs: number | null
+  store: 'memory' | 'redis'
+  /** Why (the core's reason; never a secret). */
+  reason: string | null
+  level: 'debug' | 'info' | 'warn'
+  /** Whether the logger gets it: false below `logLevel` or past `logRate`. */
+  log: boolean
+  /** Lines of this level held back by `logRate` since the last one logged. */
+  suppressed: number
+  /** The log line. */
+  message: string
+}
+
+/** `guard.stats()`: counters since the guard was built, and the replay store's health now. */
+export interface GuardStats {
+  scheme: 'rfc9421' | 'simple'
+  store: 'memory' | 'redis'
+  /** Keys in the key ring. */
+  keys: number
+  accepted: number
+  rejected: number
+  /** Verifications abandoned before the verdict (the client went away mid-body). */
+  aborted: number
+  /** Rejections per error code (codes never seen are left out). */
+  rejections: Partial<Record<ErrorCode, number>>
+  /** Verdicts per key id of the key ring (requests naming other ids count as ERR_UNKNOWN_KEY only). */
+  byKey: Record<string, { accepted: number; rejected: number }>
+  /** Head-to-verdict latency: cumulative counts per upper bound in seconds. */
+  duration: { count: number; sumSeconds: number; buckets: Array<[le: number, count: number]> }
+  replayStore: {
+    state: 'ok' | 'failing'
+    /** Unix milliseconds since which it has been failing; `null` while it answers. */
+    failingSinceMs: number | null
+    /** Store calls that got no answer. */
+    failures: number
+    /** Requests accepted without replay protection (`redisFailOpen`). */
+    failOpenUses: number
+    stateChanges: number
+  }
+}
+
+/** One Prometheus sample: the full metric name (`…_bucket` for a histogram), labels, value. */
+export interface MetricSample {
+  name: string
+  labels: Record<string, string>
+  value: number
+}
+
+/** One Prometheus metric family, as the core defines it. */
+export interface MetricFamily {
+  name: string
+  type: 'counter' | 'gauge' | 'histogram'
+  help: string
+  samples: MetricSample[]
 }
 
 /**
@@ -390,8 +488,12 @@ export declare class Verification {
    * (`ERR_REPLAY_STORE_UNAVAILABLE`, 503, when Redis cannot answer within its timeout).
    */
   finishAsync(): Promise<Verified>
-  /** Abandons the verification; nothing is claimed. */
-  abort(): void
+  /**
+   * Abandons the verification; nothing is claimed. With the error that made you stop (a body the
+   * server could not read: `ERR_BAD_FRAMING`) it is counted and reported as that rejection;
+   * without, as abandoned (`aborted`).
+   */
+  abort(error?: HmacGuardError): void
   readonly bytesSeen: number
   readonly keyId: string | null
   readonly finished: boolean
@@ -415,6 +517,16 @@ export declare class Guard {
   readonly settings: GuardSettings
   /** Whether the adapters' JSON errors carry the core's `reason` (`exposeReasons`, development only). */
   readonly exposeReasons: boolean
+  /** Counters per outcome, error code and key id, the latency histogram, the replay store's health (a fresh object each time). */
+  stats(): GuardStats
+  /**
+   * The metrics in the Prometheus text format (version 0.0.4), every sample with `labels` added
+   * (`{guard: 'api'}`). `ERR_INVALID_CONFIG` for a label name Prometheus refuses or one the
+   * metrics use. For prom-client, see `hmac-guard/prometheus`.
+   */
+  metrics(labels?: Record<string, string>): string
+  /** The metric families, for a collector of your own (OpenTelemetry, StatsD…). */
+  metricFamilies(): MetricFamily[]
   /** Adds a key, or replaces the key with the same id, at runtime (checked as `keys` entries are; errors name `key.<field>`). */
   addKey(key: KeyOptions): void
   /** Removes a key; returns whether it was present. */
@@ -511,6 +623,13 @@ export interface ExpressLikeRequest extends IncomingMessage {
   rawBody?: Buffer
   body?: any
 }
+
+/**
+ * A request on a route behind `expressMiddleware` (without `optional`): `hmac` and `rawBody` are
+ * always set there, so a handler needs no check. `R`: your framework's request type, e.g.
+ * `const { hmac } = req as HmacRequest<Request>` with Express's `Request`.
+ */
+export type HmacRequest<R extends IncomingMessage = ExpressLikeRequest> = R & { hmac: Verified; rawBody: Buffer }
 
 export type ExpressLikeMiddleware = (req: any, res: any, next: (err?: any) => void) => void
 

@@ -23,8 +23,15 @@ import {
   type Explanation,
   type GuardSettings,
   type ConfigField,
+  type HmacGuardEvent,
+  type HmacRequest,
+  type GuardStats,
+  type MetricFamily,
 } from '../index'
 import { hmacExpress, hmacKoa, requireHmac, compareAndSet, HmacStrategy, unlessVerified, toFeathersError } from '../feathers'
+import { registerMetrics } from '../prometheus'
+import { Registry, register } from 'prom-client'
+import type { Request } from 'express'
 
 const guard = new Guard({
   scheme: 'rfc9421',
@@ -177,3 +184,41 @@ async function redisTypes(): Promise<void> {
   void [privateCa, caString, caBytes, publicRoots]
 }
 void redisTypes
+
+// Observability: the hook, loggers, stats and metrics.
+const events: HmacGuardEvent[] = []
+const observed = new Guard({
+  onEvent: (e) => {
+    events.push(e)
+    const level: 'debug' | 'info' | 'warn' = e.level
+    const code: ErrorCode | null = e.code
+    void [level, code, e.keyId, e.durationMs, e.suppressed, e.message]
+  },
+  logger: console,
+  reportAccepted: true,
+  logRate: 5,
+  logLevel: 'debug',
+})
+new Guard({ logger: false, onEvent: async () => {} })
+new Guard({ logger: { info: (_m: string, _f: object) => {}, warn: () => {} } })
+// @ts-expect-error `true` is not a logger: leave it out for console
+new Guard({ logger: true })
+// @ts-expect-error only the three levels
+new Guard({ logLevel: 'error' })
+const stats: GuardStats = observed.stats()
+const replayState: 'ok' | 'failing' = stats.replayStore.state
+const replays: number | undefined = stats.rejections.ERR_REPLAY
+const perKey: number | undefined = stats.byKey.k1?.accepted
+const text: string = observed.metrics({ guard: 'api' })
+const families: MetricFamily[] = observed.metricFamilies()
+const names: string[] = registerMetrics({ api: observed, hooks: guard }, { registry: new Registry() })
+registerMetrics(observed, { registry: register })
+observed.begin({ method: 'POST', url: '/', headers: { host: 'h' } }).abort(new HmacGuardError('ERR_BAD_FRAMING', 'bad chunk'))
+void [replayState, replays, perKey, text, families, names]
+
+// Routes behind the middleware: a named request type, no narrowing.
+app.post('/typed', expressMiddleware(guard), (req, res) => {
+  const { hmac, rawBody } = req as HmacRequest<Request>
+  const who: string | undefined = hmac.subject
+  res.json({ who, bytes: rawBody.length, signedPath: hmac.component('@path'), params: (req as HmacRequest<Request>).params })
+})

@@ -20,6 +20,7 @@ module.exports = {
   beginOwned: guard.beginOwned,
   finishVerification: guard.finishVerification,
   acceptSignature: guard.acceptSignature,
+  noteRefusal: guard.noteRefusal,
   ReplayTicket: verified.ReplayTicket,
   Verified: verified.Verified,
   Signer: client.Signer,

@@ -2,7 +2,7 @@
 
 // Express 5 / Express 4 middleware. Mount it before any body parser on the protected routes.
 
-const { translate } = require('./core.js')
+const { translate, noteRefusal } = require('./core.js')
 const { headOf, beginStreamed, streamBody, streamToSink, parseBody, sendError, acceptSignatureFor, closeAfter, bodyUnread } = require('./http.js')
 
 /**
@@ -62,12 +62,13 @@ function expressMiddleware(guard, options = {}) {
       next()
     }
     if (req._body || req.readableEnded) {
-      fail(
-        translate({
-          code: 'ERR_INVALID_STATE',
-          message: 'the request body was already consumed: mount the hmac-guard middleware before body parsers',
-        }),
-      )
+      const err = translate({
+        code: 'ERR_INVALID_STATE',
+        message: 'the request body was already consumed: mount the hmac-guard middleware before body parsers',
+      })
+      // Counted, and the reason (which names the fix) logged.
+      noteRefusal(guard, err)
+      fail(err)
       return
     }
     let verification

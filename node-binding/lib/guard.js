@@ -1,12 +1,14 @@
 'use strict'
 
 // `Guard` and `Verification`: the options go to the core exactly as given (it validates them and
-// names the option in any error); requests go through the guard's lane (src/lane.rs).
+// names the option in any error); requests go through the guard's lane (src/lane.rs); events go to
+// the hook and the logger through lib/observe.js.
 
 const util = require('node:util')
 const { native, call, rethrown, translate, fromValue, isErrorValue, argError } = require('./errors.js')
 const { packHead, resultIo, toBytes } = require('./head.js')
 const { makeVerified } = require('./verified.js')
+const { Events } = require('./observe.js')
 
 const kNative = Symbol('hmac-guard.native')
 // Set on guards (and their verifications) whose replay store is networked (Redis): the store step
@@ -16,11 +18,15 @@ const kNetworked = Symbol('hmac-guard.networked')
 const kLane = Symbol('hmac-guard.lane')
 const kHandle = Symbol('hmac-guard.handle')
 const kTracked = Symbol('hmac-guard.tracked')
+const kEvents = Symbol('hmac-guard.events')
 
 /** A configured verifier. */
 class Guard {
   constructor(options) {
-    this[kNative] = call(() => new native.NativeGuard(options))
+    const events = new Events()
+    this[kNative] = call(() => new native.NativeGuard(options, events.dispatch))
+    events.attach(options, this[kNative].loggerChoice)
+    this[kEvents] = events
     this[kNetworked] = this[kNative].store !== 'memory'
     this[kLane] = this[kNative].lane()
   }
@@ -33,6 +39,21 @@ class Guard {
   /** Requests accepted without replay protection because Redis was unreachable (`redisFailOpen` only). */
   get failOpenUses() {
     return this[kNative].failOpenUses
+  }
+
+  /** The counters (per outcome, code and key id), the latency histogram and the replay store's health. */
+  stats() {
+    return JSON.parse(this[kNative].stats())
+  }
+
+  /** The metrics in the Prometheus text format; `labels` (e.g. `{guard: 'api'}`) are added to every sample. */
+  metrics(labels) {
+    return call(() => this[kNative].metrics(labels))
+  }
+
+  /** The metric families (`[{name, type, help, samples: [{name, labels, value}]}]`) for other collectors. */
+  metricFamilies() {
+    return JSON.parse(this[kNative].metricFamilies())
   }
 
   get scheme() {
@@ -199,9 +220,14 @@ class Verification {
     return makeVerified(r)
   }
 
-  /** Abandons the verification; nothing is claimed. */
-  abort() {
-    native.laneAbort(this[kLane], settle(this))
+  /**
+   * Abandons the verification; nothing is claimed. With the HmacGuardError that made the caller
+   * stop (a body it could not read: ERR_BAD_FRAMING), it is counted as that rejection.
+   */
+  abort(error) {
+    const handle = settle(this)
+    if (error != null && typeof error.code === 'string') native.laneAbort(this[kLane], handle, error.code, String(error.reason ?? error.message))
+    else native.laneAbort(this[kLane], handle)
   }
 
   get bytesSeen() {
@@ -235,7 +261,6 @@ ManualClock.prototype[util.inspect.custom] = function inspect() {
   return `ManualClock(${this.now()})`
 }
 
-/** Every guard option and key field: `{id, name}`, canonical id and Node spelling. */
 /**
  * The `Accept-Signature` value the core asks a refusal with `code` to carry (RFC 9421 §5.1: a
  * 401 of the RFC 9421 scheme), or undefined; also undefined for a guard of another make.
@@ -246,8 +271,17 @@ function acceptSignature(guard, code, withBody) {
   return guard[kNative].acceptSignature(code, withBody === true) ?? undefined
 }
 
+/**
+ * Counts and reports a refusal an adapter made itself (a body another middleware consumed), so
+ * it shows in the stats and its reason in the logs; a guard of another make is left alone.
+ */
+function noteRefusal(guard, err) {
+  if (guard instanceof Guard && err != null && typeof err.code === 'string') guard[kNative].refused(err.code, String(err.reason ?? err.message))
+}
+
+/** Every guard option and key field: `{id, name}`, canonical id and Node spelling. */
 function configFields() {
   return native.configFields()
 }
 
-module.exports = { Guard, Verification, ManualClock, beginOwned, finishVerification, acceptSignature, configFields }
+module.exports = { Guard, Verification, ManualClock, beginOwned, finishVerification, acceptSignature, noteRefusal, configFields }

@@ -147,9 +147,11 @@ function streamBody(req, verification, buffer, done) {
     req.removeListener('error', onError)
     req.removeListener('close', onClose)
   }
-  const stop = (err) => {
+  // `refusal`: a body the server could not read, answered 400 and counted as that rejection; else
+  // (the client went away, a refused chunk already counted) the verification is just abandoned.
+  const stop = (err, refusal = false) => {
     cleanup()
-    verification.abort()
+    verification.abort(refusal ? err : undefined)
     // Stop reading: nothing more is buffered or hashed. The adapter answers with
     // `Connection: close`, so the socket is closed once the answer is out.
     req.pause()
@@ -195,7 +197,7 @@ function streamBody(req, verification, buffer, done) {
   }
   function onFraming(err) {
     if (settled) return
-    stop(err)
+    stop(err, true)
   }
   const unwatch = watchFraming(req, onFraming)
   req.on('data', onData)
@@ -226,10 +228,12 @@ function streamToSink(req, verification, sink) {
     }
     const t = createVerifyStream(verification)
     let failed = false
-    const fail = (e) => {
+    const fail = (e, refusal = false) => {
       unwatch()
       if (failed) return
       failed = true
+      // A body the server could not read: counted as that rejection (see streamBody).
+      if (refusal) verification.abort(e)
       req.unpipe(t)
       req.pause()
       // A framing error never reached the Transform: abandon the verification here.
@@ -237,7 +241,7 @@ function streamToSink(req, verification, sink) {
       if (!sink.destroyed) sink.destroy(e)
       reject(translate(e))
     }
-    const unwatch = watchFraming(req, fail)
+    const unwatch = watchFraming(req, (e) => fail(e, true))
     req.once('close', () => {
       if (!req.complete) fail(goneMidBody())
     })

@@ -2,7 +2,7 @@
 
 // Koa middleware. Mount it before any body parser on the protected routes.
 
-const { translate } = require('./core.js')
+const { translate, noteRefusal } = require('./core.js')
 const { headOf, beginStreamed, streamInto, streamToSink, parseBody, withReason, acceptSignatureFor, closeAfter, bodyUnread } = require('./http.js')
 
 /**
@@ -48,12 +48,13 @@ function koaMiddleware(guard, options = {}) {
       ctx.body = { error: withReason({ code, message: status < 500 || err.code ? err.message : 'internal error' }, err, guard) }
     }
     if (req.readableEnded || ctx.request.body !== undefined) {
-      return fail(
-        translate({
-          code: 'ERR_INVALID_STATE',
-          message: 'the request body was already consumed: mount the hmac-guard middleware before body parsers',
-        }),
-      )
+      const err = translate({
+        code: 'ERR_INVALID_STATE',
+        message: 'the request body was already consumed: mount the hmac-guard middleware before body parsers',
+      })
+      // Counted, and the reason (which names the fix) logged.
+      noteRefusal(guard, err)
+      return fail(err)
     }
     const scheme = options.scheme || (() => ctx.protocol)
     let verification

@@ -25,7 +25,11 @@ async function verifyUpload(guard, req, destination, options = {}) {
     req.pause()
   }
   t.once('error', onError)
-  const unwatch = watchFraming(req, (err) => t.destroy(err))
+  // A body the server could not read: counted as that rejection, then the stream stopped.
+  const unwatch = watchFraming(req, (err) => {
+    verification.abort(err)
+    t.destroy(err)
+  })
   req.pipe(t)
   try {
     await streamPromises.pipeline(t, destination)

@@ -1,18 +1,21 @@
 //! `Guard`: built by the core from the JS options as given (`GuardConfig::from_options`), with
-//! key rotation, the async one-shot verification and `explain`. The per-request path is `lane.rs`.
+//! key rotation, the async one-shot verification, `explain`, and the monitor's stats and metrics.
+//! The per-request path is `lane.rs`; events leave through `observe.rs`.
 
 use std::sync::Arc;
 
+use hmac_guard::config::LoggerChoice;
 use hmac_guard::config::Spelling;
-use hmac_guard::{ErrorCode, Guard, GuardConfig, RedisStore};
-use napi::Env;
-use napi::bindgen_prelude::{AsyncTask, Buffer, External, Unknown};
+use hmac_guard::{Error, ErrorCode, Guard, GuardConfig, RedisStore};
+use napi::bindgen_prelude::{AsyncTask, Buffer, External, FromNapiValue, Function, JsObjectValue, Object, Unknown};
+use napi::{Env, JsString, ValueType};
 use napi_derive::napi;
 
-use crate::errors::{Result, guarded, shielded};
+use crate::errors::{Result, guarded, shielded, type_error};
 use crate::explain::ExplanationResult;
 use crate::head::head_from_parts;
 use crate::lane::Lane;
+use crate::observe::JsReporter;
 use crate::options::{key_of, value_of};
 use crate::verified::VerdictTask;
 
@@ -26,22 +29,34 @@ pub struct NativeGuard {
     store: &'static str,
     settings: String,
     expose_reasons: bool,
+    logger: LoggerChoice,
 }
 
 #[napi]
 impl NativeGuard {
     /// Builds a guard from the options exactly as JS gave them; the core validates them and
-    /// throws `ERR_INVALID_CONFIG` naming the option (`policy.bodyLimit`).
+    /// throws `ERR_INVALID_CONFIG` naming the option (`policy.bodyLimit`). `dispatch` receives
+    /// each event as JSON when the options ask for events at all (a hook, or a logger).
     #[napi(constructor)]
-    pub fn new(env: Env, #[napi(ts_arg_type = "GuardOptions | undefined")] options: Unknown<'_>) -> Result<Self> {
+    pub fn new(
+        env: Env,
+        #[napi(ts_arg_type = "GuardOptions | undefined")] options: Unknown<'_>,
+        dispatch: Option<Function<'_, String, Unknown<'static>>>,
+    ) -> Result<Self> {
         let options = value_of(&env, options)?;
         let built = guarded(|| GuardConfig::from_options(&options, Spelling::Node)?.build())?;
+        if let (true, Some(dispatch)) = (built.observe.reports(), dispatch) {
+            let reporter =
+                JsReporter::new(&dispatch).map_err(|e| napi::Error::new(ErrorCode::Internal.as_str().into(), e.reason))?;
+            built.guard.monitor().set_reporter(Arc::new(reporter));
+        }
         Ok(NativeGuard {
             guard: built.guard,
             redis: built.redis,
             store: built.store_kind,
             settings: built.settings,
             expose_reasons: built.expose_reasons,
+            logger: built.observe.logger,
         })
     }
 
@@ -82,6 +97,48 @@ impl NativeGuard {
     #[napi(getter)]
     pub fn fail_open_uses(&self) -> i64 {
         i64::try_from(self.guard.monitor().fail_open_uses()).unwrap_or(i64::MAX)
+    }
+
+    /// Where log lines go: the default logger, none, or the one the options gave.
+    #[napi(getter, ts_return_type = "'default' | 'off' | 'custom'")]
+    pub fn logger_choice(&self) -> &'static str {
+        self.logger.name()
+    }
+
+    /// The counters and the replay store's health, as camelCase JSON.
+    #[napi]
+    pub fn stats(&self) -> String {
+        self.guard.monitor().stats_json(Spelling::Node, self.guard.keys().len())
+    }
+
+    /// The Prometheus metric families as JSON (`[{name, type, help, samples}]`).
+    #[napi]
+    pub fn metric_families(&self) -> String {
+        self.guard.monitor().families_json(self.guard.keys().len())
+    }
+
+    /// The metrics in the Prometheus text format, each sample with the `labels` given (an object
+    /// of strings, in its own order); the core checks the label names.
+    #[napi]
+    pub fn metrics(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "Record<string, string> | undefined")] labels: Option<Unknown<'_>>,
+    ) -> Result<String> {
+        let extra = match labels.map(labels_of).transpose() {
+            Ok(extra) => extra.unwrap_or_default(),
+            Err(_) => return type_error(&env, "labels must be an object of strings"),
+        };
+        guarded(|| self.guard.monitor().prometheus_text(self.guard.keys().len(), &extra))
+    }
+
+    /// Counts and reports a refusal an adapter made itself (a body another middleware consumed).
+    /// Returns false for a code the core does not know.
+    #[napi]
+    pub fn refused(&self, code: String, reason: String) -> bool {
+        let Some(code) = ErrorCode::from_code(&code) else { return false };
+        self.guard.refused(&Error::new(code, reason));
+        true
     }
 
     /// The body limit in bytes.
@@ -131,6 +188,24 @@ impl NativeGuard {
     pub fn explain(&self, parts: String, lens: &[u32], body: Option<&[u8]>) -> Result<ExplanationResult> {
         guarded(|| Ok(ExplanationResult::from(self.guard.explain(&head_from_parts(&parts, lens)?, body))))
     }
+}
+
+/// An object of strings as `(name, value)` pairs, in its own order; anything else is an error.
+fn labels_of(v: Unknown<'_>) -> napi::Result<Vec<(String, String)>> {
+    let wrong = || napi::Error::from_reason("not an object of strings");
+    if v.get_type()? != ValueType::Object {
+        return Err(wrong());
+    }
+    let obj = Object::from_unknown(v)?;
+    let mut out = Vec::new();
+    for name in Object::keys(&obj)? {
+        let value: Unknown<'_> = obj.get_named_property(&name)?;
+        if value.get_type()? != ValueType::String {
+            return Err(wrong());
+        }
+        out.push((name, JsString::from_unknown(value)?.into_utf8()?.into_owned()?));
+    }
+    Ok(out)
 }
 
 /// Testing aid: panics inside the boundary, to prove a panic reaches JS as `ERR_INTERNAL`.

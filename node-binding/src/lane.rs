@@ -177,12 +177,17 @@ pub fn lane_finish_async(lane: &External<Lane>, handle: i64) -> Result<AsyncTask
     })
 }
 
-/// Abandons a verification; nothing is claimed. A spent handle is ignored.
+/// Abandons a verification; nothing is claimed. A spent handle is ignored. With the `code` and
+/// `reason` of a refusal found outside it (a body the server could not read: `ERR_BAD_FRAMING`) it
+/// is counted as that rejection; without, as abandoned.
 #[napi]
-pub fn lane_abort(lane: &External<Lane>, handle: i64) -> Result<()> {
+pub fn lane_abort(lane: &External<Lane>, handle: i64, code: Option<String>, reason: Option<String>) -> Result<()> {
     guarded(|| {
-        if let Ok(mut slots) = lane.slots.try_borrow_mut() {
-            drop(slots.take(handle));
+        let Ok(mut slots) = lane.slots.try_borrow_mut() else { return Ok(()) };
+        let Ok(v) = slots.take(handle) else { return Ok(()) };
+        drop(slots);
+        if let Some(code) = code.as_deref().and_then(ErrorCode::from_code) {
+            v.refuse(&hmac_guard::Error::new(code, reason.unwrap_or_default()));
         }
         Ok(())
     })

@@ -2,7 +2,7 @@
 //! JS values out; the options object reaches the core as given (`options.rs`). Core errors leave as
 //! JS errors whose `code` is the `ERR_*` string and panics as `ERR_INTERNAL` (`errors.rs`).
 //! Modules use only those before them: errors, head, verified, explain, clock, options, lane,
-//! guard, signer, cli.
+//! observe, guard, signer, cli.
 
 #![deny(unsafe_code)]
 
@@ -13,6 +13,7 @@ pub mod explain;
 pub mod guard;
 pub mod head;
 pub mod lane;
+pub mod observe;
 pub mod options;
 pub mod signer;
 pub mod verified;
