@@ -8,6 +8,8 @@ from typing import Any
 
 SECRET = b"0123456789abcdef0123456789abcdef"  # test-only key material
 BODY_LIMIT = 64 * 1024
+# The observing apps' log rate (apps/observe_app.py): lines per second per level.
+OBSERVE_LOG_RATE = 3
 KEYS = [{"id": "k1", "secret": SECRET, "subject": "user:alice"}]
 # Whether the test servers are started with `expose_reasons` (their error bodies carry reasons).
 EXPOSE_REASONS = os.environ.get("HMAC_GUARD_TEST_EXPOSE_REASONS") == "1"
