@@ -66,3 +66,33 @@ def test_fastapi_quick_start(tmp_path: Path) -> None:
         assert unsigned.json()["error"]["code"] == "ERR_MISSING_SIGNATURE"
     assert out.startswith("200 ")
     assert "'by': 'svc:billing'" in out
+
+
+def test_observability_section_runs() -> None:
+    code = block("# observability")
+    check = """
+import hmac_guard
+head = [("Host", "example.com")]
+wrong = hmac_guard.Signer("partner-a", "w" * 40).sign("POST", "/p", head, b"{}")
+try:
+    guard.verify("POST", "/p", head + wrong, b"{}")
+except hmac_guard.SignatureMismatchError:
+    pass
+from prometheus_client import generate_latest
+print(guard.stats()["rejections"], guard.fail_open_uses)
+print([line for line in generate_latest().decode().splitlines() if "ERR_SIGNATURE_MISMATCH" in line])
+"""
+    secret = secrets.token_hex(32)
+    out = subprocess.run(
+        [sys.executable, "-c", f"secret = {secret!r}\n{code}{check}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    lines = out.stdout.splitlines()
+    assert lines[0] == "bad signature from partner-a"
+    assert lines[1] == "{'ERR_SIGNATURE_MISMATCH': 1} 0"
+    assert 'code="ERR_SIGNATURE_MISMATCH",guard="api",status="401"} 1.0' in lines[2]
+    assert "INFO:hmac_guard:hmac-guard: rejected ERR_SIGNATURE_MISMATCH (401)" in out.stderr
+    assert secret not in out.stdout + out.stderr

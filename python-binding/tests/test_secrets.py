@@ -1,12 +1,17 @@
 """A secret put in the wrong field never comes back: for a key (``keys=[...]``, ``add_key``) and
 for ``Signer``, every pair of string fields is swapped (so the secret lands in each other field),
 and neither the error (``str``, ``repr``, ``.reason``, the formatted traceback) nor, when the
-call succeeds, the ``repr`` of the guard, its settings or the signer shows it."""
+call succeeds, the ``repr`` of the guard, its settings or the signer shows it. Neither the secret
+nor the MAC the server expects appears in a hook's event, a log record (its message and every
+attribute), the stats or the metrics."""
 
 from __future__ import annotations
 
+import base64
+import functools
 import itertools
 import json
+import logging
 import traceback
 from typing import Any, Callable
 
@@ -88,3 +93,69 @@ def test_the_swaps_reach_the_checks() -> None:
     with pytest.raises(hg.ConfigError) as info:
         hg.Signer("k1", SECRET, algorithm=SECRET)  # type: ignore[arg-type]
     assert info.value.reason.startswith("key.algorithm must be one of"), info.value.reason
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def mac_forms(headers: list[tuple[str, str]]) -> list[str]:
+    """Every encoding of the MAC in a signature header (RFC 9421 ``sig1=:b64:``, simple hex)."""
+    (value,) = [v for n, v in headers if n.lower() in ("signature", "x-hmac-signature")]
+    mac = base64.b64decode(value.split(":")[1]) if ":" in value else bytes.fromhex(value)
+    b64 = base64.b64encode(mac).decode()
+    return [
+        b64,
+        b64.rstrip("="),
+        base64.urlsafe_b64encode(mac).decode().rstrip("="),
+        mac.hex(),
+        mac.hex().upper(),
+    ]
+
+
+@pytest.mark.parametrize("scheme", ["rfc9421", "simple"])
+def test_events_log_records_stats_and_metrics_never_show_the_secret_or_the_expected_mac(scheme: str) -> None:
+    now = 1_800_000_000
+    events: list[hg.GuardEvent] = []
+    handler = Records()
+    logger = logging.getLogger(f"test_secrets.{scheme}")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    options: dict[str, Any] = {"report_accepted": True, "log_level": "debug", "log_rate": 1000}
+    guard = hg.Guard(
+        keys=[KEY], scheme=scheme, clock=hg.ManualClock(now), on_event=events.append, logger=logger, **options
+    )
+    right = hg.Signer("k1", SECRET, scheme=scheme)
+    wrong = hg.Signer("k1", "w" * 40, scheme=scheme)
+    fixed = {"created": now, "nonce": "nonce-for-the-secrets-test"}
+    macs = mac_forms(right.sign("POST", "/orders", HEAD, b"{}", **fixed))
+    sent = [
+        (wrong.sign("POST", "/orders", HEAD, b"{}", **fixed), b"{}"),  # the server expects `macs`
+        (right.sign("POST", "/orders", HEAD, b"{}", created=now, nonce="nonce-valid-0001"), b"{}"),
+        (right.sign("POST", "/orders", HEAD, b"{}", created=now, nonce="nonce-valid-0001"), b"{}"),  # replay
+        (right.sign("POST", "/orders", HEAD, b"{}", created=now, nonce="nonce-tampered-01"), b"{!"),
+    ]
+    for headers, body in sent:
+        refused_or_hidden(functools.partial(guard.verify, "POST", "/orders", HEAD + headers, body))
+    abandoned = guard.begin("POST", "/orders", HEAD + right.sign("POST", "/orders", HEAD, b"{}", created=now))
+    del abandoned
+    logger.removeHandler(handler)
+    assert [e["outcome"] for e in events] == ["rejected", "accepted", "rejected", "rejected", "aborted"]
+    assert len(handler.records) == len(events)
+    texts = [
+        json.dumps(events),
+        json.dumps(guard.stats()),
+        guard.metrics(),
+        json.dumps(guard.metric_families()),
+    ]
+    texts += [handler.format(r) + json.dumps(vars(r), default=str) for r in handler.records]
+    hidden(*texts)
+    for text in texts:
+        for mac in macs:
+            assert mac not in text, "the expected MAC leaked"
