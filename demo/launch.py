@@ -15,11 +15,15 @@ from http_client import get_json
 from processes import free_port, how_it_ended, spawn, tail
 from shared import DemoError
 
+RUST_EXAMPLES = Path(__file__).resolve().parents[1] / "target" / "debug" / "examples"
 SERVERS: dict[str, tuple[list[str], str]] = {
     "express": (["node", "demo/servers/express.js"], "Express 5"),
     "feathers": (["node", "demo/servers/feathers.js"], "Feathers 5 over @feathersjs/express"),
     "flask": ([sys.executable, "demo/servers/flask_app.py"], "Flask under gunicorn, 1 worker"),
     "fastapi": ([sys.executable, "demo/servers/fastapi_app.py"], "FastAPI under uvicorn"),
+    # Built by `make demo-setup` (cargo build --examples): the Rust adapters' demo servers.
+    "actix": ([str(RUST_EXAMPLES / "actix_demo")], "actix-web 4 (hmac-guard-actix)"),
+    "axum": ([str(RUST_EXAMPLES / "axum_demo")], "axum 0.8 (hmac-guard-axum)"),
 }
 INSTANCE_ENV = "HMAC_GUARD_DEMO_INSTANCE"
 STARTUP_TIMEOUT = 60.0

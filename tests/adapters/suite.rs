@@ -261,7 +261,30 @@ pub fn oversize(addr: SocketAddr) {
     assert_eq!(reply.header("connection"), Some("close"), "{reply:?}");
     let reply = send_raw(addr, &r.bytes(addr, true));
     expect(&reply, 413, "ERR_BODY_TOO_LARGE", "oversize, chunked");
+    // A client that stops sending once it has the answer (as curl does): the server must close
+    // the connection, not wait for (or drain) the rest of an unbounded chunked body.
+    let started = std::time::Instant::now();
+    let reply = send_until_answered(addr, &r.bytes(addr, true));
+    expect(&reply, 413, "ERR_BODY_TOO_LARGE", "oversize, chunked, client stops at the answer");
+    assert!(started.elapsed() < Duration::from_secs(5), "the connection stayed open: {:?}", started.elapsed());
     expect(&Req::post("/orders", b"{}").signed(addr, "client-1", now()).send(addr), 201, "-", "served after oversize");
+}
+
+/// Writes `raw` in 16 KiB pieces and stops as soon as the server has answered; then reads until
+/// the server closes (at most 10 s).
+pub fn send_until_answered(addr: SocketAddr, raw: &[u8]) -> Reply {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_millis(2))).unwrap();
+    let mut probe = [0u8; 1];
+    for piece in raw.chunks(16 * 1024) {
+        if stream.peek(&mut probe).is_ok() || stream.write_all(piece).is_err() {
+            break;
+        }
+    }
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buf = Vec::new();
+    let _ = stream.read_to_end(&mut buf);
+    parse(&buf)
 }
 
 pub fn malformed(addr: SocketAddr) {
@@ -327,6 +350,8 @@ pub fn reserve_commit(addr: SocketAddr) {
 pub enum TeCl {
     /// The adapter sees both and the core refuses: 400 `ERR_BAD_FRAMING`.
     Refused,
+    /// The server's parser refuses the request before any middleware runs: a bare 400 (actix).
+    ServerRefuses,
     /// The server removed `Content-Length` and read the body by `Transfer-Encoding` (hyper).
     TransferEncodingWins,
 }
@@ -346,6 +371,7 @@ pub fn framing(addr: SocketAddr, te_cl: TeCl) {
     assert!(started.elapsed() < Duration::from_secs(5), "the connection stayed open after TE + CL");
     match te_cl {
         TeCl::Refused => expect(&reply, 400, "ERR_BAD_FRAMING", "Transfer-Encoding with Content-Length"),
+        TeCl::ServerRefuses => assert_eq!(reply.status, 400, "TE + CL refused by the server: {reply:?}"),
         TeCl::TransferEncodingWins => assert!(reply.status == 201, "TE + CL read by TE: {reply:?}"),
     }
     // A chunk size that is not hex: the server cannot read the body.

@@ -1,0 +1,79 @@
+//! The adapter suite (`tests/adapters/suite.rs`) against a real actix-web server on 127.0.0.1.
+#![allow(clippy::unwrap_used)]
+
+#[path = "../../tests/adapters/suite.rs"]
+mod suite;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use hmac_guard::{Guard, KeyRing, Policy, ReplayMode, ReplayStore, Rfc9421, Verified};
+use hmac_guard_actix::{Hmac, HmacGuard};
+
+fn guard(policy: Policy, store: Option<Arc<dyn ReplayStore>>) -> Guard {
+    let keys = Arc::new(KeyRing::new());
+    for spec in suite::key_specs() {
+        keys.upsert(spec).unwrap();
+    }
+    let mut b = Guard::builder().scheme(Arc::new(Rfc9421::default())).keys(keys).policy(policy);
+    if let Some(store) = store {
+        b = b.store(store);
+    }
+    b.build().unwrap()
+}
+
+fn echo(v: &Verified, body: &[u8]) -> serde_json::Value {
+    serde_json::json!({"key_id": v.key_id, "subject": v.subject, "len": body.len(), "sum": suite::checksum(body)})
+}
+
+async fn orders(Hmac(v): Hmac, body: web::Bytes) -> HttpResponse {
+    HttpResponse::Created().json(echo(&v, &body))
+}
+
+async fn hooks(Hmac(v): Hmac, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    if req.headers().contains_key("x-fail") {
+        return HttpResponse::InternalServerError().json(serde_json::json!({"failed": true}));
+    }
+    HttpResponse::Created().json(echo(&v, &body))
+}
+
+/// Serves the suite's routes on a free port, on its own thread (actix runs its own runtime).
+fn serve(store: Option<Arc<dyn ReplayStore>>) -> SocketAddr {
+    let consume = guard(Policy::default(), store.clone());
+    let reserve = guard(Policy { replay: ReplayMode::Reserve { hold_secs: 30 }, ..Policy::default() }, store);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            HttpServer::new(move || {
+                App::new()
+                    .service(web::resource("/orders").wrap(HmacGuard::new(consume.clone())).route(web::post().to(orders)))
+                    .service(web::resource("/hooks").wrap(HmacGuard::new(reserve.clone())).route(web::post().to(hooks)))
+                    .service(web::resource("/open").route(web::post().to(orders)))
+            })
+            .workers(2)
+            .listen(listener)
+            .unwrap()
+            .run()
+            .await
+            .unwrap();
+        });
+    });
+    addr
+}
+
+#[test]
+fn the_adapter_suite() {
+    suite::run_all(serve(None), suite::TeCl::ServerRefuses);
+}
+
+#[test]
+fn two_servers_on_one_redis_accept_exactly_one_of_100_copies() {
+    let redis = suite::Redis::start();
+    let store = || -> Option<Arc<dyn ReplayStore>> {
+        Some(Arc::new(hmac_guard::RedisStore::new(hmac_guard::RedisStoreConfig::new(redis.url())).unwrap()))
+    };
+    let (a, b) = (serve(store()), serve(store()));
+    assert_eq!(suite::concurrent_copies(&[a, b], 100), 1);
+}
