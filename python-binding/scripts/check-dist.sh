@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Checks the Python distribution a release would publish, as a user gets it:
 #   - the wheel: licence texts in .dist-info/licenses, PEP 639 `License-Expression`, no legacy
-#     `License:`, the project URLs and classifiers, the [flask]/[fastapi] extras; the extension
-#     stripped and needing glibc <= 2.17 (objdump -T), the manylinux2014 tag; the sdist's licences;
+#     `License:`, the project URLs and classifiers, the [flask]/[fastapi]/[prometheus] extras; the
+#     extension stripped and needing glibc <= 2.17 (objdump -T), the manylinux2014 tag; the sdist's licences;
 #   - in a fresh venv whose PATH has no Rust toolchain, for each interpreter in SMOKE_PYTHONS
-#     (default python3): `pip install 'hmac_guard-….whl[flask,fastapi]'`, then import + sign +
-#     verify + replay (scripts/smoke.py), the console script (sign -> verify -> tampered rejected),
+#     (default python3): `pip install 'hmac_guard-….whl[flask,fastapi,prometheus]'`, then import +
+#     sign + verify + replay (scripts/smoke.py), the console script (sign -> verify -> tampered rejected),
 #     `mypy --strict` of a small user app (scripts/dist-check/app.py) and that app run against a
 #     real Flask server on 127.0.0.1.
 # Every check runs; the script ends with `# pass N` / `# fail M` and exits 1 if any failed.
@@ -50,6 +50,7 @@ assert len(classifiers) >= 10 and "Typing :: Typed" in classifiers, classifiers
 requires = meta.get_all("Requires-Dist", [])
 assert any(r.startswith("fastapi") and "extra == 'fastapi'" in r for r in requires), requires
 assert any(r.startswith("flask") and "extra == 'flask'" in r for r in requires), requires
+assert any(r.startswith("prometheus-client") and "extra == 'prometheus'" in r for r in requires), requires
 assert "hmac_guard/py.typed" in names
 with tarfile.open(sdist) as t:
     members = {m.split("/", 1)[1] for m in t.getnames() if "/" in m}
@@ -99,14 +100,14 @@ in_venv() { env -i HOME="$HOME" PIP_DISABLE_PIP_VERSION_CHECK=1 PATH="$WORK/venv
 for interpreter in ${SMOKE_PYTHONS:-$PYTHON}; do
     rm -rf "$WORK/venv"
     "$interpreter" -m venv "$WORK/venv"
-    echo "installing $(basename "$WHEEL")[flask,fastapi] into a fresh $interpreter venv (no Rust on PATH)"
+    echo "installing $(basename "$WHEEL")[flask,fastapi,prometheus] into a fresh $interpreter venv (no Rust on PATH)"
     in_venv '! command -v cargo && ! command -v rustc'
-    in_venv "pip install --quiet '$WHEEL[flask,fastapi]' '$MYPY'"
+    in_venv "pip install --quiet '$WHEEL[flask,fastapi,prometheus]' '$MYPY'"
     v="$("$WORK/venv/bin/python" -c 'import sys; print(sys.version.split()[0])')"
     check "python $v: import, sign, verify, replay (scripts/smoke.py)" in_venv 'cd / && python '"$WORK"'/smoke.py'
     check "python $v: the console script: sign -> verify -> tampered rejected" in_venv "bash '$WORK/cli-smoke.sh'"
     check "python $v: mypy --strict of a user app (Flask + FastAPI)" in_venv 'python -m mypy --strict --no-incremental app.py'
-    check "python $v: the user app against a real Flask server: signed 200, tampered 401" in_venv 'python app.py'
+    check "python $v: the user app against a real Flask server: signed 200, tampered 401, hook, stats, metrics" in_venv 'python app.py'
 done
 
 echo "# pass $passed"
