@@ -1,4 +1,5 @@
 //! Runs `tests/observe/events.json`: the events and stats every language must report.
+#![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
 
