@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""The root README's quick starts are copies: each ```js / ```python block must be, byte for byte, a
-block of node-binding/README.md or python-binding/README.md, whose tests run them against real
-servers. Also checks that every relative link in the README points at a file that exists.
+"""The root README's quick starts are copies: each ```js / ```python / ```rust,no_run block must be,
+byte for byte, a block of node-binding/, python-binding/, actix/ or axum/README.md, whose tests run
+them against real servers. Also checks that every relative link in the README points at a file that exists.
 
     python3 scripts/check_readme.py      # exit 1 naming each stale block or dead link
 """
@@ -12,8 +12,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-SOURCES = [ROOT / "node-binding" / "README.md", ROOT / "python-binding" / "README.md"]
-BLOCK = re.compile(r"```(js|python)\n(.*?)```", re.S)
+SOURCES = [ROOT / d / "README.md" for d in ("node-binding", "python-binding", "actix", "axum")]
+# Quick starts: JS, Python, and the Rust adapters' (`rust,no_run`: compiled by the doc tests).
+BLOCK = re.compile(r"```(js|python|rust,no_run)\n(.*?)```", re.S)
 LINK = re.compile(r"\]\(([^)#:]+)(?:#[^)]*)?\)")
 
 text = README.read_text(encoding="utf-8")
