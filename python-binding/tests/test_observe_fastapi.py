@@ -1,10 +1,12 @@
 """Observability of a real FastAPI app under uvicorn (the ASGI middleware), with the memory store
 (the verdict on the event loop) and with a real redis-server (the claim in a worker thread without
 the GIL: the event comes from there): the hook gets the accepted and the rejected request, the
-stats count them."""
+stats count them; a client gone mid-body is an aborted verification."""
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -60,3 +62,17 @@ def test_the_hook_and_the_stats_see_an_accepted_and_a_rejected_request(app: Serv
     assert stats["rejections"] == {"ERR_REPLAY": 1}
     assert stats["by_key"] == {"k1": {"accepted": 1, "rejected": 1}}
     assert stats["store"] == store
+
+
+def test_a_client_gone_mid_body_is_an_aborted_verification(app: Server) -> None:
+    headers = [*signed(app), ("Content-Length", "100")]
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers)
+    with socket.create_connection(("127.0.0.1", app.port), timeout=10) as s:
+        s.sendall(f"POST /echo HTTP/1.1\r\n{head}\r\n".encode("latin-1") + b'{"amount"')
+        fetch(app, "/health")  # the partial body has reached the server by now
+    deadline = time.monotonic() + 10
+    while not (got := events(app)) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the server notices the disconnect on its own schedule
+    assert [(e["outcome"], e["code"], e["level"]) for e in got] == [("aborted", None, "debug")]
+    stats = fetch(app, "/_test/stats")
+    assert (stats["accepted"], stats["rejected"], stats["aborted"]) == (0, 0, 1)
