@@ -219,7 +219,7 @@ export interface GuardOptions {
   /**
    * While Redis is unreachable: `false` (default) fails closed with `ERR_REPLAY_STORE_UNAVAILABLE`
    * (503); `true` accepts requests *without replay protection*, counted in `guard.failOpenUses`
-   * and logged (at most one line a second).
+   * and reported as `warn` events (logged within `logRate`).
    */
   redisFailOpen?: boolean
   /**
@@ -247,9 +247,10 @@ export interface GuardOptions {
    */
   onEvent?: (event: HmacGuardEvent) => unknown
   /**
-   * Where log lines go: `console` by default; a pino logger (called `logger[level](fields,
-   * message)`), or any logger with `info`/`warn`/`debug` methods such as winston (called
-   * `logger[level](message, fields)`); `false` for none (a hook still gets every event).
+   * Where log lines go: `console` by default (`console[level](message)`); a pino logger (called
+   * `logger[level](fields, message)`), or any logger with `info`/`warn`/`debug` methods such as
+   * winston (called `logger[level](message, fields)`); `false` for none (a hook still gets every
+   * event). `fields`: the event without `message`, `log` and `level`.
    */
   logger?: HmacGuardLogger | false
   /** Accepted requests are events too, at debug level (default `false`). */
@@ -280,7 +281,7 @@ export interface HmacGuardEvent {
   /** The HTTP status of a rejection. */
   status: number | null
   scheme: 'rfc9421' | 'simple' | null
-  /** The key id the request named (also an id the guard does not have), when it was read. */
+  /** The key id of the ring the request named; `null` before one was found (unsigned, an id the guard does not have). */
   keyId: string | null
   /** Head to verdict, body and replay store included; for a store that answers again, how long it failed. */
   durationMs: number | null

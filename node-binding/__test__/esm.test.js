@@ -1,7 +1,7 @@
 'use strict'
 
 // ESM consumers: every CommonJS export must also be a named ESM export. Node finds them by static
-// analysis of index.js / feathers.js (see the comment in index.js); `import()` goes through the
+// analysis of index.js / feathers.js / prometheus.js (see the comment in index.js); `import()` goes through the
 // same analysis as `import { Signer } from 'hmac-guard'`.
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
@@ -24,6 +24,12 @@ test('every require() export of feathers.js is a named ESM export, HmacStrategy 
   assert.deepEqual(named(esm), Object.keys(cjs).sort())
   assert.equal(typeof esm.HmacStrategy, 'function')
   assert.equal(esm.HmacStrategy, cjs.HmacStrategy)
+})
+
+test('every require() export of prometheus.js is a named ESM export', async () => {
+  const esm = await load('prometheus.js')
+  assert.deepEqual(named(esm), Object.keys(require('../prometheus.js')).sort())
+  assert.equal(typeof esm.registerMetrics, 'function')
 })
 
 test('named ESM imports sign and verify', async () => {

@@ -101,4 +101,16 @@ function signed(base, { method = 'POST', path = '/echo', body, headers = {}, by 
   return { method, path, headers: { ...h, ...added }, body: b }
 }
 
-module.exports = { ...lib, native: core.native, translateForTest: core.translate, SECRET, OTHER_SECRET, newGuard, signer, wrongSigner, unknownSigner, listen, close, send, signed, abandonMidBody }
+/**
+ * Resolves once `predicate()` holds, polling each 10 ms; rejects after `timeoutMs`. For what arrives
+ * a moment after a response: a guard's events come through a threadsafe function.
+ */
+async function until(predicate, what, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+module.exports = { ...lib, native: core.native, translateForTest: core.translate, SECRET, OTHER_SECRET, newGuard, signer, wrongSigner, unknownSigner, listen, close, send, signed, abandonMidBody, until }

@@ -4,7 +4,8 @@
 // subject}) and Signer options (the same plus scheme) with every pair of fields swapped, and the
 // secret copied into each field but the id (an id is public by design: it travels in every
 // request). No error (message, reason, inspect, stack) and no inspection of the guard, the signer
-// or the settings may contain it.
+// or the settings may contain it; nor may the hook's events and the log lines of any rejection,
+// which must not show an expected MAC either.
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
@@ -96,4 +97,81 @@ test('a secret given where a key is expected, or as a whole key, is never echoed
     attempt('new Signer(…)', () => new Signer(wrong), signerViews)
     attempt('new Guard(…) (an unknown option)', () => new Guard({ policy: { [SECRET]: 1 }, [SECRET]: 2 }), guardViews)
   }
+})
+
+test('hook payloads and log lines of every rejection kind never hold the secret or an expected MAC', async () => {
+  const { HmacGuardError, ManualClock, until } = require('./helpers.js')
+  const { noteRefusal } = require('../lib/core.js')
+  const events = []
+  const lines = []
+  const logger = Object.fromEntries(['debug', 'info', 'warn'].map((level) => [level, (...args) => lines.push([level, ...args])]))
+  const now = 1_800_000_000
+  const guard = new Guard({
+    keys: [KEY],
+    clock: new ManualClock(now),
+    policy: { bodyLimit: 64 },
+    onEvent: (e) => events.push(e),
+    logger,
+    logLevel: 'debug',
+    logRate: 1000,
+    reportAccepted: true,
+  })
+  const right = new Signer(KEY)
+  const wrong = new Signer({ ...KEY, secret: 'another-secret-0123456789abcdefghijklmnopqrstuvwxyz' })
+  const stranger = new Signer({ ...KEY, id: 'stranger' })
+  const base = { method: 'POST', url: '/p', headers: { host: 'h', 'content-type': 'application/json' }, body: Buffer.from('{"a":1}') }
+  const sign = (by, opts = {}, req = base) => ({ ...req, headers: { ...req.headers, ...by.sign(req, { created: now, ...opts }) } })
+  const macs = []
+  let nonce = 0
+  const fresh = () => `nonce-${String(++nonce).padStart(8, '0')}`
+  const kinds = {
+    accepted: () => sign(right, { nonce: fresh() }),
+    signatureMismatch: () => {
+      const n = fresh()
+      macs.push(/:(.+):/.exec(sign(right, { nonce: n }).headers.signature)[1])
+      return sign(wrong, { nonce: n })
+    },
+    digestMismatch: () => ({ ...sign(right, { nonce: fresh() }), body: Buffer.from('{"a":2}') }),
+    unknownKey: () => sign(stranger, { nonce: fresh() }),
+    expired: () => sign(right, { nonce: fresh(), created: now - 1000 }),
+    future: () => sign(right, { nonce: fresh(), created: now + 1000 }),
+    tooLarge: () => sign(right, { nonce: fresh() }, { ...base, body: Buffer.alloc(100, 'a') }),
+    missing: () => base,
+    malformed: () => {
+      const r = sign(right, { nonce: fresh() })
+      return { ...r, headers: { ...r.headers, signature: 'sig1=:!!:' } }
+    },
+    shortNonce: () => sign(right, { nonce: 'n' }),
+    missingComponent: () => sign(right, { nonce: fresh(), components: ['@method'] }),
+  }
+  const replayed = sign(right, { nonce: 'nonce-replayed' })
+  guard.verify(replayed)
+  for (const make of Object.values(kinds)) {
+    try {
+      guard.verify(make())
+    } catch {}
+  }
+  assert.throws(() => guard.verify(replayed), { code: 'ERR_REPLAY' })
+  // Refusals an adapter makes: a body it could not read, a body another middleware consumed.
+  const framed = sign(right, { nonce: fresh() })
+  guard.begin(framed).abort(new HmacGuardError('ERR_BAD_FRAMING', 'HPE_INVALID_CHUNK_SIZE: Invalid character in chunk size'))
+  noteRefusal(guard, new HmacGuardError('ERR_INVALID_STATE', 'the request body was already consumed'))
+  const verdicts = 2 + Object.keys(kinds).length + 2
+  await until(() => events.length === verdicts, `${verdicts} events`)
+  const codes = new Set(events.map((e) => e.code).filter(Boolean))
+  assert.ok(codes.size >= 12, `only ${[...codes].join(', ')}`)
+  assert.ok(codes.has('ERR_SIGNATURE_MISMATCH') && codes.has('ERR_BAD_FRAMING') && codes.has('ERR_INVALID_STATE'))
+  assert.equal(lines.length, verdicts, 'every event logged (debug level, no rate limit)')
+  assert.ok(macs.length === 1 && macs[0].length > 20)
+  for (const e of events) {
+    shows(JSON.stringify(e), `the ${e.code ?? e.outcome} event`)
+    assert.ok(!JSON.stringify(e).includes(macs[0]), `the expected MAC in ${JSON.stringify(e)}`)
+  }
+  for (const l of lines) {
+    const text = util.inspect(l, { depth: 5 })
+    shows(text, 'a log line')
+    assert.ok(!text.includes(macs[0]), `the expected MAC in ${text}`)
+  }
+  shows(JSON.stringify(guard.stats()), 'stats()')
+  shows(guard.metrics(), 'metrics()')
 })

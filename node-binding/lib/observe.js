@@ -39,7 +39,8 @@ class Events {
     } catch {
       return
     }
-    const { message, log, ...fields } = event
+    // The level is the method called (and pino's own `level` field must not be overwritten).
+    const { message, log, level, ...fields } = event
     if (this.onEvent) {
       try {
         const r = this.onEvent(event)
@@ -48,7 +49,7 @@ class Events {
         this.hookThrew(e)
       }
     }
-    if (log) this.write(fields.level, message, fields)
+    if (log) this.write(level, message, fields)
   }
 
   hookThrew(e) {
