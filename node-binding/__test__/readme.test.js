@@ -14,7 +14,7 @@ const os = require('node:os')
 const path = require('node:path')
 const net = require('node:net')
 const crypto = require('node:crypto')
-const { spawn, execFile } = require('node:child_process')
+const { spawn, spawnSync, execFile } = require('node:child_process')
 const { Signer, signRequest, send } = require('./helpers.js')
 
 const PKG = path.resolve(__dirname, '..')
@@ -29,7 +29,7 @@ const KOA = "const Koa = require('koa')"
 const FEATHERS = "const { feathers } = require('@feathersjs/feathers')"
 const CAS_CLIENT = "signRequest(signer, 'http://127.0.0.1:3030/documents/1'"
 const ROOT_EXPRESS = "const express = require('express')"
-const REFERENCE = ["const { Guard, Signer, HmacGuardError } = require('hmac-guard')", 'const guard = new Guard({ keys, redisUrl:']
+const REFERENCE = ["const { Guard, Signer, HmacGuardError } = require('hmac-guard')", 'const guard = new Guard({ keys, redisUrl:', "const client = require('prom-client')"]
 
 function blocks(file) {
   return [...fs.readFileSync(file, 'utf8').matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1])
@@ -170,6 +170,31 @@ async function signedChecks(t, signer, url, init, expected, { unsignedCode = 'ER
 
 const ORDER = { sku: 'B-7', qty: 3 }
 const orderInit = () => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ORDER) })
+
+test('README: the TypeScript block compiles under tsc --strict (no narrowing of req.hmac)', { timeout: 90000 }, (t) => {
+  const found = [...fs.readFileSync(README, 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1])
+  assert.equal(found.length, 1, 'one ```ts block')
+  const dir = workspace(t)
+  const modules = path.join(PKG, 'node_modules')
+  fs.writeFileSync(path.join(dir, 'app.ts'), found[0])
+  const compilerOptions = {
+    strict: true,
+    noEmit: true,
+    target: 'ES2022',
+    module: 'commonjs',
+    moduleResolution: 'node',
+    esModuleInterop: true,
+    skipLibCheck: false,
+    types: ['node'],
+    typeRoots: [path.join(modules, '@types')],
+    baseUrl: '.',
+    // express and its types from this package's devDependencies; hmac-guard through dir/node_modules.
+    paths: { express: [path.join(modules, '@types', 'express')], '*': [path.join(modules, '*'), path.join(modules, '@types', '*')] },
+  }
+  fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['app.ts'] }))
+  const r = spawnSync(process.execPath, [path.join(modules, 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8' })
+  assert.equal(r.status, 0, r.stdout + r.stderr)
+})
 
 test('every ```js block of the README is a quick start run here or an API listing', () => {
   const known = [EXPRESS, CLIENT, KOA, FEATHERS, CAS_CLIENT, ...REFERENCE]

@@ -58,7 +58,7 @@ pkg="node_modules/hmac-guard"
 plat="node_modules/hmac-guard-$triple"
 
 contents() {
-  for f in index.js index.d.ts feathers.js feathers.d.ts native.js native.d.ts LICENSE-MIT LICENSE-APACHE README.md bin/hmac-guard.js; do
+  for f in index.js index.d.ts feathers.js feathers.d.ts prometheus.js prometheus.d.ts native.js native.d.ts LICENSE-MIT LICENSE-APACHE README.md bin/hmac-guard.js; do
     [ -f "$pkg/$f" ] || { echo "hmac-guard is missing $f"; return 1; }
   done
   for f in "hmac-guard.$triple.node" LICENSE-MIT LICENSE-APACHE; do
