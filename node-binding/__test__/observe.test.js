@@ -10,9 +10,10 @@ const assert = require('node:assert/strict')
 const util = require('node:util')
 const { Writable } = require('node:stream')
 const express = require('express')
+const Koa = require('koa')
 const pino = require('pino')
 const winston = require('winston')
-const { expressMiddleware, newGuard, wrongSigner, unknownSigner, SECRET, OTHER_SECRET, listen, close, send, signed, until } = require('./helpers.js')
+const { expressMiddleware, koaMiddleware, newGuard, wrongSigner, unknownSigner, SECRET, OTHER_SECRET, listen, close, send, signed, until } = require('./helpers.js')
 const { headOfSigned, rawExchange } = require('./raw.js')
 
 /** A logger that records its calls: `[level, ...args]`. */
@@ -227,4 +228,32 @@ test('a hook that throws (or rejects) breaks nothing and is reported once', { ti
   assert.equal(warns.length, 1)
   assert.match(warns[0][1], /^hmac-guard: the onEvent hook threw \(Error: hook failed\)/)
   assert.equal((await send(base, { path: '/health' })).status, 200, 'the server still answers')
+})
+
+test('Koa: a body read before the middleware is counted and its warn line names the fix', { timeout: 30000 }, async (t) => {
+  const { calls, logger } = recorder()
+  const guard = newGuard({ logger })
+  const app = new Koa()
+  // The mistake: something reads the body before hmac-guard.
+  app.use(async (ctx, next) => {
+    ctx.request.body = await new Promise((resolve) => {
+      const chunks = []
+      ctx.req.on('data', (c) => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks).toString()))
+    })
+    await next()
+  })
+  app.use(koaMiddleware(guard))
+  app.use((ctx) => {
+    ctx.body = {}
+  })
+  const server = require('node:http').createServer(app.callback())
+  const base = await listen(server)
+  t.after(() => close(server))
+  const r = await send(base, signed(base, { body: { n: 1 } }))
+  assert.equal(r.status, 500)
+  assert.equal(codeOf(r), 'ERR_INVALID_STATE')
+  await until(() => calls.length === 1, 'the warn line')
+  assert.equal(calls[0][0], 'warn')
+  assert.match(calls[0][1], /mount the hmac-guard middleware before body parsers/)
+  assert.deepEqual(guard.stats().rejections, { ERR_INVALID_STATE: 1 })
 })

@@ -1,9 +1,11 @@
 // import { … } from 'hmac-guard' from an installed tarball: the named exports Node detects must be
-// every export require() sees (nothing only reachable through `default`), same for /feathers.
+// every export require() sees (nothing only reachable through `default`), same for /feathers and
+// /prometheus.
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import * as main from 'hmac-guard'
 import * as feathers from 'hmac-guard/feathers'
+import * as prometheus from 'hmac-guard/prometheus'
 import { Guard, Signer, ManualClock, HmacGuardError } from 'hmac-guard'
 import { HmacStrategy } from 'hmac-guard/feathers'
 
@@ -11,6 +13,7 @@ const require = createRequire(import.meta.url)
 const named = (ns) => Object.keys(ns).filter((k) => k !== 'default').sort()
 assert.deepEqual(named(main), Object.keys(require('hmac-guard')).sort())
 assert.deepEqual(named(feathers), Object.keys(require('hmac-guard/feathers')).sort())
+assert.deepEqual(named(prometheus), ['registerMetrics'])
 assert.equal(typeof HmacStrategy, 'function')
 
 const secret = Buffer.alloc(32, 9)
