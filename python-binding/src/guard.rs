@@ -14,7 +14,7 @@ use crate::convert::{Chunk, arg, hashing, opt, py_str, str_arg};
 use crate::errors::{IntoPyResult, py_error, shield};
 use crate::explanation::PyExplanation;
 use crate::head::{HeadCache, environ_get, fill_from_args, fill_from_environ, head_from_args};
-use crate::observe::{PyReporter, install, raised_refusal, refusal};
+use crate::observe::{PyReporter, install, metric_labels, raised_refusal, refusal};
 use crate::options::to_value;
 use crate::verification::{PyVerification, PyVerified};
 
@@ -104,18 +104,7 @@ impl PyGuard {
     /// The metrics in the Prometheus text format, each sample with the `labels` given too.
     #[pyo3(signature = (labels = None))]
     fn metrics(&self, py: Python<'_>, labels: Option<&Bound<'_, PyAny>>) -> PyResult<String> {
-        let extra: Vec<(String, String)> = match labels.filter(|l| !l.is_none()) {
-            None => Vec::new(),
-            Some(l) => l
-                .call_method0(intern!(py, "items"))
-                .map_err(|_| crate::convert::wrong_type("labels", "a mapping of str to str", l))?
-                .try_iter()?
-                .map(|item| {
-                    let (k, v) = item?.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>()?;
-                    Ok((arg(&k, "labels")?, arg(&v, "labels")?))
-                })
-                .collect::<PyResult<_>>()?,
-        };
+        let extra = metric_labels(labels)?;
         self.core.monitor().prometheus_text(self.core.keys().len(), &extra).py_err(py)
     }
 

@@ -1,6 +1,6 @@
 //! The guard's events delivered to Python: a [`Reporter`] holding the dispatch function that
-//! `hmac_guard._observe.dispatcher` builds from the hook and the logger the core chose, and the
-//! refusals an adapter reports itself (`Guard.refused`, `Verification.refuse`).
+//! `hmac_guard._observe.dispatcher` builds from the hook and the logger the core chose; the
+//! refusals an adapter reports itself (`Guard.refused`, `Verification.refuse`); metric labels.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -11,11 +11,12 @@ use parking_lot::Mutex;
 use pyo3::PyTraverseError;
 use pyo3::exceptions::PyValueError;
 use pyo3::gc::PyVisit;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
 
-use crate::convert::str_arg;
+use crate::convert::{arg, str_arg, wrong_type};
 
 /// Calls the Python dispatch function with each event's JSON.
 #[derive(Debug)]
@@ -73,6 +74,21 @@ pub(crate) fn install(
     let reporter = Arc::new(PyReporter { dispatch: Mutex::new(Some(dispatch.unbind())) });
     guard.monitor().set_reporter(Arc::clone(&reporter) as Arc<dyn Reporter>);
     Ok(Some(reporter))
+}
+
+/// The extra labels of `Guard.metrics()`: a mapping of `str` to `str` (the core checks the names).
+pub(crate) fn metric_labels(labels: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
+    let Some(labels) = labels.filter(|l| !l.is_none()) else { return Ok(Vec::new()) };
+    let items = labels
+        .call_method0(intern!(labels.py(), "items"))
+        .map_err(|_| wrong_type("labels", "a mapping of str to str", labels))?;
+    items
+        .try_iter()?
+        .map(|item| {
+            let (k, v) = item?.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>()?;
+            Ok((arg(&k, "labels")?, arg(&v, "labels")?))
+        })
+        .collect()
 }
 
 /// A refusal from its code string and reason, for the core to count.
