@@ -7,15 +7,15 @@ use std::sync::Arc;
 use hmac_guard::config::LoggerChoice;
 use hmac_guard::config::Spelling;
 use hmac_guard::{Error, ErrorCode, Guard, GuardConfig, RedisStore};
-use napi::bindgen_prelude::{AsyncTask, Buffer, External, FromNapiValue, Function, JsObjectValue, Object, Unknown};
-use napi::{Env, JsString, ValueType};
+use napi::Env;
+use napi::bindgen_prelude::{AsyncTask, Buffer, External, Function, Unknown};
 use napi_derive::napi;
 
 use crate::errors::{Result, guarded, shielded, type_error};
 use crate::explain::ExplanationResult;
 use crate::head::head_from_parts;
 use crate::lane::Lane;
-use crate::observe::JsReporter;
+use crate::observe::{JsReporter, labels_of};
 use crate::options::{key_of, value_of};
 use crate::verified::VerdictTask;
 
@@ -188,24 +188,6 @@ impl NativeGuard {
     pub fn explain(&self, parts: String, lens: &[u32], body: Option<&[u8]>) -> Result<ExplanationResult> {
         guarded(|| Ok(ExplanationResult::from(self.guard.explain(&head_from_parts(&parts, lens)?, body))))
     }
-}
-
-/// An object of strings as `(name, value)` pairs, in its own order; anything else is an error.
-fn labels_of(v: Unknown<'_>) -> napi::Result<Vec<(String, String)>> {
-    let wrong = || napi::Error::from_reason("not an object of strings");
-    if v.get_type()? != ValueType::Object {
-        return Err(wrong());
-    }
-    let obj = Object::from_unknown(v)?;
-    let mut out = Vec::new();
-    for name in Object::keys(&obj)? {
-        let value: Unknown<'_> = obj.get_named_property(&name)?;
-        if value.get_type()? != ValueType::String {
-            return Err(wrong());
-        }
-        out.push((name, JsString::from_unknown(value)?.into_utf8()?.into_owned()?));
-    }
-    Ok(out)
 }
 
 /// Testing aid: panics inside the boundary, to prove a panic reaches JS as `ERR_INTERNAL`.
