@@ -166,16 +166,10 @@ impl GuardBuilder {
             Some(s) => s,
             None => Arc::new(MemoryStore::new(MemoryStoreConfig::default())?),
         };
-        let monitor = Monitor::new(scheme.name(), store.kind(), self.observe);
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let monitor = Monitor::new(scheme.name(), store.kind(), self.observe, Arc::clone(&clock));
         Ok(Guard {
-            inner: Arc::new(Inner {
-                scheme,
-                keys: self.keys.unwrap_or_default(),
-                store,
-                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
-                policy: self.policy,
-                monitor,
-            }),
+            inner: Arc::new(Inner { scheme, keys: self.keys.unwrap_or_default(), store, clock, policy: self.policy, monitor }),
         })
     }
 }

@@ -17,10 +17,11 @@ mod health;
 use std::fmt;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use event::{Event, EventKind, Level};
 
+use crate::clock::Clock;
 use crate::error::{Error, ErrorCode, Result};
 use counters::Counters;
 use gate::Gate;
@@ -58,6 +59,7 @@ pub struct Monitor {
     counters: Counters,
     health: Health,
     gate: Gate,
+    clock: Arc<dyn Clock>,
     reporter: OnceLock<Arc<dyn Reporter>>,
 }
 
@@ -79,7 +81,7 @@ pub(crate) struct Verdict<'a> {
 }
 
 impl Monitor {
-    pub(crate) fn new(scheme: &'static str, store: &'static str, config: ObserveConfig) -> Self {
+    pub(crate) fn new(scheme: &'static str, store: &'static str, config: ObserveConfig, clock: Arc<dyn Clock>) -> Self {
         Monitor {
             scheme,
             store,
@@ -87,6 +89,7 @@ impl Monitor {
             counters: Counters::default(),
             health: Health::default(),
             gate: Gate::new(config.log_rate.max(1)),
+            clock,
             reporter: OnceLock::new(),
         }
     }
@@ -189,7 +192,7 @@ impl Monitor {
         if event.kind == EventKind::Store {
             event.log = true;
         } else if event.level >= self.config.log_level {
-            let admit = self.gate.admit(event.level, Instant::now());
+            let admit = self.gate.admit(event.level, self.clock.now_ms());
             event.log = admit.log;
             event.suppressed = admit.suppressed;
         }
