@@ -6,7 +6,7 @@ use hmac_guard_actix::{Hmac, HmacGuard};
 
 async fn create_order(Hmac(verified): Hmac, body: web::Bytes) -> HttpResponse {
     // The identity is the subject of the key that signed, never a field the client sent.
-    let who = verified.subject.unwrap_or_default();
+    let who = verified.subject.as_deref().unwrap_or_default();
     HttpResponse::Created().body(format!("order from {who}: {} verified bytes\n", body.len()))
 }
 

@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::future::{Ready, ready};
+use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
@@ -14,14 +15,14 @@ use hmac_guard::{Error, ErrorCode, Refusal, Verified};
 /// The verified request (key id, subject, signed components), set by [`crate::HmacGuard`]. The
 /// body is read as usual, after it (`web::Bytes`, `web::Json`, `String`, `web::Payload`).
 #[derive(Debug, Clone)]
-pub struct Hmac(pub Verified);
+pub struct Hmac(pub Arc<Verified>);
 
 /// The verified request and the body bytes exactly as they arrived (before any decoding), for
 /// single routes such as webhooks.
 #[derive(Debug, Clone)]
 pub struct VerifiedBody {
     /// The verified request.
-    pub verified: Verified,
+    pub verified: Arc<Verified>,
     /// The body as verified.
     pub body: Bytes,
 }
@@ -56,7 +57,7 @@ impl FromRequest for Hmac {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(req.extensions().get::<Verified>().cloned().map(Hmac).ok_or(MissingMiddleware))
+        ready(req.extensions().get::<Arc<Verified>>().cloned().map(Hmac).ok_or(MissingMiddleware))
     }
 }
 
@@ -66,7 +67,7 @@ impl FromRequest for VerifiedBody {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let ext = req.extensions();
-        let found = ext.get::<Verified>().cloned().zip(ext.get::<WireBody>().map(|b| b.0.clone()));
+        let found = ext.get::<Arc<Verified>>().cloned().zip(ext.get::<WireBody>().map(|b| b.0.clone()));
         ready(found.map(|(verified, body)| VerifiedBody { verified, body }).ok_or(MissingMiddleware))
     }
 }

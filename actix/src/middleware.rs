@@ -127,7 +127,8 @@ where
             };
             let settle = Settle::new(verified.replay_ticket.clone(), guard.claim_may_block());
             req.set_payload(body::payload_of(bytes.clone()));
-            req.extensions_mut().insert(verified);
+            // Shared, so extractors hand it out without copying its strings.
+            req.extensions_mut().insert(Arc::new(verified));
             req.extensions_mut().insert(WireBody(bytes));
             let response = service.call(req).await;
             settle.finish(response.as_ref().is_ok_and(|r| r.status().is_success())).await;

@@ -9,7 +9,7 @@ use hmac_guard_axum::{Hmac, HmacGuardLayer};
 
 async fn create_order(Hmac(verified): Hmac, body: Bytes) -> (StatusCode, String) {
     // The identity is the subject of the key that signed, never a field the client sent.
-    let who = verified.subject.unwrap_or_default();
+    let who = verified.subject.as_deref().unwrap_or_default();
     (StatusCode::CREATED, format!("order from {who}: {} verified bytes\n", body.len()))
 }
 

@@ -61,6 +61,8 @@ struct Server {
     done: usize,
     loaded: Duration,
     cpu_ticks: u64,
+    /// The loader's own CPU while it loaded this server (a loader-bound run shows ≈ 100 %).
+    loader_ticks: u64,
 }
 
 fn ticks(pid: u32) -> u64 {
@@ -77,7 +79,7 @@ fn spawn(bin: &PathBuf, guard: bool) -> Server {
     let mut cmd = Command::new("taskset");
     cmd.args(["-c", "0"]).arg(bin).args(["--port", &port.to_string()]);
     if guard {
-        cmd.arg("--guard");
+        cmd.args(std::env::var("HG_BENCH_GUARD_FLAG").unwrap_or_else(|_| "--guard".into()).split(' '));
     }
     let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -85,7 +87,7 @@ fn spawn(bin: &PathBuf, guard: bool) -> Server {
         assert!(Instant::now() < deadline, "{} did not start", bin.display());
         std::thread::sleep(Duration::from_millis(10));
     }
-    Server { child, port, done: 0, loaded: Duration::ZERO, cpu_ticks: 0 }
+    Server { child, port, done: 0, loaded: Duration::ZERO, cpu_ticks: 0, loader_ticks: 0 }
 }
 
 /// Signed requests, each usable once per server (its nonce is consumed there).
@@ -129,7 +131,8 @@ async fn drive(mut con: TcpStream, wire: Arc<Vec<Vec<u8>>>, next: Arc<AtomicUsiz
             let len: usize =
                 head.lines().find_map(|l| l.strip_prefix("content-length:")).map_or(0, |v| v.trim().parse().unwrap());
             if have >= end + 4 + len {
-                ok += usize::from(head.starts_with("http/1.1 200"));
+                assert!(head.starts_with("http/1.1 200"), "not a 200: {}", String::from_utf8_lossy(&buf[..have]));
+                ok += 1;
                 break;
             }
         }
@@ -141,6 +144,7 @@ async fn drive(mut con: TcpStream, wire: Arc<Vec<Vec<u8>>>, next: Arc<AtomicUsiz
 async fn load(server: &mut Server, cons: &mut Vec<TcpStream>, wire: &Arc<Vec<Vec<u8>>>, next: &Arc<AtomicUsize>, secs: f64) {
     let pid = server.child.id();
     let before = ticks(pid);
+    let loader_before = ticks(std::process::id());
     let started = Instant::now();
     let until = started + Duration::from_secs_f64(secs);
     let tasks: Vec<_> =
@@ -152,6 +156,7 @@ async fn load(server: &mut Server, cons: &mut Vec<TcpStream>, wire: &Arc<Vec<Vec
     }
     server.loaded += started.elapsed();
     server.cpu_ticks += ticks(pid) - before;
+    server.loader_ticks += ticks(std::process::id()) - loader_before;
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -193,7 +198,7 @@ fn main() {
                 }
                 for (s, (cons, next)) in servers.iter_mut().zip(pools.iter_mut()) {
                     load(s, cons, &wire, next, o.warm).await;
-                    (s.done, s.loaded, s.cpu_ticks) = (0, Duration::ZERO, 0);
+                    (s.done, s.loaded, s.cpu_ticks, s.loader_ticks) = (0, Duration::ZERO, 0, 0);
                 }
                 let slices = (o.secs / o.slice).round() as usize;
                 for i in 0..slices {
@@ -213,14 +218,22 @@ fn main() {
             cpu_ratio.push(cpu(noauth) / cpu(hmac));
             extra_us.push(cpu(hmac) - cpu(noauth));
             noauth_us.push(cpu(noauth));
+            let busy = |s: &Server| s.cpu_ticks as f64 * tick_us / 1e4 / s.loaded.as_secs_f64();
+            let loader = |s: &Server| s.loader_ticks as f64 * tick_us / 1e4 / s.loaded.as_secs_f64();
             println!(
-                "  round {round}: req/s hmac {:.0}, no-auth {:.0}, A/A {:.0} | CPU/request {:.1} / {:.1} / {:.1} µs",
+                "  round {round}: req/s hmac {:.0}, no-auth {:.0}, A/A {:.0} | CPU/request {:.1} / {:.1} / {:.1} µs | server busy {:.0} / {:.0} / {:.0} %, loader {:.0} / {:.0} / {:.0} %",
                 rps(hmac),
                 rps(noauth),
                 rps(noauth2),
                 cpu(hmac),
                 cpu(noauth),
-                cpu(noauth2)
+                cpu(noauth2),
+                busy(hmac),
+                busy(noauth),
+                busy(noauth2),
+                loader(hmac),
+                loader(noauth),
+                loader(noauth2)
             );
             for s in &mut servers {
                 let _ = s.child.kill();

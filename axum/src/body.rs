@@ -18,7 +18,9 @@ pub(crate) async fn read<B>(mut v: Verification, mut body: B, capacity: usize) -
 where
     B: Body<Data = Bytes> + Unpin,
 {
-    let mut buf = BytesMut::with_capacity(capacity);
+    // A body that arrives as one frame (the common case) is kept as is, not copied.
+    let mut first: Option<Bytes> = None;
+    let mut buf = BytesMut::new();
     while let Some(frame) = body.frame().await {
         let Ok(frame) = frame else {
             let error =
@@ -28,11 +30,19 @@ where
         };
         if let Ok(data) = frame.into_data() {
             v.update(&data).map_err(|error| Stopped { error, fully_read: false })?;
-            buf.extend_from_slice(&data);
+            if let Some(head) = first.take() {
+                buf.reserve(capacity.max(head.len() + data.len()));
+                buf.extend_from_slice(&head);
+            }
+            if buf.is_empty() {
+                first = Some(data);
+            } else {
+                buf.extend_from_slice(&data);
+            }
         }
     }
     let pending = v.finish_body().map_err(|error| Stopped { error, fully_read: true })?;
-    Ok((pending, buf.freeze()))
+    Ok((pending, first.unwrap_or_else(|| buf.freeze())))
 }
 
 /// Claims the nonce: inline for an in-process store, on the blocking pool otherwise.

@@ -1,6 +1,8 @@
 //! axum extractors: the verified request, or a 500 when the layer did not run on the route — a
 //! misconfiguration fails closed, never open.
 
+use std::sync::Arc;
+
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
 use hmac_guard::{Error, ErrorCode, Verified};
@@ -10,7 +12,7 @@ use http::{HeaderValue, StatusCode, header};
 /// The verified request (key id, subject, signed components), set by [`crate::HmacGuardLayer`].
 /// The body is read as usual, after it (`Bytes`, `Json`, `String`, `Form`).
 #[derive(Debug, Clone)]
-pub struct Hmac(pub Verified);
+pub struct Hmac(pub Arc<Verified>);
 
 /// The rejection when [`Hmac`] is asked for on a route the layer does not cover.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +31,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Hmac {
     type Rejection = MissingLayer;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Verified>().cloned().map(Hmac).ok_or(MissingLayer)
+        parts.extensions.get::<Arc<Verified>>().cloned().map(Hmac).ok_or(MissingLayer)
     }
 }

@@ -137,7 +137,8 @@ where
                 Err(e) => return Ok(refusal(&guard, &e, announced, true, expose)),
             };
             let settle = Settle::new(verified.replay_ticket.clone(), guard.claim_may_block());
-            parts.extensions.insert(verified);
+            // Shared, so extractors hand it out without copying its strings.
+            parts.extensions.insert(Arc::new(verified));
             let response = inner.call(Request::from_parts(parts, B::from(bytes))).await;
             settle.finish(response.as_ref().is_ok_and(|r| r.status().is_success())).await;
             response
