@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use hmac_guard::{Guard, KeyRing, Policy, ReplayMode, ReplayStore, Rfc9421, Verified};
-use hmac_guard_actix::{Hmac, HmacGuard};
+use hmac_guard_actix::{Hmac, HmacGuard, VerifiedBody};
 
 fn guard(policy: Policy, store: Option<Arc<dyn ReplayStore>>) -> Guard {
     let keys = Arc::new(KeyRing::new());
@@ -31,11 +31,11 @@ async fn orders(Hmac(v): Hmac, body: web::Bytes) -> HttpResponse {
     HttpResponse::Created().json(echo(&v, &body))
 }
 
-async fn hooks(Hmac(v): Hmac, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+async fn hooks(req: HttpRequest, VerifiedBody { verified, body }: VerifiedBody) -> HttpResponse {
     if req.headers().contains_key("x-fail") {
         return HttpResponse::InternalServerError().json(serde_json::json!({"failed": true}));
     }
-    HttpResponse::Created().json(echo(&v, &body))
+    HttpResponse::Created().json(echo(&verified, &body))
 }
 
 /// Serves the suite's routes on a free port, on its own thread (actix runs its own runtime).

@@ -11,6 +11,6 @@ mod respond;
 mod settle;
 
 #[cfg(feature = "axum")]
-pub use extract::{Hmac, MissingLayer};
+pub use extract::{Hmac, MissingLayer, VerifiedBody};
 pub use hmac_guard::{Guard, Verified};
 pub use layer::{HmacGuardLayer, HmacGuardService};

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json};
 use axum::routing::post;
 use hmac_guard::{Guard, KeyRing, Policy, ReplayMode, Rfc9421, Verified};
-use hmac_guard_axum::{Hmac, HmacGuardLayer};
+use hmac_guard_axum::{Hmac, HmacGuardLayer, VerifiedBody};
 
 fn guard(policy: Policy, store: Option<Arc<dyn hmac_guard::ReplayStore>>) -> Guard {
     let keys = Arc::new(KeyRing::new());
@@ -35,11 +35,11 @@ async fn orders(Hmac(v): Hmac, body: Bytes) -> impl IntoResponse {
     (StatusCode::CREATED, echo(&v, &body))
 }
 
-async fn hooks(Hmac(v): Hmac, headers: HeaderMap, body: Bytes) -> impl IntoResponse {
+async fn hooks(headers: HeaderMap, VerifiedBody { verified, body }: VerifiedBody) -> impl IntoResponse {
     if headers.contains_key("x-fail") {
         return (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({"failed": true})));
     }
-    (StatusCode::CREATED, echo(&v, &body))
+    (StatusCode::CREATED, echo(&verified, &body))
 }
 
 fn app(store: Option<Arc<dyn hmac_guard::ReplayStore>>) -> Router {
