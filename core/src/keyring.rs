@@ -173,6 +173,7 @@ pub struct Key {
     not_before: Option<i64>,
     not_after: Option<i64>,
     mac: MacState,
+    tally: crate::observe::KeyTally,
 }
 
 impl Key {
@@ -208,7 +209,13 @@ impl Key {
             not_before: spec.not_before,
             not_after: spec.not_after,
             mac,
+            tally: crate::observe::KeyTally::default(),
         })
+    }
+
+    /// This key's verdict counts (observability).
+    pub(crate) fn tally(&self) -> &crate::observe::KeyTally {
+        &self.tally
     }
 
     /// Key id.
@@ -344,6 +351,21 @@ impl KeyRing {
     #[must_use]
     pub fn get(&self, id: &str) -> Option<Arc<Key>> {
         self.keys.read().get(id).cloned()
+    }
+
+    /// `(key id, accepted, rejected)` for every key, sorted by id.
+    pub(crate) fn tallies(&self) -> Vec<(Arc<str>, u64, u64)> {
+        let mut out: Vec<_> = self
+            .keys
+            .read()
+            .values()
+            .map(|k| {
+                let (a, r) = k.tally().get();
+                (Arc::clone(&k.id), a, r)
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
     }
 
     /// The key ids, sorted.

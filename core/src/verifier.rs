@@ -277,13 +277,7 @@ struct Tally {
 impl Tally {
     fn settle(&mut self, error: Option<&Error>, key: Option<&Arc<Key>>) {
         if let Some(started) = self.started.take() {
-            let key_id = key.map(|k| k.id());
-            self.guard.inner.monitor.verdict(&Verdict {
-                error,
-                key_id: key_id.map(|id| &**id),
-                known_key: key_id,
-                elapsed: started.elapsed(),
-            });
+            self.guard.inner.monitor.verdict(&Verdict { error, key: key.map(|k| &**k), elapsed: started.elapsed() });
         }
     }
 }
@@ -383,7 +377,7 @@ impl Guard {
     /// Counts and reports a refusal an adapter made on its own before or instead of a
     /// verification (a body consumed by another middleware, a body the server could not read).
     pub fn refused(&self, error: &Error) {
-        self.inner.monitor.verdict(&Verdict { error: Some(error), key_id: None, known_key: None, elapsed: Default::default() });
+        self.inner.monitor.verdict(&Verdict { error: Some(error), key: None, elapsed: Default::default() });
     }
 
     /// Runs every check that needs no body. On success the body may be streamed.
@@ -403,13 +397,7 @@ impl Guard {
                 Ok(v)
             }
             Err(e) => {
-                let key_id = key.as_ref().map(|k| k.id());
-                self.inner.monitor.verdict(&Verdict {
-                    error: Some(&e),
-                    key_id: key_id.map(|id| &**id),
-                    known_key: key_id,
-                    elapsed: started.elapsed(),
-                });
+                self.inner.monitor.verdict(&Verdict { error: Some(&e), key: key.as_deref(), elapsed: started.elapsed() });
                 Err(e)
             }
         }

@@ -190,11 +190,11 @@ fn fail_open_is_opt_in_counted_and_tracked_by_the_guard() {
     assert_eq!(open.monitor().fail_open_uses(), 2);
     assert_eq!(closed.verify(&signed(), b"{}").unwrap_err().code(), ErrorCode::ReplayStoreUnavailable);
     assert_eq!(closed.monitor().fail_open_uses(), 0);
-    let stats = closed.monitor().stats_json(hmac_guard::Spelling::Python, 1);
+    let stats = closed.monitor().stats_json(hmac_guard::Spelling::Python, closed.keys());
     assert!(stats.contains(r#""state":"failing""#), "{stats}");
     server.spawn();
     closed.verify(&signed(), b"{}").unwrap();
-    let stats = closed.monitor().stats_json(hmac_guard::Spelling::Python, 1);
+    let stats = closed.monitor().stats_json(hmac_guard::Spelling::Python, closed.keys());
     assert!(stats.contains(r#""state":"ok""#) && stats.contains(r#""state_changes":2"#), "{stats}");
 }
 

@@ -108,13 +108,13 @@ impl NativeGuard {
     /// The counters and the replay store's health, as camelCase JSON.
     #[napi]
     pub fn stats(&self) -> String {
-        self.guard.monitor().stats_json(Spelling::Node, self.guard.keys().len())
+        self.guard.monitor().stats_json(Spelling::Node, self.guard.keys())
     }
 
     /// The Prometheus metric families as JSON (`[{name, type, help, samples}]`).
     #[napi]
     pub fn metric_families(&self) -> String {
-        self.guard.monitor().families_json(self.guard.keys().len())
+        self.guard.monitor().families_json(self.guard.keys())
     }
 
     /// The metrics in the Prometheus text format, each sample with the `labels` given (an object
@@ -129,7 +129,7 @@ impl NativeGuard {
             Ok(extra) => extra.unwrap_or_default(),
             Err(_) => return type_error(&env, "labels must be an object of strings"),
         };
-        guarded(|| self.guard.monitor().prometheus_text(self.guard.keys().len(), &extra))
+        guarded(|| self.guard.monitor().prometheus_text(self.guard.keys(), &extra))
     }
 
     /// Counts and reports a refusal an adapter made itself (a body another middleware consumed).

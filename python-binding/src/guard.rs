@@ -93,19 +93,19 @@ impl PyGuard {
 
     /// The counters and the replay store's health, as the core snapshots them (a `dict`).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        json_loads(py, &self.core.monitor().stats_json(Spelling::Python, self.core.keys().len()))
+        json_loads(py, &self.core.monitor().stats_json(Spelling::Python, self.core.keys()))
     }
 
     /// The Prometheus metric families: `[{name, type, help, samples: [{name, labels, value}]}]`.
     fn metric_families<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        json_loads(py, &self.core.monitor().families_json(self.core.keys().len()))
+        json_loads(py, &self.core.monitor().families_json(self.core.keys()))
     }
 
     /// The metrics in the Prometheus text format, each sample with the `labels` given too.
     #[pyo3(signature = (labels = None))]
     fn metrics(&self, py: Python<'_>, labels: Option<&Bound<'_, PyAny>>) -> PyResult<String> {
         let extra = metric_labels(labels)?;
-        self.core.monitor().prometheus_text(self.core.keys().len(), &extra).py_err(py)
+        self.core.monitor().prometheus_text(self.core.keys(), &extra).py_err(py)
     }
 
     /// Requests accepted without replay protection (a fail-open store that could not answer).

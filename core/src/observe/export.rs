@@ -9,6 +9,7 @@ use super::Monitor;
 use crate::config::Spelling;
 use crate::error::{ErrorCode, Result, fail};
 use crate::json::Object;
+use crate::keyring::KeyRing;
 
 /// One sample: the full metric name (`…_bucket`, `…_sum`), labels, value.
 struct Sample {
@@ -42,17 +43,17 @@ fn f(n: u64) -> f64 {
 }
 
 impl Monitor {
-    /// A snapshot of the counters and the store's health, as JSON spelled for the binding.
-    /// `keys`: how many keys the ring holds now.
+    /// A snapshot of the counters and the store's health, as JSON spelled for the binding;
+    /// `keys`: the guard's key ring (its keys carry their own counts).
     #[must_use]
-    pub fn stats_json(&self, spelling: Spelling, keys: usize) -> String {
+    pub fn stats_json(&self, spelling: Spelling, keys: &KeyRing) -> String {
         let node = spelling == Spelling::Node;
         let name = |snake: &'static str, camel: &'static str| if node { camel } else { snake };
         let c = &self.counters;
         let h = &self.health;
         let mut out = String::with_capacity(512);
         let mut o = Object::open(&mut out);
-        o.str("scheme", self.scheme).str("store", self.store).num("keys", keys);
+        o.str("scheme", self.scheme).str("store", self.store).num("keys", keys.len());
         o.num("accepted", c.accepted.load(Ordering::Relaxed))
             .num("rejected", c.rejected.load(Ordering::Relaxed))
             .num("aborted", c.aborted.load(Ordering::Relaxed));
@@ -65,7 +66,7 @@ impl Monitor {
         o.raw("rejections", &codes);
         let mut keys_json = String::new();
         let mut ko = Object::open(&mut keys_json);
-        for (id, accepted, rejected) in c.keys() {
+        for (id, accepted, rejected) in keys.tallies() {
             let mut one = String::new();
             let mut k = Object::open(&mut one);
             k.num("accepted", accepted).num("rejected", rejected);
@@ -105,7 +106,7 @@ impl Monitor {
         self.health.fail_open_uses.load(Ordering::Relaxed)
     }
 
-    fn families(&self, keys: usize) -> Vec<Family> {
+    fn families(&self, keys: &KeyRing) -> Vec<Family> {
         let c = &self.counters;
         let h = &self.health;
         let mut out = Vec::new();
@@ -127,7 +128,7 @@ impl Monitor {
             "counter",
             "Verdicts per key id of the key ring (requests naming unknown ids count as ERR_UNKNOWN_KEY only).",
         );
-        for (id, accepted, rejected) in c.keys() {
+        for (id, accepted, rejected) in keys.tallies() {
             k.sample(vec![("key_id", id.to_string()), ("outcome", "accepted".into())], f(accepted));
             k.sample(vec![("key_id", id.to_string()), ("outcome", "rejected".into())], f(rejected));
         }
@@ -190,7 +191,7 @@ impl Monitor {
             out.push(g);
         }
         let mut keys_gauge = Family::new("hmac_guard_keys", "gauge", "Keys in the key ring.");
-        keys_gauge.sample(vec![], f(u64::try_from(keys).unwrap_or(u64::MAX)));
+        keys_gauge.sample(vec![], f(u64::try_from(keys.len()).unwrap_or(u64::MAX)));
         out.push(keys_gauge);
         out
     }
@@ -198,7 +199,7 @@ impl Monitor {
     /// The metric families as JSON: `[{name, type, help, samples: [{name, labels, value}]}]`, for
     /// the bindings' Prometheus collectors.
     #[must_use]
-    pub fn families_json(&self, keys: usize) -> String {
+    pub fn families_json(&self, keys: &KeyRing) -> String {
         let mut out = String::from("[");
         for (i, fam) in self.families(keys).iter().enumerate() {
             if i > 0 {
@@ -236,7 +237,7 @@ impl Monitor {
     /// # Errors
     /// `ERR_INVALID_CONFIG` for an extra label name that Prometheus does not allow or that the
     /// metrics use themselves.
-    pub fn prometheus_text(&self, keys: usize, extra: &[(String, String)]) -> Result<String> {
+    pub fn prometheus_text(&self, keys: &KeyRing, extra: &[(String, String)]) -> Result<String> {
         for (name, _) in extra {
             let valid =
                 name.chars().enumerate().all(|(i, c)| c == '_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit()));

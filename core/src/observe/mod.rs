@@ -19,6 +19,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+pub use counters::KeyTally;
 pub use event::{Event, EventKind, Level};
 
 use crate::clock::Clock;
@@ -73,10 +74,8 @@ impl fmt::Debug for Monitor {
 pub(crate) struct Verdict<'a> {
     /// `None`: accepted.
     pub(crate) error: Option<&'a Error>,
-    /// The key id the request named.
-    pub(crate) key_id: Option<&'a str>,
-    /// The ring's id for it, when the ring has that key (the only ids counted one by one).
-    pub(crate) known_key: Option<&'a Arc<str>>,
+    /// The ring's key the request named, when the ring has it (the only ids counted).
+    pub(crate) key: Option<&'a crate::keyring::Key>,
     pub(crate) elapsed: Duration,
 }
 
@@ -108,7 +107,7 @@ impl Monitor {
 
     pub(crate) fn verdict(&self, v: &Verdict<'_>) {
         let code = v.error.map(Error::code);
-        self.counters.verdict(code, v.known_key, v.elapsed);
+        self.counters.verdict(code, v.key, v.elapsed);
         if code.is_none() && !self.config.report_accepted {
             return;
         }
@@ -124,7 +123,7 @@ impl Monitor {
             outcome: if code.is_some() { "rejected" } else { "accepted" },
             code,
             scheme: self.scheme,
-            key_id: v.key_id,
+            key_id: v.key.map(|k| &**k.id()),
             duration: Some(v.elapsed),
             store: self.store,
             reason: v.error.map(Error::reason),

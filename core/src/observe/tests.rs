@@ -114,7 +114,7 @@ fn request(signer: &Signer, nonce: &str, body: &[u8]) -> RequestHead {
 }
 
 fn stats(guard: &Guard) -> serde_json::Value {
-    serde_json::from_str(&guard.monitor().stats_json(Spelling::Python, guard.keys().len())).unwrap()
+    serde_json::from_str(&guard.monitor().stats_json(Spelling::Python, guard.keys())).unwrap()
 }
 
 #[test]
@@ -266,7 +266,7 @@ fn logging_is_rate_limited_but_the_hook_sees_everything() {
 fn prometheus_text_has_every_family_and_refuses_bad_label_names() {
     let r = rig(false, ObserveConfig::default());
     r.guard.verify(&request(&r.signer, "nonce-0000000001", b""), b"").unwrap();
-    let text = r.guard.monitor().prometheus_text(1, &[("guard".into(), "api \"1\"".into())]).unwrap();
+    let text = r.guard.monitor().prometheus_text(r.guard.keys(), &[("guard".into(), "api \"1\"".into())]).unwrap();
     for line in [
         "hmac_guard_verifications_total{guard=\"api \\\"1\\\"\",outcome=\"accepted\"} 1",
         "hmac_guard_key_verifications_total{guard=\"api \\\"1\\\"\",key_id=\"k1\",outcome=\"accepted\"} 1",
@@ -276,12 +276,12 @@ fn prometheus_text_has_every_family_and_refuses_bad_label_names() {
     ] {
         assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
     }
-    let families: serde_json::Value = serde_json::from_str(&r.guard.monitor().families_json(1)).unwrap();
+    let families: serde_json::Value = serde_json::from_str(&r.guard.monitor().families_json(r.guard.keys())).unwrap();
     let names: Vec<&str> = families.as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
     for name in names {
         assert!(text.contains(&format!("# TYPE {name} ")), "{name}");
     }
     for bad in ["1x", "__x", "a-b", "", "outcome"] {
-        assert!(r.guard.monitor().prometheus_text(1, &[(bad.into(), "v".into())]).is_err(), "{bad}");
+        assert!(r.guard.monitor().prometheus_text(r.guard.keys(), &[(bad.into(), "v".into())]).is_err(), "{bad}");
     }
 }
