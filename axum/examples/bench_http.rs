@@ -11,8 +11,9 @@
 //! processes — guarded, no-auth, and a second no-auth (the A/A control) — pinned to CPU 0, the
 //! loader (this process) to CPU 1. The loader switches between them every `--slice` seconds, one
 //! loaded at a time, so all three see the same drift of the machine. Reported per round and as
-//! medians: requests/s ratios to the no-auth server and each server's CPU time per request (user +
-//! system from /proc; the ratio that decides a CPU-bound server's throughput).
+//! medians: requests/s ratios to the no-auth server, and CPU 0's busy time per request (the
+//! server process and the kernel's loopback work for it; the ratio that decides a CPU-bound
+//! server's throughput), with how busy CPU 0 and the loader were.
 #![allow(clippy::unwrap_used, clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 
 use std::net::TcpListener;
@@ -63,6 +64,8 @@ struct Server {
     cpu_ticks: u64,
     /// The loader's own CPU while it loaded this server (a loader-bound run shows ≈ 100 %).
     loader_ticks: u64,
+    /// CPU 0 (the servers' CPU) busy while this server was loaded.
+    cpu0_ticks: u64,
 }
 
 fn ticks(pid: u32) -> u64 {
@@ -72,6 +75,15 @@ fn ticks(pid: u32) -> u64 {
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<u64> = rest.split_whitespace().filter_map(|x| x.parse().ok()).collect();
     f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0)
+}
+
+/// CPU 0's busy ticks (user, nice, system, irq, softirq, steal): the server's CPU including the
+/// kernel's network work on its behalf, which the process's own accounting leaves out.
+fn cpu0_busy() -> u64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let line = stat.lines().find(|l| l.starts_with("cpu0 ")).unwrap_or("");
+    let f: Vec<u64> = line.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    [0, 1, 2, 5, 6, 7].iter().map(|&i| f.get(i).copied().unwrap_or(0)).sum()
 }
 
 fn spawn(bin: &PathBuf, guard: bool) -> Server {
@@ -87,7 +99,7 @@ fn spawn(bin: &PathBuf, guard: bool) -> Server {
         assert!(Instant::now() < deadline, "{} did not start", bin.display());
         std::thread::sleep(Duration::from_millis(10));
     }
-    Server { child, port, done: 0, loaded: Duration::ZERO, cpu_ticks: 0, loader_ticks: 0 }
+    Server { child, port, done: 0, loaded: Duration::ZERO, cpu_ticks: 0, loader_ticks: 0, cpu0_ticks: 0 }
 }
 
 /// Signed requests, each usable once per server (its nonce is consumed there).
@@ -145,6 +157,7 @@ async fn load(server: &mut Server, cons: &mut Vec<TcpStream>, wire: &Arc<Vec<Vec
     let pid = server.child.id();
     let before = ticks(pid);
     let loader_before = ticks(std::process::id());
+    let cpu0_before = cpu0_busy();
     let started = Instant::now();
     let until = started + Duration::from_secs_f64(secs);
     let tasks: Vec<_> =
@@ -157,6 +170,7 @@ async fn load(server: &mut Server, cons: &mut Vec<TcpStream>, wire: &Arc<Vec<Vec
     server.loaded += started.elapsed();
     server.cpu_ticks += ticks(pid) - before;
     server.loader_ticks += ticks(std::process::id()) - loader_before;
+    server.cpu0_ticks += cpu0_busy() - cpu0_before;
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -198,7 +212,7 @@ fn main() {
                 }
                 for (s, (cons, next)) in servers.iter_mut().zip(pools.iter_mut()) {
                     load(s, cons, &wire, next, o.warm).await;
-                    (s.done, s.loaded, s.cpu_ticks, s.loader_ticks) = (0, Duration::ZERO, 0, 0);
+                    (s.done, s.loaded, s.cpu_ticks, s.loader_ticks, s.cpu0_ticks) = (0, Duration::ZERO, 0, 0, 0);
                 }
                 let slices = (o.secs / o.slice).round() as usize;
                 for i in 0..slices {
@@ -211,17 +225,18 @@ fn main() {
                 }
             });
             let rps = |s: &Server| s.done as f64 / s.loaded.as_secs_f64();
-            let cpu = |s: &Server| s.cpu_ticks as f64 * tick_us / s.done.max(1) as f64;
+            // CPU 0 per request: the server process and the kernel's work for it.
+            let cpu = |s: &Server| s.cpu0_ticks as f64 * tick_us / s.done.max(1) as f64;
             let [hmac, noauth, noauth2] = &servers;
             rps_ratio.push(rps(hmac) / rps(noauth));
             aa_ratio.push(rps(noauth2) / rps(noauth));
             cpu_ratio.push(cpu(noauth) / cpu(hmac));
             extra_us.push(cpu(hmac) - cpu(noauth));
             noauth_us.push(cpu(noauth));
-            let busy = |s: &Server| s.cpu_ticks as f64 * tick_us / 1e4 / s.loaded.as_secs_f64();
+            let busy = |s: &Server| s.cpu0_ticks as f64 * tick_us / 1e4 / s.loaded.as_secs_f64();
             let loader = |s: &Server| s.loader_ticks as f64 * tick_us / 1e4 / s.loaded.as_secs_f64();
             println!(
-                "  round {round}: req/s hmac {:.0}, no-auth {:.0}, A/A {:.0} | CPU/request {:.1} / {:.1} / {:.1} µs | server busy {:.0} / {:.0} / {:.0} %, loader {:.0} / {:.0} / {:.0} %",
+                "  round {round}: req/s hmac {:.0}, no-auth {:.0}, A/A {:.0} | CPU 0 per request {:.1} / {:.1} / {:.1} µs | CPU 0 busy {:.0} / {:.0} / {:.0} %, loader {:.0} / {:.0} / {:.0} %",
                 rps(hmac),
                 rps(noauth),
                 rps(noauth2),
