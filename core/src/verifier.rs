@@ -509,6 +509,27 @@ impl Guard {
     }
 }
 
+/// After a claim: if the store noticed that it lost claims (Redis restarted empty, flushed, failed
+/// over to a lagging replica), a request signed before that moment may be the replay of one it
+/// forgot, so it is refused — fail closed, 503 — until its timestamp window has passed; requests
+/// signed after it are accepted at once. `signed_ms`: the signature's `created`, if it has one.
+fn refuse_if_lost(inner: &Inner, signed_ms: Option<i64>, now_ms: i64) -> Result<()> {
+    let Some(lost_ms) = inner.store.lost_at_ms() else { return Ok(()) };
+    let p = &inner.policy;
+    let window_ms = (i64::from(p.max_age_secs) + i64::from(p.max_future_skew_secs) + 1) * 1000;
+    let until_ms = lost_ms.saturating_add(window_ms);
+    inner.monitor.store_lost(lost_ms, until_ms);
+    if now_ms < until_ms && signed_ms.is_none_or(|s| s < lost_ms) {
+        return fail(
+            ErrorCode::ReplayStoreUnavailable,
+            format!(
+                "the replay store lost its claims at {lost_ms} (Unix ms): requests signed before then are refused until {until_ms}"
+            ),
+        );
+    }
+    Ok(())
+}
+
 /// The declared `Content-Length`, refused above the body limit.
 pub(crate) fn check_declared_len(head: &RequestHead, policy: &Policy) -> Result<Option<u64>> {
     match head.content_length()? {
@@ -732,13 +753,16 @@ impl PendingReplay {
             let ttl_ms = u64::try_from(last_ok_ms.saturating_sub(now_ms)).unwrap_or(0).max(1000);
             let key = ReplayKey { scheme: p.scheme, key_id: &p.key_id, nonce };
             let fails_open = inner.store.fails_open();
+            let signed_ms = p.created.map(|c| c.saturating_mul(1000));
             match inner.policy.replay {
                 ReplayMode::Consume => {
                     inner.monitor.store_result(inner.store.insert_if_absent(&key, ttl_ms, now_ms), fails_open, now_ms)?;
+                    refuse_if_lost(inner, signed_ms, now_ms)?;
                 }
                 ReplayMode::Reserve { hold_secs } => {
                     let reserved = inner.store.reserve(&key, u64::from(hold_secs) * 1000, now_ms);
                     let token = inner.monitor.store_result(reserved, fails_open, now_ms)?;
+                    refuse_if_lost(inner, signed_ms, now_ms)?;
                     ticket = Some(ReplayTicket {
                         guard: guard.clone(),
                         scheme: p.scheme,

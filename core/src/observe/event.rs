@@ -62,7 +62,7 @@ impl EventKind {
 pub struct Event<'a> {
     /// What it is about.
     pub kind: EventKind,
-    /// `accepted` / `rejected` / `aborted`; for the store `failing` / `failing_open` / `ok`.
+    /// `accepted` / `rejected` / `aborted`; for the store `failing` / `failing_open` / `ok` / `lost`.
     pub outcome: &'static str,
     /// The error code of a rejection.
     pub code: Option<ErrorCode>,
@@ -129,6 +129,9 @@ impl<'a> Event<'a> {
             (EventKind::Verification, "accepted") => write!(m, "accepted{key} in {ms:.2} ms"),
             (EventKind::Verification, _) => write!(m, "verification {reason}"),
             (EventKind::Store, "ok") => write!(m, "replay store {} answers again after {:.1} s", self.store, ms / 1000.0),
+            (EventKind::Store, "lost") => {
+                write!(m, "replay store {} lost claims (restarted empty, flushed, evicted or failed over): {reason}", self.store)
+            }
             (EventKind::Store, "failing_open") => write!(
                 m,
                 "replay store {} is failing ({reason}): requests are accepted WITHOUT replay protection (fail-open) until it answers",

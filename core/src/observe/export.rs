@@ -93,7 +93,12 @@ impl Monitor {
         };
         so.num("failures", h.failures.load(Ordering::Relaxed))
             .num(name("fail_open_uses", "failOpenUses"), h.fail_open_uses.load(Ordering::Relaxed))
-            .num(name("state_changes", "stateChanges"), h.state_changes.load(Ordering::Relaxed));
+            .num(name("state_changes", "stateChanges"), h.state_changes.load(Ordering::Relaxed))
+            .num(name("data_losses", "dataLosses"), h.losses.load(Ordering::Relaxed));
+        match h.lost_at_ms.load(Ordering::Relaxed) {
+            0 => so.raw(name("lost_at_ms", "lostAtMs"), "null"),
+            ms => so.num(name("lost_at_ms", "lostAtMs"), ms),
+        };
         so.close();
         o.raw(name("replay_store", "replayStore"), &s);
         o.close();
@@ -168,7 +173,12 @@ impl Monitor {
             g.sample(vec![], value);
             out.push(g);
         }
-        let counters: [(&'static str, &'static str, u64); 3] = [
+        let counters: [(&'static str, &'static str, u64); 4] = [
+            (
+                "hmac_guard_replay_store_data_losses_total",
+                "Times the replay store was seen to have lost claims (restart without persistence, flush, eviction, failover).",
+                h.losses.load(Ordering::Relaxed),
+            ),
             (
                 "hmac_guard_replay_store_errors_total",
                 "Replay store calls that got no answer.",

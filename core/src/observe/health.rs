@@ -14,6 +14,9 @@ pub(crate) struct Health {
     pub(crate) failures: AtomicU64,
     pub(crate) fail_open_uses: AtomicU64,
     pub(crate) state_changes: AtomicU64,
+    /// The latest data loss the store reported (Unix ms; 0: none), and how many were reported.
+    pub(crate) lost_at_ms: std::sync::atomic::AtomicI64,
+    pub(crate) losses: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +61,16 @@ impl Health {
         self.failing.store(true, Ordering::Relaxed);
         self.state_changes.fetch_add(1, Ordering::Relaxed);
         Some(Change::Down)
+    }
+
+    /// The store reported claims lost at `at_ms`; true the first time this moment is seen.
+    pub(crate) fn lost(&self, at_ms: i64) -> bool {
+        let before = self.lost_at_ms.fetch_max(at_ms, Ordering::Relaxed);
+        if before >= at_ms {
+            return false;
+        }
+        self.losses.fetch_add(1, Ordering::Relaxed);
+        true
     }
 
     /// Unix milliseconds since which the store has been failing; `None` while it answers.

@@ -176,6 +176,15 @@ impl Monitor {
         }
     }
 
+    /// The store reported claims lost at `lost_ms`; requests signed before it are refused until
+    /// `until_ms`. Reported once per loss.
+    pub(crate) fn store_lost(&self, lost_ms: i64, until_ms: i64) {
+        if self.health.lost(lost_ms) {
+            let reason = format!("requests signed before {lost_ms} (Unix ms) are refused with 503 until {until_ms}");
+            self.emit(Event::store(EventKind::Store, "lost", self.store, Some(&reason), None));
+        }
+    }
+
     fn store_change(&self, change: Change, fails_open: bool, reason: Option<&str>) {
         let (outcome, duration) = match change {
             Change::Down if fails_open => ("failing_open", None),

@@ -7,6 +7,8 @@
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+mod redis_loss;
 
 use std::fmt;
 
@@ -68,6 +70,13 @@ pub trait ReplayStore: Send + Sync + fmt::Debug {
     /// The store's kind, for metrics and logs (`memory`, `redis`).
     fn kind(&self) -> &'static str {
         "custom"
+    }
+
+    /// The latest moment (Unix ms) before which this store may have lost claims (Redis restarted
+    /// empty, flushed, evicted, failed over to a lagging replica), if it ever noticed one. The
+    /// verifier refuses requests signed before it until their timestamp window has passed.
+    fn lost_at_ms(&self) -> Option<i64> {
+        None
     }
 
     /// Whether a call may wait on the network (an async adapter then runs the claim on a

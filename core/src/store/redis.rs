@@ -1,13 +1,13 @@
 //! Redis replay store: one atomic round trip per verification, shared by every process and host.
 //!
 //! - `SET key 1 NX PX ttl` claims a nonce; of racing duplicates on any worker exactly one gets `OK`.
+//!   The same round trip reads the data-loss watch (`INCR` and `GET` pipelined: `redis_loss.rs`).
 //! - Keys are `<prefix>:<scheme>:<hash of key id>:<hash of scheme, key id, nonce>`: bounded length,
 //!   nothing client-chosen in clear, TTL from the timestamp window.
 //! - Every call has a timeout (connect, read and write). A connection that fails is dropped and a
 //!   new one is made on the next call, so recovery after an outage needs no restart.
-//! - Unreachable or slow past the timeout: **fail closed** (`ERR_REPLAY_STORE_UNAVAILABLE`, 503)
-//!   unless the operator opted into fail-open, which accepts the request without replay
-//!   protection, counts every such request and logs a line to stderr (at most one a second).
+//! - Unreachable or slow past the timeout: `ERR_REPLAY_STORE_UNAVAILABLE` (503); the guard fails
+//!   closed unless the operator opted into fail-open ([`ReplayStore::fails_open`]).
 //! - TLS: a `rediss://` URL connects over TLS (rustls with the `ring` provider, TLS 1.2 and 1.3).
 //!   The server certificate is always verified, chain and host name, against the Mozilla roots
 //!   built in (webpki-roots; the OS trust store is not read) or, if given, only the CA certificates
@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use sha2::{Digest as _, Sha256};
 
+use super::redis_loss::{LossWatch, Seen};
 use super::{ReplayKey, ReplayStore};
 use crate::digest::to_hex;
 use crate::error::{Error, ErrorCode, Result, fail};
@@ -77,6 +78,7 @@ pub struct RedisStore {
     tls: bool,
     config: RedisStoreConfig,
     idle: Mutex<Vec<redis::Connection>>,
+    loss: LossWatch,
     release_script: redis::Script,
 }
 
@@ -109,6 +111,12 @@ fn ensure_crypto_provider() {
         // Losing a race to another installer is fine: a provider is installed either way.
         let _ = rustls::crypto::ring::default_provider().install_default();
     }
+}
+
+fn random_u64() -> Result<u64> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|_| Error::new(ErrorCode::Internal, "OS random source failed"))?;
+    Ok(u64::from_le_bytes(bytes))
 }
 
 /// Why Redis could not answer, without any detail that might carry a credential.
@@ -174,7 +182,8 @@ impl RedisStore {
         let release_script = redis::Script::new(
             "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
         );
-        Ok(RedisStore { client, tls, config, idle: Mutex::new(Vec::new()), release_script })
+        let loss = LossWatch::new(&config.prefix);
+        Ok(RedisStore { client, tls, config, idle: Mutex::new(Vec::new()), loss, release_script })
     }
 
     /// The Redis key for a replay key.
@@ -229,6 +238,47 @@ impl RedisStore {
         }
     }
 
+    /// Claims `key` (`SET NX PX`) and, in the same round trip, reads the data-loss watch
+    /// (`redis_loss.rs`); writes a new marker when it shows a loss.
+    fn claim(&self, key: &ReplayKey<'_>, value: &str, ttl_ms: u64, now_ms: i64) -> Result<bool> {
+        let k = self.redis_key(key);
+        let (claimed, seq, marker) = self.run(|con| {
+            redis::pipe()
+                .cmd("SET")
+                .arg(&k)
+                .arg(value)
+                .arg("NX")
+                .arg("PX")
+                .arg(ttl_ms.max(1))
+                .cmd("INCR")
+                .arg(&self.loss.seq_key)
+                .cmd("GET")
+                .arg(&self.loss.marker_key)
+                .query::<(Option<String>, i64, Option<String>)>(con)
+        })?;
+        match self.loss.observe(seq, marker, now_ms, random_u64()?) {
+            Seen::Same => {}
+            Seen::Lost(new_marker) => {
+                self.run(|con| redis::cmd("SET").arg(&self.loss.marker_key).arg(&new_marker).query::<()>(con))?;
+                self.loss.adopt(new_marker, seq);
+            }
+            Seen::First(new_marker) => {
+                let (_, winner) =
+                    self.run(|con| {
+                        let key = &self.loss.marker_key;
+                        redis::pipe().cmd("SET").arg(key).arg(&new_marker).arg("NX").cmd("GET").arg(key).query::<(
+                            Option<String>,
+                            Option<String>,
+                        )>(
+                            con
+                        )
+                    })?;
+                self.loss.adopt_first(winner.unwrap_or(new_marker));
+            }
+        }
+        Ok(claimed.is_some())
+    }
+
     fn set(&self, key: &ReplayKey<'_>, value: &str, ttl_ms: u64, nx: bool) -> Result<bool> {
         let k = self.redis_key(key);
         self.run(|con| {
@@ -245,19 +295,17 @@ impl RedisStore {
 }
 
 impl ReplayStore for RedisStore {
-    fn insert_if_absent(&self, key: &ReplayKey<'_>, ttl_ms: u64, _now_ms: i64) -> Result<()> {
-        match self.set(key, "1", ttl_ms, true)? {
+    fn insert_if_absent(&self, key: &ReplayKey<'_>, ttl_ms: u64, now_ms: i64) -> Result<()> {
+        match self.claim(key, "1", ttl_ms, now_ms)? {
             true => Ok(()),
             false => fail(ErrorCode::Replay, "nonce was already used"),
         }
     }
 
-    fn reserve(&self, key: &ReplayKey<'_>, hold_ms: u64, _now_ms: i64) -> Result<u64> {
+    fn reserve(&self, key: &ReplayKey<'_>, hold_ms: u64, now_ms: i64) -> Result<u64> {
         // A random token names this reservation, so release can tell it from a newer one.
-        let mut bytes = [0u8; 8];
-        getrandom::fill(&mut bytes).map_err(|_| Error::new(ErrorCode::Internal, "OS random source failed"))?;
-        let token = u64::from_le_bytes(bytes) >> 1;
-        match self.set(key, &format!("r{token}"), hold_ms, true)? {
+        let token = random_u64()? >> 1;
+        match self.claim(key, &format!("r{token}"), hold_ms, now_ms)? {
             true => Ok(token),
             false => fail(ErrorCode::Replay, "delivery is reserved or was already processed"),
         }
@@ -275,6 +323,10 @@ impl ReplayStore for RedisStore {
 
     fn kind(&self) -> &'static str {
         "redis"
+    }
+
+    fn lost_at_ms(&self) -> Option<i64> {
+        self.loss.lost_at_ms()
     }
 
     fn fails_open(&self) -> bool {
