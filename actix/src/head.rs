@@ -1,16 +1,17 @@
 //! The request head as the core reads it, from an actix `ServiceRequest`.
 
 use actix_web::dev::ServiceRequest;
-use actix_web::http::{Version, header};
+use actix_web::http::header;
 use hmac_guard::RequestHead;
 
-/// Method, target as sent (origin-form, or absolute-form over HTTP/1), the URL scheme (the
+/// Method, target as sent (origin-form, or absolute-form: over HTTP/2 always, built from
+/// `:scheme` and `:authority`, so the core refuses a `Host` that names another authority), the URL scheme (the
 /// configured one, else whether the server accepted the connection over TLS) and the raw header
 /// bytes; an HTTP/2 request's authority is added as `Host` when there is none.
 pub(crate) fn head_of(req: &ServiceRequest, url_scheme: Option<&str>) -> RequestHead {
     let uri = req.uri();
     let target = match uri.path_and_query() {
-        Some(pq) if uri.scheme().is_none() || req.version() >= Version::HTTP_2 => pq.as_str().to_string(),
+        Some(pq) if uri.scheme().is_none() => pq.as_str().to_string(),
         None if uri.scheme().is_none() => "/".to_string(),
         _ => uri.to_string(),
     };

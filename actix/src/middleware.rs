@@ -18,6 +18,9 @@ use crate::head::{announces_body, head_of};
 use crate::respond::refusal;
 use crate::settle::Settle;
 
+/// The body buffer's first allocation at most; it grows as bytes arrive.
+const INITIAL_BUFFER: usize = 64 * 1024;
+
 /// Verifies every request of the app, scope or resource it wraps.
 #[derive(Debug, Clone)]
 pub struct HmacGuard {
@@ -117,7 +120,9 @@ where
             };
             let limit = usize::try_from(guard.policy().body_limit).unwrap_or(usize::MAX);
             let declared = req.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-            let (pending, bytes) = match body::read(verification, payload, declared.unwrap_or(0).min(limit)).await {
+            // The first allocation is capped: Content-Length is the client's word until bytes arrive.
+            let capacity = declared.unwrap_or(0).min(limit).min(INITIAL_BUFFER);
+            let (pending, bytes) = match body::read(verification, payload, capacity).await {
                 Ok(read) => read,
                 Err(stop) => return refuse(req, &stop.error, stop.fully_read, stop.payload),
             };

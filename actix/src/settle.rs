@@ -35,11 +35,15 @@ impl Drop for Settle {
         let release = move || {
             let _ = ticket.release();
         };
-        // Not on the worker's event loop when the store may wait on the network.
-        if self.may_block {
-            drop(std::thread::spawn(release));
-        } else {
+        // Not on the worker's event loop when the store may wait on the network: on the runtime's
+        // blocking pool (no thread per request); inline only outside any runtime.
+        if !self.may_block {
             release();
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn_blocking(release)),
+            Err(_) => release(),
         }
     }
 }

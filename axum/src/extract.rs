@@ -4,12 +4,11 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
 use hmac_guard::{Error, ErrorCode, Verified};
 use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
-use http_body_util::BodyExt as _;
 
 /// The verified request (key id, subject, signed components), set by [`crate::HmacGuardLayer`].
 /// The body is read as usual, after it (`Bytes`, `Json`, `String`, `Form`).
@@ -25,13 +24,17 @@ pub struct VerifiedBody {
     pub body: Bytes,
 }
 
-impl<S: Send + Sync> FromRequest<S> for VerifiedBody {
+/// The verified bytes, kept in the request's extensions by the layer (a layer between it and
+/// the handler may change the body; these stay as verified).
+#[derive(Debug, Clone)]
+pub(crate) struct WireBody(pub(crate) Bytes);
+
+impl<S: Send + Sync> FromRequestParts<S> for VerifiedBody {
     type Rejection = MissingLayer;
 
-    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let verified = req.extensions().get::<Arc<Verified>>().cloned().ok_or(MissingLayer)?;
-        // The layer put the verified bytes back in memory: collecting them cannot fail or wait.
-        let body = req.into_body().collect().await.map_err(|_| MissingLayer)?.to_bytes();
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let verified = parts.extensions.get::<Arc<Verified>>().cloned().ok_or(MissingLayer)?;
+        let body = parts.extensions.get::<WireBody>().map(|b| b.0.clone()).ok_or(MissingLayer)?;
         Ok(VerifiedBody { verified, body })
     }
 }
@@ -41,9 +44,17 @@ impl<S: Send + Sync> FromRequest<S> for VerifiedBody {
 #[derive(Debug, Clone, Copy)]
 pub struct MissingLayer;
 
+impl std::fmt::Display for MissingLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the hmac-guard layer does not cover this route")
+    }
+}
+
+impl std::error::Error for MissingLayer {}
+
 impl IntoResponse for MissingLayer {
     fn into_response(self) -> Response {
-        let error = Error::new(ErrorCode::InvalidState, "the hmac-guard layer does not cover this route");
+        let error = Error::new(ErrorCode::InvalidState, self.to_string());
         let mut response = (StatusCode::INTERNAL_SERVER_ERROR, hmac_guard::refusal::body(&error, false)).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(hmac_guard::Refusal::CONTENT_TYPE));
         response

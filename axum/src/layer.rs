@@ -18,6 +18,9 @@ use crate::head::{announces_body, head_of};
 use crate::respond::refusal;
 use crate::settle::Settle;
 
+/// The body buffer's first allocation at most; it grows as bytes arrive.
+const INITIAL_BUFFER: usize = 64 * 1024;
+
 /// Verifies every request before the inner service sees it. Place it outside (before) any
 /// request decompression so the MAC is checked over the bytes on the wire.
 #[derive(Debug, Clone)]
@@ -127,7 +130,9 @@ where
                 Err(e) => return Ok(refusal(&guard, &e, announced, !announced, expose)),
             };
             let limit = usize::try_from(guard.policy().body_limit).unwrap_or(usize::MAX);
-            let capacity = body.size_hint().exact().and_then(|n| usize::try_from(n).ok()).unwrap_or(0).min(limit);
+            // The first allocation is capped: Content-Length is the client's word until bytes arrive.
+            let declared = body.size_hint().exact().and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+            let capacity = declared.min(limit).min(INITIAL_BUFFER);
             let (pending, bytes) = match body::read(verification, body, capacity).await {
                 Ok(read) => read,
                 Err(stop) => return Ok(refusal(&guard, &stop.error, announced, stop.fully_read, expose)),
@@ -139,6 +144,7 @@ where
             let settle = Settle::new(verified.replay_ticket.clone(), guard.claim_may_block());
             // Shared, so extractors hand it out without copying its strings.
             parts.extensions.insert(Arc::new(verified));
+            parts.extensions.insert(crate::extract::WireBody(bytes.clone()));
             let response = inner.call(Request::from_parts(parts, B::from(bytes))).await;
             settle.finish(response.as_ref().is_ok_and(|r| r.status().is_success())).await;
             response

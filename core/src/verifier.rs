@@ -762,7 +762,11 @@ impl PendingReplay {
                 ReplayMode::Reserve { hold_secs } => {
                     let reserved = inner.store.reserve(&key, u64::from(hold_secs) * 1000, now_ms);
                     let token = inner.monitor.store_result(reserved, fails_open, now_ms)?;
-                    refuse_if_lost(inner, signed_ms, now_ms)?;
+                    if let Err(e) = refuse_if_lost(inner, signed_ms, now_ms) {
+                        // Refused: the reservation must not hold the delivery (best effort).
+                        let _ = inner.store.release(&key, token, now_ms);
+                        return Err(e);
+                    }
                     ticket = Some(ReplayTicket {
                         guard: guard.clone(),
                         scheme: p.scheme,
