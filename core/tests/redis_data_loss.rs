@@ -208,3 +208,30 @@ fn keys_of(redis: &Redis, head: &RequestHead) -> String {
     let store = RedisStore::new(RedisStoreConfig::new(redis.url())).unwrap();
     store.redis_key(&hmac_guard::ReplayKey { scheme: "rfc9421", key_id: "k1", nonce: &nonce })
 }
+
+#[test]
+fn concurrent_first_claims_of_several_processes_are_not_a_loss() {
+    // Four processes start on an empty Redis at once, eight threads each: their first claims race
+    // to write the marker and complete in any order.
+    let redis = Redis::start();
+    let procs: Vec<Arc<Process>> = (0..4).map(|_| Arc::new(process(&redis))).collect();
+    let start = Arc::new(std::sync::Barrier::new(32));
+    let threads: Vec<_> = (0..32)
+        .map(|i| {
+            let (p, start) = (Arc::clone(&procs[i % 4]), Arc::clone(&start));
+            std::thread::spawn(move || {
+                start.wait();
+                for _ in 0..60 {
+                    assert_eq!(verdict(&p, &signed(T0)), Ok(()));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    for p in &procs {
+        let stats = p.guard.monitor().stats_json(Spelling::Python, p.guard.keys());
+        assert!(stats.contains(r#""data_losses":0"#), "{stats}");
+    }
+}

@@ -75,7 +75,11 @@ test('Redis stops and comes back: one warn line each way, stats follow the store
   assert.match(failing()[0].message, /signed requests are refused with 503 ERR_REPLAY_STORE_UNAVAILABLE until it answers/)
   assert.deepEqual(failing()[0].fields.type, 'store')
   const storeEvents = events.filter((e) => e.type === 'store')
-  assert.deepEqual(storeEvents.map((e) => e.outcome), ['failing', 'ok'])
+  // The restarted redis-server is empty (no persistence): the claims made before are gone, and
+  // the guard says so once (core/src/store/redis_loss.rs).
+  assert.deepEqual(storeEvents.map((e) => e.outcome), ['failing', 'ok', 'lost'])
+  assert.equal(lines.filter((l) => /^hmac-guard: replay store redis lost claims/.test(l.message)).length, 1)
+  assert.equal(guard.stats().replayStore.dataLosses, 1)
   assert.ok(storeEvents.every((e) => e.level === 'warn' && e.log && e.store === 'redis'))
   assert.equal(typeof storeEvents[1].durationMs, 'number')
 })

@@ -63,7 +63,11 @@ def test_two_guards_share_one_redis_and_keys_expire(redis: Redis) -> None:
     assert g1.verify(*request_).key_id == "k1"
     with pytest.raises(hg.ReplayError):
         g2.verify(*request_)  # another "process" sees the nonce
-    keys = redis.command("KEYS", f"{pfx}:*")
+    # The nonce's key, and the data-loss watch's two (`:epoch`, `:seq`: no TTL, not nonces).
+    all_keys = redis.command("KEYS", f"{pfx}:*")
+    watch = [f"{pfx}:epoch", f"{pfx}:seq"]
+    assert sorted(k for k in all_keys if k in watch) == watch
+    keys = [k for k in all_keys if k not in watch]
     assert len(keys) == 1
     assert "nonce" not in keys[0]
     ttl = redis.command("PTTL", keys[0])

@@ -242,6 +242,7 @@ impl RedisStore {
     /// (`redis_loss.rs`); writes a new marker when it shows a loss.
     fn claim(&self, key: &ReplayKey<'_>, value: &str, ttl_ms: u64, now_ms: i64) -> Result<bool> {
         let k = self.redis_key(key);
+        let sent = self.loss.snapshot();
         let (claimed, seq, marker) = self.run(|con| {
             redis::pipe()
                 .cmd("SET")
@@ -256,7 +257,7 @@ impl RedisStore {
                 .arg(&self.loss.marker_key)
                 .query::<(Option<String>, i64, Option<String>)>(con)
         })?;
-        match self.loss.observe(seq, marker, now_ms, random_u64()?) {
+        match self.loss.observe(sent, seq, marker, now_ms, random_u64()?) {
             Seen::Same => {}
             Seen::Lost(new_marker) => {
                 self.run(|con| redis::cmd("SET").arg(&self.loss.marker_key).arg(&new_marker).query::<()>(con))?;

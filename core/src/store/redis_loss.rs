@@ -25,6 +25,13 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use parking_lot::Mutex;
 
+/// What a process knew when it sent a claim (`LossWatch::snapshot`).
+#[derive(Debug, Clone)]
+pub(crate) struct Snapshot {
+    floor: i64,
+    known: Option<String>,
+}
+
 /// What the claim's round trip showed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Seen {
@@ -57,26 +64,47 @@ impl LossWatch {
         }
     }
 
+    /// Before a claim's round trip: what this process knew when it sent it — the highest
+    /// sequence number of the claims completed before (its own `INCR` runs after theirs, so it
+    /// must return more) and the marker it had adopted. Concurrent claims complete in any order;
+    /// replies are judged against this, not against what later replies taught the process.
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        Snapshot { floor: self.max_seq.load(Ordering::Relaxed), known: self.known.lock().clone() }
+    }
+
     /// Reads a claim's `INCR` and `GET` replies. `token`: a random part for a new marker.
-    pub(crate) fn observe(&self, seq: i64, marker: Option<String>, now_ms: i64, token: u64) -> Seen {
-        let went_back = seq < self.max_seq.fetch_max(seq, Ordering::Relaxed);
+    pub(crate) fn observe(&self, sent: Snapshot, seq: i64, marker: Option<String>, now_ms: i64, token: u64) -> Seen {
+        self.max_seq.fetch_max(seq, Ordering::Relaxed);
+        let new = || format!("{now_ms}:{token:016x}");
+        if seq <= sent.floor {
+            return Seen::Lost(new()); // Redis went back in time (a lagging replica took over)
+        }
+        match (marker, sent.known) {
+            (None, None) => Seen::First(new()),
+            (None, Some(_)) => Seen::Lost(new()), // gone since this process adopted it
+            (Some(m), Some(k)) if m == k => Seen::Same,
+            // First sight (this process is new, or raced its own first claims): nothing lost.
+            (Some(m), None) => {
+                self.adopt_if_newer(m);
+                Seen::Same
+            }
+            // Changed since the claim was sent (Redis is linearizable: this read came after the
+            // one that taught the process its marker): another process noticed a loss. Its time,
+            // or this process's own if that is later (clocks differ): refusing more is safe.
+            (Some(m), Some(_)) => {
+                self.lost(marker_time(&m).unwrap_or(now_ms).max(now_ms));
+                *self.known.lock() = Some(m);
+                Seen::Same
+            }
+        }
+    }
+
+    /// Adopts a first-sight `marker` unless a newer one is already known (replies to claims sent
+    /// before the process knew any marker arrive in any order).
+    fn adopt_if_newer(&self, marker: String) {
         let mut known = self.known.lock();
-        match marker {
-            Some(m) if !went_back && known.as_deref() == Some(m.as_str()) => Seen::Same,
-            // First sight of a marker (this process is new, Redis is not): nothing was lost here.
-            Some(m) if !went_back && known.is_none() => {
-                *known = Some(m);
-                Seen::Same
-            }
-            // Another process noticed a loss first: its time applies.
-            Some(m) if !went_back => {
-                self.lost(marker_time(&m).unwrap_or(now_ms));
-                *known = Some(m);
-                Seen::Same
-            }
-            None if known.is_none() => Seen::First(format!("{now_ms}:{token:016x}")),
-            // Gone, or Redis went back in time: this process notices it now.
-            _ => Seen::Lost(format!("{now_ms}:{token:016x}")),
+        if known.as_deref().is_none_or(|k| (marker_time(&marker), marker.as_str()) > (marker_time(k), k)) {
+            *known = Some(marker);
         }
     }
 
@@ -89,10 +117,7 @@ impl LossWatch {
 
     /// Adopts the first marker this process sees (its own or a racing process's): no loss.
     pub(crate) fn adopt_first(&self, marker: String) {
-        let mut known = self.known.lock();
-        if known.is_none() {
-            *known = Some(marker);
-        }
+        self.adopt_if_newer(marker);
     }
 
     fn lost(&self, at_ms: i64) {
@@ -116,22 +141,39 @@ mod tests {
     #[test]
     fn adopts_an_existing_marker_and_reports_losses() {
         let w = LossWatch::new("p");
-        assert_eq!(w.observe(5, Some("100:a".into()), 1_000, 1), Seen::Same);
+        assert_eq!(w.observe(w.snapshot(), 5, Some("100:a".into()), 1_000, 1), Seen::Same);
         assert_eq!(w.lost_at_ms(), None, "a new process seeing a marker lost nothing");
-        assert_eq!(w.observe(6, Some("100:a".into()), 1_001, 1), Seen::Same);
+        assert_eq!(w.observe(w.snapshot(), 6, Some("100:a".into()), 1_001, 1), Seen::Same);
         // Gone: a new marker with this moment.
-        let Seen::Lost(m) = w.observe(1, None, 2_000, 0xab) else { panic!("loss not seen") };
-        assert_eq!(LossWatch::new("q").observe(1, None, 2_000, 0xab), Seen::First(m.clone()), "a new process lost nothing");
+        let Seen::Lost(m) = w.observe(w.snapshot(), 7, None, 2_000, 0xab) else { panic!("loss not seen") };
         assert_eq!(m, "2000:00000000000000ab");
-        w.adopt(m.clone(), 1);
+        w.adopt(m.clone(), 7);
         assert_eq!(w.lost_at_ms(), Some(2_000));
         // The sequence going back (a lagging replica) is a loss too, even with the marker there.
-        assert!(matches!(w.observe(7, Some(m.clone()), 3_000, 1), Seen::Same));
-        assert!(matches!(w.observe(3, Some(m), 3_500, 1), Seen::Lost(_)));
-        // Another process's newer marker: its time is adopted.
-        let w2 = LossWatch::new("p");
-        assert_eq!(w2.observe(1, Some("100:a".into()), 1_000, 1), Seen::Same);
-        assert_eq!(w2.observe(2, Some("5000:b".into()), 5_100, 1), Seen::Same);
-        assert_eq!(w2.lost_at_ms(), Some(5_000));
+        assert_eq!(w.observe(w.snapshot(), 9, Some(m.clone()), 3_000, 1), Seen::Same);
+        assert!(matches!(w.observe(w.snapshot(), 3, Some(m.clone()), 3_500, 1), Seen::Lost(_)));
+        // Concurrent claims completing out of order are not Redis going back.
+        let (s1, s2) = (w.snapshot(), w.snapshot());
+        assert_eq!(w.observe(s1, 11, Some(m.clone()), 3_600, 1), Seen::Same);
+        assert_eq!(w.observe(s2, 10, Some(m), 3_600, 1), Seen::Same);
+    }
+
+    #[test]
+    fn first_claims_racing_other_processes_lose_nothing() {
+        let w = LossWatch::new("p");
+        let (early, late) = (w.snapshot(), w.snapshot());
+        // One claim sees the marker another process just wrote; one sent earlier saw none.
+        assert_eq!(w.observe(late, 2, Some("100:b".into()), 1_000, 1), Seen::Same);
+        assert!(matches!(w.observe(early, 1, None, 1_000, 1), Seen::First(_)));
+        w.adopt_first("100:a".into());
+        assert_eq!(w.lost_at_ms(), None);
+        // A stale reply with an older marker does not undo the newer one.
+        assert_eq!(w.observe(w.snapshot(), 3, Some("100:b".into()), 1_001, 1), Seen::Same);
+        // Another process's new marker after a loss: the later of its time and this process's.
+        assert_eq!(w.observe(w.snapshot(), 4, Some("5000:c".into()), 4_900, 1), Seen::Same);
+        assert_eq!(w.lost_at_ms(), Some(5_000));
+        assert_eq!(w.observe(w.snapshot(), 5, Some("4000:d".into()), 6_000, 1), Seen::Same);
+        assert_eq!(w.lost_at_ms(), Some(6_000), "a marker from a clock behind: this process's time");
+        assert!(matches!(LossWatch::new("q").observe(LossWatch::new("q").snapshot(), 1, None, 9, 1), Seen::First(_)));
     }
 }
