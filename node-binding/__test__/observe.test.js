@@ -86,9 +86,10 @@ test('a scripted mix: stats, hook events and log lines add up, and hold no secre
   assert.equal(stats.aborted, 0)
   assert.deepEqual(stats.rejections, Object.fromEntries(rejected.map(([, , , code]) => [code, 1])))
   // k1 named by: valid (accepted); tampered, wrong secret, replay, expired, too large, framing.
-  assert.deepEqual(stats.byKey, { k1: { accepted: 1, rejected: 6 } })
+  // Every key of the ring is listed, k2 (never named) with zeros.
+  assert.deepEqual(stats.byKey, { k1: { accepted: 1, rejected: 6 }, k2: { accepted: 0, rejected: 0 } })
   assert.equal(stats.duration.count, 1 + rejected.length)
-  assert.deepEqual(stats.replayStore, { state: 'ok', failingSinceMs: null, failures: 0, failOpenUses: 0, stateChanges: 0 })
+  assert.deepEqual(stats.replayStore, { state: 'ok', failingSinceMs: null, failures: 0, failOpenUses: 0, stateChanges: 0, dataLosses: 0, lostAtMs: null })
 
   // The hook: one event per rejection, in order, with the fields an operator needs.
   assert.deepEqual(events.map((e) => e.code), rejected.map(([, , , code]) => code))
