@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod claim;
 pub mod clock;
 pub mod config;
 pub mod digest;

@@ -68,19 +68,19 @@ impl Default for Policy {
     }
 }
 
-struct Inner {
-    scheme: Arc<dyn Scheme>,
-    keys: Arc<KeyRing>,
-    store: Arc<dyn ReplayStore>,
-    clock: Arc<dyn Clock>,
-    policy: Policy,
-    monitor: Monitor,
+pub(crate) struct Inner {
+    pub(crate) scheme: Arc<dyn Scheme>,
+    pub(crate) keys: Arc<KeyRing>,
+    pub(crate) store: Arc<dyn ReplayStore>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) policy: Policy,
+    pub(crate) monitor: Monitor,
 }
 
 /// A configured verifier. Cheap to clone and share across threads.
 #[derive(Clone)]
 pub struct Guard {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl fmt::Debug for Guard {
@@ -215,12 +215,12 @@ impl Verified {
 /// A two-phase reservation: commit when the handler succeeded, release when it failed.
 #[derive(Clone)]
 pub struct ReplayTicket {
-    guard: Guard,
-    scheme: &'static str,
-    key_id: String,
-    nonce: String,
-    ttl_ms: u64,
-    token: u64,
+    pub(crate) guard: Guard,
+    pub(crate) scheme: &'static str,
+    pub(crate) key_id: String,
+    pub(crate) nonce: String,
+    pub(crate) ttl_ms: u64,
+    pub(crate) token: u64,
 }
 
 impl fmt::Debug for ReplayTicket {
@@ -268,14 +268,14 @@ impl Observer for Silent {
 
 /// Reports a verification's verdict to the monitor exactly once; dropped unsettled (the client
 /// went away mid-body), it reports an abandoned verification. Silent for `explain`.
-struct Tally {
-    guard: Guard,
+pub(crate) struct Tally {
+    pub(crate) guard: Guard,
     /// `None`: silent, or already reported.
     started: Option<Instant>,
 }
 
 impl Tally {
-    fn settle(&mut self, error: Option<&Error>, key: Option<&Arc<Key>>) {
+    pub(crate) fn settle(&mut self, error: Option<&Error>, key: Option<&Arc<Key>>) {
         if let Some(started) = self.started.take() {
             self.guard.inner.monitor.verdict(&Verdict { error, key: key.map(|k| &**k), elapsed: started.elapsed() });
         }
@@ -509,27 +509,6 @@ impl Guard {
     }
 }
 
-/// After a claim: if the store noticed that it lost claims (Redis restarted empty, flushed, failed
-/// over to a lagging replica), a request signed before that moment may be the replay of one it
-/// forgot, so it is refused — fail closed, 503 — until its timestamp window has passed; requests
-/// signed after it are accepted at once. `signed_ms`: the signature's `created`, if it has one.
-fn refuse_if_lost(inner: &Inner, signed_ms: Option<i64>, now_ms: i64) -> Result<()> {
-    let Some(lost_ms) = inner.store.lost_at_ms() else { return Ok(()) };
-    let p = &inner.policy;
-    let window_ms = (i64::from(p.max_age_secs) + i64::from(p.max_future_skew_secs) + 1) * 1000;
-    let until_ms = lost_ms.saturating_add(window_ms);
-    inner.monitor.store_lost(lost_ms, until_ms);
-    if now_ms < until_ms && signed_ms.is_none_or(|s| s < lost_ms) {
-        return fail(
-            ErrorCode::ReplayStoreUnavailable,
-            format!(
-                "the replay store lost its claims at {lost_ms} (Unix ms): requests signed before then are refused until {until_ms}"
-            ),
-        );
-    }
-    Ok(())
-}
-
 /// The declared `Content-Length`, refused above the body limit.
 pub(crate) fn check_declared_len(head: &RequestHead, policy: &Policy) -> Result<Option<u64>> {
     match head.content_length()? {
@@ -691,93 +670,14 @@ impl Verification {
 
 /// A request whose signature and body are verified and whose nonce is not yet claimed.
 pub struct PendingReplay {
-    tally: Tally,
-    prepared: Prepared,
-    key: Arc<Key>,
-    seen: u64,
+    pub(crate) tally: Tally,
+    pub(crate) prepared: Prepared,
+    pub(crate) key: Arc<Key>,
+    pub(crate) seen: u64,
 }
 
 impl fmt::Debug for PendingReplay {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PendingReplay").field("key_id", &self.prepared.key_id).finish_non_exhaustive()
-    }
-}
-
-impl PendingReplay {
-    /// Claims the nonce (one atomic store step) and returns the verified request.
-    ///
-    /// # Errors
-    /// `ERR_REPLAY`, `ERR_REPLAY_STORE_FULL`, `ERR_REPLAY_STORE_UNAVAILABLE`.
-    pub fn claim(mut self) -> Result<Verified> {
-        let r = self.claim_nonce();
-        let error = r.as_ref().err();
-        self.tally.settle(error, Some(&self.key));
-        let ticket = r?;
-        let p = self.prepared;
-        Ok(Verified {
-            scheme: p.scheme,
-            label: p.label,
-            key_id: p.key_id,
-            subject: self.key.subject().map(|s| s.to_string()),
-            algorithm: self.key.algorithm(),
-            created: p.created,
-            expires: p.expires,
-            nonce: p.nonce,
-            tag: p.tag,
-            covered: p.covered,
-            body_len: self.seen,
-            replay_ticket: ticket,
-        })
-    }
-
-    fn claim_nonce(&mut self) -> Result<Option<ReplayTicket>> {
-        let guard = &self.tally.guard;
-        let inner = &*guard.inner;
-        let now_ms = inner.clock.now_ms();
-        let now_secs = now_ms.div_euclid(1000);
-        let p = &self.prepared;
-        // Checked again now: a head that arrived in the window's last second with a body that
-        // finished after it must not be claimed after the original's entry has expired.
-        check_window(p, &inner.policy, now_secs)?;
-        self.key.check_validity(now_secs)?;
-        let mut ticket = None;
-        if let Some(nonce) = &p.nonce {
-            // Remember the nonce until its timestamp can no longer pass the window check, plus
-            // the future skew as a margin for hosts whose clocks differ (shared stores).
-            let created = p.created.unwrap_or(now_secs);
-            let last_ok_ms = created
-                .saturating_add(i64::from(inner.policy.max_age_secs))
-                .saturating_add(i64::from(inner.policy.max_future_skew_secs))
-                .saturating_add(1)
-                .saturating_mul(1000);
-            let ttl_ms = u64::try_from(last_ok_ms.saturating_sub(now_ms)).unwrap_or(0).max(1000);
-            let key = ReplayKey { scheme: p.scheme, key_id: &p.key_id, nonce };
-            let fails_open = inner.store.fails_open();
-            let signed_ms = p.created.map(|c| c.saturating_mul(1000));
-            match inner.policy.replay {
-                ReplayMode::Consume => {
-                    inner.monitor.store_result(inner.store.insert_if_absent(&key, ttl_ms, now_ms), fails_open, now_ms)?;
-                    refuse_if_lost(inner, signed_ms, now_ms)?;
-                }
-                ReplayMode::Reserve { hold_secs } => {
-                    let reserved = inner.store.reserve(&key, u64::from(hold_secs) * 1000, now_ms);
-                    let token = inner.monitor.store_result(reserved, fails_open, now_ms)?;
-                    if let Err(e) = refuse_if_lost(inner, signed_ms, now_ms) {
-                        // Refused: the reservation must not hold the delivery (best effort).
-                        let _ = inner.store.release(&key, token, now_ms);
-                        return Err(e);
-                    }
-                    ticket = Some(ReplayTicket {
-                        guard: guard.clone(),
-                        scheme: p.scheme,
-                        key_id: p.key_id.clone(),
-                        nonce: nonce.clone(),
-                        ttl_ms,
-                        token,
-                    });
-                }
-            }
-        }
-        Ok(ticket)
     }
 }

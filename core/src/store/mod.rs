@@ -8,9 +8,13 @@ mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "redis")]
+mod redis_async;
+#[cfg(feature = "redis")]
 mod redis_loss;
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 
 pub use memory::{MemoryStore, MemoryStoreConfig};
 #[cfg(feature = "redis")]
@@ -34,6 +38,10 @@ impl fmt::Debug for ReplayKey<'_> {
         f.debug_struct("ReplayKey").field("scheme", &self.scheme).field("key_id", &self.key_id).finish_non_exhaustive()
     }
 }
+
+/// A claim running on a store's own I/O: resolves to the reservation token (0 for a plain claim).
+/// It can be polled on any executor.
+pub type ClaimFuture = Pin<Box<dyn Future<Output = Result<u64>> + Send + 'static>>;
 
 /// Storage for used nonces.
 pub trait ReplayStore: Send + Sync + fmt::Debug {
@@ -70,6 +78,14 @@ pub trait ReplayStore: Send + Sync + fmt::Debug {
     /// The store's kind, for metrics and logs (`memory`, `redis`).
     fn kind(&self) -> &'static str {
         "custom"
+    }
+
+    /// The claim of [`ReplayStore::insert_if_absent`] (`reserve: false`, `ms`: the TTL) or
+    /// [`ReplayStore::reserve`] (`reserve: true`, `ms`: the hold) without blocking the caller, for
+    /// stores that wait on the network; `None`: use the blocking call. Same semantics and errors.
+    fn claim_async(&self, key: &ReplayKey<'_>, ms: u64, reserve: bool, now_ms: i64) -> Option<ClaimFuture> {
+        let _ = (key, ms, reserve, now_ms);
+        None
     }
 
     /// The latest moment (Unix ms) before which this store may have lost claims (Redis restarted

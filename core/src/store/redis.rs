@@ -21,8 +21,11 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use sha2::{Digest as _, Sha256};
 
+use std::sync::Arc;
+
+use super::redis_async::AsyncPath;
 use super::redis_loss::{LossWatch, Seen};
-use super::{ReplayKey, ReplayStore};
+use super::{ClaimFuture, ReplayKey, ReplayStore};
 use crate::digest::to_hex;
 use crate::error::{Error, ErrorCode, Result, fail};
 
@@ -78,7 +81,9 @@ pub struct RedisStore {
     tls: bool,
     config: RedisStoreConfig,
     idle: Mutex<Vec<redis::Connection>>,
-    loss: LossWatch,
+    loss: Arc<LossWatch>,
+    /// Started on the first async claim (`redis_async.rs`).
+    async_path: Mutex<Option<Arc<AsyncPath>>>,
     release_script: redis::Script,
 }
 
@@ -93,7 +98,7 @@ impl fmt::Debug for RedisStore {
 /// failure is reported as a plain I/O error (`core/tests/redis_tls.rs` would notice).
 fn tls_failure(e: &redis::RedisError) -> Option<&'static str> {
     use std::error::Error as _;
-    let inner = e.source()?.downcast_ref::<std::sync::Arc<dyn std::error::Error + Send + Sync>>()?;
+    let inner = e.source()?.downcast_ref::<Arc<dyn std::error::Error + Send + Sync>>()?;
     let io = inner.downcast_ref::<std::io::Error>()?;
     Some(match io.get_ref()?.downcast_ref::<rustls::Error>()? {
         rustls::Error::InvalidCertificate(_) => "TLS certificate rejected",
@@ -120,7 +125,7 @@ fn random_u64() -> Result<u64> {
 }
 
 /// Why Redis could not answer, without any detail that might carry a credential.
-fn unavailable(e: &redis::RedisError) -> Error {
+pub(super) fn unavailable(e: &redis::RedisError) -> Error {
     let kind = if let Some(tls) = tls_failure(e) {
         tls
     } else if e.is_timeout() {
@@ -182,8 +187,22 @@ impl RedisStore {
         let release_script = redis::Script::new(
             "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
         );
-        let loss = LossWatch::new(&config.prefix);
-        Ok(RedisStore { client, tls, config, idle: Mutex::new(Vec::new()), loss, release_script })
+        let loss = Arc::new(LossWatch::new(&config.prefix));
+        Ok(RedisStore { client, tls, config, idle: Mutex::new(Vec::new()), loss, async_path: Mutex::new(None), release_script })
+    }
+
+    /// The async path, started on first use.
+    fn async_path(&self) -> Result<Arc<AsyncPath>> {
+        let mut path = self.async_path.lock();
+        if let Some(p) = &*path {
+            return Ok(Arc::clone(p));
+        }
+        if self.tls {
+            ensure_crypto_provider();
+        }
+        let p = Arc::new(AsyncPath::new(self.client.clone(), self.config.timeout)?);
+        *path = Some(Arc::clone(&p));
+        Ok(p)
     }
 
     /// The Redis key for a replay key.
@@ -328,6 +347,23 @@ impl ReplayStore for RedisStore {
 
     fn lost_at_ms(&self) -> Option<i64> {
         self.loss.lost_at_ms()
+    }
+
+    fn claim_async(&self, key: &ReplayKey<'_>, ms: u64, reserve: bool, now_ms: i64) -> Option<ClaimFuture> {
+        let started = (|| -> Result<_> {
+            let path = self.async_path()?;
+            let token = if reserve { random_u64()? >> 1 } else { 0 };
+            let value = if reserve { format!("r{token}") } else { "1".to_string() };
+            Ok((path.claim(self.redis_key(key), value, ms, now_ms, Arc::clone(&self.loss), random_u64()?), token))
+        })();
+        Some(Box::pin(async move {
+            let (claimed, token) = started?;
+            match claimed.await? {
+                true => Ok(token),
+                false if reserve => fail(ErrorCode::Replay, "delivery is reserved or was already processed"),
+                false => fail(ErrorCode::Replay, "nonce was already used"),
+            }
+        }))
     }
 
     fn fails_open(&self) -> bool {

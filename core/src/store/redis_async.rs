@@ -1,0 +1,157 @@
+//! The Redis store's async path: one multiplexed connection, driven by a one-thread runtime the
+//! store owns, carries every claim — concurrent claims are pipelined on it instead of each taking
+//! a pooled connection and a blocked thread. Callers on any executor (napi's, asyncio's through
+//! pyo3, actix's, axum's) await a future that only waits for the runtime's answer. Same key
+//! layout, same data-loss watch, same timeout and fail-closed error as the blocking path: a claim
+//! that gets no answer within the timeout is `ERR_REPLAY_STORE_UNAVAILABLE` at that moment, never
+//! accepted later.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use super::redis_loss::{LossWatch, Seen};
+use crate::error::{Error, ErrorCode, Result};
+
+/// Whether the key was claimed, from the runtime; pollable on any executor.
+pub(crate) type Claimed = Pin<Box<dyn Future<Output = Result<bool>> + Send + 'static>>;
+
+pub(crate) struct AsyncPath {
+    /// Taken on drop: shut down in the background, so a store dropped inside an async context
+    /// (an axum handler, a napi future) does not block or panic.
+    runtime: Option<tokio::runtime::Runtime>,
+    shared: Arc<Shared>,
+}
+
+impl Drop for AsyncPath {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+struct Shared {
+    client: redis::Client,
+    timeout: Duration,
+    /// The connection, once made; dropped after a failure so the next claim reconnects.
+    con: Mutex<Option<redis::aio::MultiplexedConnection>>,
+    /// Serialises connecting (one attempt at a time, the others wait for its result).
+    connecting: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for AsyncPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncPath").field("timeout", &self.shared.timeout).finish_non_exhaustive()
+    }
+}
+
+impl AsyncPath {
+    pub(crate) fn new(client: redis::Client, timeout: Duration) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("hmac-guard-redis")
+            .enable_all()
+            .build()
+            .map_err(|_| Error::new(ErrorCode::Internal, "could not start the Redis client's runtime"))?;
+        let shared = Arc::new(Shared { client, timeout, con: Mutex::new(None), connecting: tokio::sync::Mutex::new(()) });
+        Ok(AsyncPath { runtime: Some(runtime), shared })
+    }
+
+    /// `SET key value NX PX ttl` with the data-loss watch, on the runtime; resolves to whether the
+    /// key was claimed.
+    pub(crate) fn claim(
+        &self,
+        key: String,
+        value: String,
+        ttl_ms: u64,
+        now_ms: i64,
+        loss: Arc<LossWatch>,
+        token: u64,
+    ) -> Claimed {
+        let shared = Arc::clone(&self.shared);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let Some(runtime) = &self.runtime else {
+            return Box::pin(std::future::ready(Err(Error::new(ErrorCode::Internal, "the Redis client's runtime stopped"))));
+        };
+        runtime.spawn(async move {
+            let deadline = tokio::time::Instant::now() + shared.timeout;
+            let r = tokio::time::timeout_at(deadline, shared.claim(key, value, ttl_ms, now_ms, &loss, token)).await;
+            let _ = tx.send(r.unwrap_or_else(|_| Err(unavailable_kind("timed out"))));
+        });
+        Box::pin(async move {
+            rx.await.unwrap_or_else(|_| Err(Error::new(ErrorCode::Internal, "the Redis client's runtime stopped")))
+        })
+    }
+}
+
+impl Shared {
+    async fn claim(&self, key: String, value: String, ttl_ms: u64, now_ms: i64, loss: &LossWatch, token: u64) -> Result<bool> {
+        let mut con = self.connection().await?;
+        let sent = loss.snapshot();
+        let reply: redis::RedisResult<(Option<String>, i64, Option<String>)> = redis::pipe()
+            .cmd("SET")
+            .arg(&key)
+            .arg(&value)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl_ms.max(1))
+            .cmd("INCR")
+            .arg(&loss.seq_key)
+            .cmd("GET")
+            .arg(&loss.marker_key)
+            .query_async(&mut con)
+            .await;
+        let (claimed, seq, marker) = reply.map_err(|e| self.failed(&e))?;
+        match loss.observe(sent, seq, marker, now_ms, token) {
+            Seen::Same => {}
+            Seen::Lost(new_marker) => {
+                let r: redis::RedisResult<()> =
+                    redis::cmd("SET").arg(&loss.marker_key).arg(&new_marker).query_async(&mut con).await;
+                r.map_err(|e| self.failed(&e))?;
+                loss.adopt(new_marker, seq);
+            }
+            Seen::First(new_marker) => {
+                let key = &loss.marker_key;
+                let r: redis::RedisResult<(Option<String>, Option<String>)> =
+                    redis::pipe().cmd("SET").arg(key).arg(&new_marker).arg("NX").cmd("GET").arg(key).query_async(&mut con).await;
+                let (_, winner) = r.map_err(|e| self.failed(&e))?;
+                loss.adopt_first(winner.unwrap_or(new_marker));
+            }
+        }
+        Ok(claimed.is_some())
+    }
+
+    /// The connection, made on first use or after a failure.
+    async fn connection(&self) -> Result<redis::aio::MultiplexedConnection> {
+        if let Some(con) = self.con.lock().clone() {
+            return Ok(con);
+        }
+        let _one_at_a_time = self.connecting.lock().await;
+        if let Some(con) = self.con.lock().clone() {
+            return Ok(con);
+        }
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout));
+        let con =
+            self.client.get_multiplexed_async_connection_with_config(&config).await.map_err(|e| super::redis::unavailable(&e))?;
+        *self.con.lock() = Some(con.clone());
+        Ok(con)
+    }
+
+    /// A failed call: the connection is dropped (the next claim reconnects) and the failure named.
+    fn failed(&self, e: &redis::RedisError) -> Error {
+        if e.is_connection_dropped() || e.is_io_error() || e.is_timeout() || e.is_connection_refusal() {
+            *self.con.lock() = None;
+        }
+        super::redis::unavailable(e)
+    }
+}
+
+fn unavailable_kind(kind: &str) -> Error {
+    Error::new(ErrorCode::ReplayStoreUnavailable, format!("redis {kind}"))
+}

@@ -1,0 +1,205 @@
+//! The Redis store's async path against a real redis-server: claims multiplexed on one
+//! connection, a hung Redis (SIGSTOP) answered 503 at the timeout for every claim in flight (none
+//! accepted later, the caller's runtime not stalled), recovery, and the data-loss rule.
+#![allow(clippy::unwrap_used)]
+
+use std::future::Future;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hmac_guard::{
+    Algorithm, ErrorCode, Guard, KeyRing, KeySpec, RedisStore, RedisStoreConfig, RequestHead, Rfc9421, Rfc9421SignOptions, Signer,
+};
+
+const SECRET: &[u8] = b"async-redis-test-secret-0123456789abcdef";
+const TIMEOUT: Duration = Duration::from_millis(250);
+
+struct Redis {
+    child: Option<Child>,
+    port: u16,
+}
+
+impl Redis {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut r = Redis { child: None, port };
+        r.spawn();
+        r
+    }
+
+    fn spawn(&mut self) {
+        let bin = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+        let child = Command::new(&bin)
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{bin}: {e}: run `make test` (it installs redis-server) or set REDIS_SERVER"));
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.info("server").is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not come up");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        assert!(Command::new("kill").args([sig, &pid]).status().unwrap().success());
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    fn info(&self, section: &str) -> redis::RedisResult<String> {
+        let mut con = redis::Client::open(self.url().as_str())?.get_connection_with_timeout(Duration::from_secs(1))?;
+        redis::cmd("INFO").arg(section).query(&mut con)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            self.signal("-CONT");
+        }
+        self.kill();
+    }
+}
+
+fn guard(redis: &Redis) -> Guard {
+    let keys = Arc::new(KeyRing::new());
+    keys.upsert(KeySpec::new("k1", SECRET, Algorithm::HmacSha256)).unwrap();
+    let mut config = RedisStoreConfig::new(redis.url());
+    config.timeout = TIMEOUT;
+    let store = RedisStore::new(config).unwrap();
+    Guard::builder().scheme(Arc::new(Rfc9421::default())).keys(keys).store(Arc::new(store)).build().unwrap()
+}
+
+fn signed() -> RequestHead {
+    let signer = Signer::new(KeySpec::new("k1", SECRET, Algorithm::HmacSha256)).unwrap();
+    let mut head = RequestHead::new("POST", "/pay", "https", vec![("Host".into(), "api.example".into())]);
+    head.headers.extend(signer.sign_rfc9421(&head, b"{}", &Rfc9421SignOptions::default()).unwrap());
+    head
+}
+
+async fn verify(guard: &Guard, head: &RequestHead) -> Result<(), ErrorCode> {
+    let mut v = guard.begin(head).map_err(|e| e.code())?;
+    v.update(b"{}").map_err(|e| e.code())?;
+    let pending = v.finish_body().map_err(|e| e.code())?;
+    pending.claim_async().await.map(|_| ()).map_err(|e| e.code())
+}
+
+fn connected_clients(redis: &Redis) -> u64 {
+    let info = redis.info("clients").unwrap();
+    info.lines().find_map(|l| l.strip_prefix("connected_clients:")).unwrap().trim().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_are_multiplexed_on_one_connection_once_each() {
+    let redis = Redis::start();
+    let g = guard(&redis);
+    let heads: Vec<RequestHead> = (0..64).map(|_| signed()).collect();
+    let all = futures_join(heads.iter().map(|h| verify(&g, h))).await;
+    assert!(all.iter().all(Result::is_ok), "{all:?}");
+    let again = futures_join(heads.iter().map(|h| verify(&g, h))).await;
+    assert!(again.iter().all(|r| *r == Err(ErrorCode::Replay)), "{again:?}");
+    // 64 claims in flight at once, one connection (plus this test's INFO connection).
+    assert!(connected_clients(&redis) <= 2, "connected_clients {}", connected_clients(&redis));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_redis_is_503_at_the_timeout_for_every_claim_and_nothing_is_accepted_later() {
+    let redis = Redis::start();
+    let g = guard(&redis);
+    assert_eq!(verify(&g, &signed()).await, Ok(()));
+    redis.signal("-STOP");
+    // A timer on the caller's runtime keeps ticking while 64 claims wait on the hung Redis.
+    let ticker = tokio::spawn(async {
+        let mut worst = Duration::ZERO;
+        for _ in 0..20 {
+            let t = Instant::now();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            worst = worst.max(t.elapsed().saturating_sub(Duration::from_millis(10)));
+        }
+        worst
+    });
+    let heads: Vec<RequestHead> = (0..64).map(|_| signed()).collect();
+    let started = Instant::now();
+    let timed = futures_join(heads.iter().map(|h| async {
+        let t = Instant::now();
+        (verify(&g, h).await, t.elapsed())
+    }))
+    .await;
+    let total = started.elapsed();
+    let lag = ticker.await.unwrap();
+    for (r, took) in &timed {
+        assert_eq!(*r, Err(ErrorCode::ReplayStoreUnavailable));
+        assert!(*took < TIMEOUT + Duration::from_millis(150), "a claim took {took:?} (timeout {TIMEOUT:?})");
+    }
+    assert!(total < TIMEOUT + Duration::from_millis(200), "64 claims took {total:?} together: they wait side by side");
+    assert!(lag < Duration::from_millis(50), "the caller's runtime stalled by {lag:?}");
+    redis.signal("-CONT");
+    // Recovery without a restart; the refused requests stay refused (their nonces may have been
+    // written once Redis resumed: a retry is a replay or a fresh signature).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match verify(&g, &signed()).await {
+            Ok(()) => break,
+            Err(c) => assert!(Instant::now() < deadline, "no recovery: {c:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for h in &heads {
+        assert_ne!(verify(&g, h).await, Ok(()), "a request refused during the hang was accepted later");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_without_persistence_is_seen_on_the_async_path_too() {
+    let mut redis = Redis::start();
+    let g = guard(&redis);
+    let old = signed();
+    assert_eq!(verify(&g, &old).await, Ok(()));
+    redis.kill();
+    redis.spawn();
+    tokio::time::sleep(Duration::from_millis(1100)).await; // a second later: the old request is from before
+    let mut r = verify(&g, &old).await;
+    if r == Err(ErrorCode::ReplayStoreUnavailable) && connected_clients(&redis) == 1 {
+        r = verify(&g, &old).await; // the first call after the restart reconnects
+    }
+    assert_eq!(r, Err(ErrorCode::ReplayStoreUnavailable), "the replay after an empty restart");
+    let stats = g.monitor().stats_json(hmac_guard::Spelling::Python, g.keys());
+    assert!(stats.contains(r#""data_losses":1"#), "{stats}");
+    // Signatures count whole seconds: one signed in the second the loss was seen is refused too.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(verify(&g, &signed()).await, Ok(()), "a fresh request");
+}
+
+/// Runs futures side by side on this task and collects their outputs in order.
+async fn futures_join<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    out.into_iter().map(Option::unwrap).collect()
+}
