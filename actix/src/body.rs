@@ -34,10 +34,12 @@ pub(crate) async fn read(mut v: Verification, mut payload: Payload, capacity: us
     Ok((pending, buf.freeze()))
 }
 
-/// Claims the nonce: inline for an in-process store, on the blocking pool otherwise.
+/// Claims the nonce: inline for an in-process store; for Redis on the store's own async client
+/// (the worker's event loop never waits on the network); on the blocking pool for a store that may
+/// block and has no async path.
 pub(crate) async fn claim(guard: &Guard, pending: PendingReplay) -> hmac_guard::Result<Verified> {
-    if !guard.claim_may_block() {
-        return pending.claim();
+    if !guard.claim_may_block() || guard.claim_is_async() {
+        return pending.claim_async().await;
     }
     web::block(move || pending.claim())
         .await

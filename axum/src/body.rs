@@ -45,10 +45,12 @@ where
     Ok((pending, first.unwrap_or_else(|| buf.freeze())))
 }
 
-/// Claims the nonce: inline for an in-process store, on the blocking pool otherwise.
+/// Claims the nonce: inline for an in-process store; for Redis on the store's own async client
+/// (the runtime's threads never wait on the network); on the blocking pool for a store that may
+/// block and has no async path.
 pub(crate) async fn claim(guard: &Guard, pending: PendingReplay) -> hmac_guard::Result<Verified> {
-    if !guard.claim_may_block() {
-        return pending.claim();
+    if !guard.claim_may_block() || guard.claim_is_async() {
+        return pending.claim_async().await;
     }
     tokio::task::spawn_blocking(move || pending.claim())
         .await

@@ -351,6 +351,13 @@ impl Guard {
         self.inner.store.may_block()
     }
 
+    /// Whether the replay store claims without blocking ([`PendingReplay::claim_async`] then
+    /// never waits on the caller's thread: Redis's own async client).
+    #[must_use]
+    pub fn claim_is_async(&self) -> bool {
+        self.inner.store.has_async_claim()
+    }
+
     /// The clock.
     #[must_use]
     pub fn clock(&self) -> &Arc<dyn Clock> {

@@ -80,6 +80,11 @@ pub trait ReplayStore: Send + Sync + fmt::Debug {
         "custom"
     }
 
+    /// Whether [`ReplayStore::claim_async`] has an async path (it returns `Some`).
+    fn has_async_claim(&self) -> bool {
+        false
+    }
+
     /// The claim of [`ReplayStore::insert_if_absent`] (`reserve: false`, `ms`: the TTL) or
     /// [`ReplayStore::reserve`] (`reserve: true`, `ms`: the hold) without blocking the caller, for
     /// stores that wait on the network; `None`: use the blocking call. Same semantics and errors.

@@ -349,6 +349,10 @@ impl ReplayStore for RedisStore {
         self.loss.lost_at_ms()
     }
 
+    fn has_async_claim(&self) -> bool {
+        true
+    }
+
     fn claim_async(&self, key: &ReplayKey<'_>, ms: u64, reserve: bool, now_ms: i64) -> Option<ClaimFuture> {
         let started = (|| -> Result<_> {
             let path = self.async_path()?;
