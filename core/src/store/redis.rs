@@ -24,7 +24,7 @@ use sha2::{Digest as _, Sha256};
 use std::sync::Arc;
 
 use super::redis_async::AsyncPath;
-use super::redis_loss::{LossWatch, Seen};
+use super::redis_loss::LossWatch;
 use super::{ClaimFuture, ReplayKey, ReplayStore};
 use crate::digest::to_hex;
 use crate::error::{Error, ErrorCode, Result, fail};
@@ -257,46 +257,13 @@ impl RedisStore {
         }
     }
 
-    /// Claims `key` (`SET NX PX`) and, in the same round trip, reads the data-loss watch
-    /// (`redis_loss.rs`); writes a new marker when it shows a loss.
+    /// Claims `key` (`SET NX PX`, with the data-loss watch in the same round trip) on the async
+    /// client, this thread waiting for the answer: every caller, blocking or not, shares its one
+    /// multiplexed connection, so a hung Redis costs each waiting request the timeout and no more.
     fn claim(&self, key: &ReplayKey<'_>, value: &str, ttl_ms: u64, now_ms: i64) -> Result<bool> {
-        let k = self.redis_key(key);
-        let sent = self.loss.snapshot();
-        let (claimed, seq, marker) = self.run(|con| {
-            redis::pipe()
-                .cmd("SET")
-                .arg(&k)
-                .arg(value)
-                .arg("NX")
-                .arg("PX")
-                .arg(ttl_ms.max(1))
-                .cmd("INCR")
-                .arg(&self.loss.seq_key)
-                .cmd("GET")
-                .arg(&self.loss.marker_key)
-                .query::<(Option<String>, i64, Option<String>)>(con)
-        })?;
-        match self.loss.observe(sent, seq, marker, now_ms, random_u64()?) {
-            Seen::Same => {}
-            Seen::Lost(new_marker) => {
-                self.run(|con| redis::cmd("SET").arg(&self.loss.marker_key).arg(&new_marker).query::<()>(con))?;
-                self.loss.adopt(new_marker, seq);
-            }
-            Seen::First(new_marker) => {
-                let (_, winner) =
-                    self.run(|con| {
-                        let key = &self.loss.marker_key;
-                        redis::pipe().cmd("SET").arg(key).arg(&new_marker).arg("NX").cmd("GET").arg(key).query::<(
-                            Option<String>,
-                            Option<String>,
-                        )>(
-                            con
-                        )
-                    })?;
-                self.loss.adopt_first(winner.unwrap_or(new_marker));
-            }
-        }
-        Ok(claimed.is_some())
+        let path = self.async_path()?;
+        let claimed = path.claim(self.redis_key(key), value.to_string(), ttl_ms, now_ms, Arc::clone(&self.loss), random_u64()?);
+        super::redis_async::block_on(claimed)
     }
 
     fn set(&self, key: &ReplayKey<'_>, value: &str, ttl_ms: u64, nx: bool) -> Result<bool> {

@@ -155,3 +155,23 @@ impl Shared {
 fn unavailable_kind(kind: &str) -> Error {
     Error::new(ErrorCode::ReplayStoreUnavailable, format!("redis {kind}"))
 }
+
+/// Waits on this thread for a future that needs no executor of its own (the runtime answers):
+/// the blocking callers' way onto the async client.
+pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
