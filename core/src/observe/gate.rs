@@ -9,7 +9,9 @@ use super::Level;
 #[derive(Debug)]
 pub(crate) struct Gate {
     rate: u32,
-    windows: [Mutex<Window>; 3],
+    /// One per level, and one for the replay store's state changes (their own budget: an
+    /// outage's 503s must not crowd out the line that says the store is back).
+    windows: [Mutex<Window>; 4],
 }
 
 #[derive(Debug, Default)]
@@ -32,7 +34,16 @@ impl Gate {
     }
 
     pub(crate) fn admit(&self, level: Level, now_ms: i64) -> Admit {
-        let mut w = self.windows[level as usize].lock();
+        self.admit_in(level as usize, now_ms)
+    }
+
+    /// A replay store state change: a flapping store cannot flood the logs either.
+    pub(crate) fn admit_store(&self, now_ms: i64) -> Admit {
+        self.admit_in(3, now_ms)
+    }
+
+    fn admit_in(&self, window: usize, now_ms: i64) -> Admit {
+        let mut w = self.windows[window].lock();
         // A clock set back starts a new window too.
         if w.start_ms.is_none_or(|s| now_ms.saturating_sub(s) >= 1000 || now_ms < s) {
             w.start_ms = Some(now_ms);
@@ -62,5 +73,10 @@ mod tests {
         let next = gate.admit(Level::Info, t0 + 1999);
         assert_eq!(next, Admit { log: true, suppressed: 3 });
         assert_eq!(gate.admit(Level::Info, t0 + 2000).suppressed, 0);
+        // Store changes have their own budget, untouched by a burst of warn lines.
+        for _ in 0..5 {
+            gate.admit(Level::Warn, t0);
+        }
+        assert!(gate.admit_store(t0).log);
     }
 }

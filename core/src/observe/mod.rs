@@ -196,11 +196,16 @@ impl Monitor {
 
     fn emit(&self, mut event: Event<'_>) {
         let Some(reporter) = self.reporter.get() else { return };
-        // Store state changes are rare by nature and always logged; the rest is rate limited.
-        if event.kind == EventKind::Store {
-            event.log = true;
+        // Store state changes are logged whatever the level threshold, with their own rate limit
+        // (a flapping store); the rest by level.
+        let admit = if event.kind == EventKind::Store {
+            Some(self.gate.admit_store(self.clock.now_ms()))
         } else if event.level >= self.config.log_level {
-            let admit = self.gate.admit(event.level, self.clock.now_ms());
+            Some(self.gate.admit(event.level, self.clock.now_ms()))
+        } else {
+            None
+        };
+        if let Some(admit) = admit {
             event.log = admit.log;
             event.suppressed = admit.suppressed;
         }
