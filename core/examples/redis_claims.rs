@@ -12,7 +12,9 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hmac_guard::{Algorithm, Guard, KeyRing, KeySpec, RedisStore, RedisStoreConfig, RequestHead, Rfc9421, Rfc9421SignOptions, Signer};
+use hmac_guard::{
+    Algorithm, Guard, KeyRing, KeySpec, RedisStore, RedisStoreConfig, RequestHead, Rfc9421, Rfc9421SignOptions, Signer,
+};
 
 const IN_FLIGHT: usize = 64;
 
@@ -97,6 +99,7 @@ fn main() {
         report(round, "blocking, 64 threads", n, started.elapsed(), &mut latencies);
     }
     let _ = redis.kill();
+    let _ = redis.wait();
 }
 
 fn report(round: usize, what: &str, n: usize, took: Duration, latencies: &mut [Duration]) {

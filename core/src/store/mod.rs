@@ -11,6 +11,8 @@ mod redis;
 mod redis_async;
 #[cfg(feature = "redis")]
 mod redis_loss;
+#[cfg(feature = "redis")]
+mod redis_target;
 
 use std::fmt;
 use std::future::Future;

@@ -16,7 +16,7 @@
 //!   unavailable store like any other (fail closed, 503, within the timeout).
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use sha2::{Digest as _, Sha256};
@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 use super::redis_async::AsyncPath;
 use super::redis_loss::LossWatch;
+use super::redis_target::Target;
 use super::{ClaimFuture, ReplayKey, ReplayStore};
 use crate::digest::to_hex;
 use crate::error::{Error, ErrorCode, Result, fail};
@@ -41,8 +42,6 @@ pub struct RedisStoreConfig {
     pub timeout: Duration,
     /// Accept requests without replay protection while Redis is unreachable (counted, logged).
     pub fail_open: bool,
-    /// Idle connections kept for reuse.
-    pub max_idle: usize,
     /// For a `rediss://` URL: the CA certificate(s), PEM, to verify the server against *instead of*
     /// the built-in public roots (a private CA or a self-signed Redis). `None`: public roots.
     pub tls_ca_pem: Option<Vec<u8>>,
@@ -56,7 +55,6 @@ impl RedisStoreConfig {
             prefix: "hmac-guard".into(),
             timeout: Duration::from_millis(250),
             fail_open: false,
-            max_idle: 32,
             tls_ca_pem: None,
         }
     }
@@ -69,7 +67,6 @@ impl fmt::Debug for RedisStoreConfig {
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
             .field("fail_open", &self.fail_open)
-            .field("max_idle", &self.max_idle)
             .field("tls_ca_pem", &self.tls_ca_pem.as_ref().map(|pem| format!("[{} bytes of PEM]", pem.len())))
             .finish()
     }
@@ -77,10 +74,10 @@ impl fmt::Debug for RedisStoreConfig {
 
 /// The Redis replay store.
 pub struct RedisStore {
-    client: redis::Client,
+    /// Where to connect; moved into the async path when it starts.
+    target: Mutex<Option<Target>>,
     tls: bool,
     config: RedisStoreConfig,
-    idle: Mutex<Vec<redis::Connection>>,
     loss: Arc<LossWatch>,
     /// Started on the first async claim (`redis_async.rs`).
     async_path: Mutex<Option<Arc<AsyncPath>>>,
@@ -155,6 +152,11 @@ impl RedisStore {
         if config.timeout.is_zero() {
             return fail(ErrorCode::InvalidConfig, "redis timeout must be positive");
         }
+        if super::redis_target::is_sentinel(&config.url) {
+            super::redis_target::no_custom_ca(config.tls_ca_pem.as_deref())?;
+            let (target, tls) = super::redis_target::sentinel(&config.url)?;
+            return Ok(RedisStore::with_target(target, tls, config));
+        }
         let invalid_url = |_| Error::new(ErrorCode::InvalidConfig, "redis URL is not valid");
         let info = config.url.as_str().into_connection_info().map_err(invalid_url)?;
         let tls = match info.addr() {
@@ -183,12 +185,16 @@ impl RedisStore {
                     .map_err(|_| Error::new(ErrorCode::InvalidConfig, "redis tls_ca_pem is not a valid CA certificate"))?
             }
         };
+        Ok(RedisStore::with_target(Target::Direct(client), tls, config))
+    }
+
+    fn with_target(target: Target, tls: bool, config: RedisStoreConfig) -> Self {
         // Deletes a reservation only if it is still this reservation (not committed, not a newer one).
         let release_script = redis::Script::new(
             "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
         );
         let loss = Arc::new(LossWatch::new(&config.prefix));
-        Ok(RedisStore { client, tls, config, idle: Mutex::new(Vec::new()), loss, async_path: Mutex::new(None), release_script })
+        RedisStore { target: Mutex::new(Some(target)), tls, config, loss, async_path: Mutex::new(None), release_script }
     }
 
     /// The async path, started on first use.
@@ -200,7 +206,8 @@ impl RedisStore {
         if self.tls {
             ensure_crypto_provider();
         }
-        let p = Arc::new(AsyncPath::new(self.client.clone(), self.config.timeout)?);
+        let target = self.target.lock().take().ok_or_else(|| Error::new(ErrorCode::Internal, "redis target already taken"))?;
+        let p = Arc::new(AsyncPath::new(target, self.config.timeout)?);
         *path = Some(Arc::clone(&p));
         Ok(p)
     }
@@ -218,45 +225,6 @@ impl RedisStore {
         format!("{}:{}:{}:{}", self.config.prefix, scheme, to_hex(&kid[..8]), to_hex(&h.finalize()[..16]))
     }
 
-    /// A pooled connection, or a new one. A new connection gets what is left of this call's
-    /// timeout for its first command, so connecting plus the command never exceed one timeout.
-    fn connection(&self, started: Instant) -> Result<(redis::Connection, bool)> {
-        if let Some(con) = self.idle.lock().pop() {
-            return Ok((con, false));
-        }
-        let t = self.config.timeout;
-        if self.tls {
-            ensure_crypto_provider();
-        }
-        // The client's connection handshake may wait for two replies, each up to the timeout it
-        // is given: half of ours keeps the whole connect within one timeout.
-        let con = self.client.get_connection_with_timeout(t / 2).map_err(|e| unavailable(&e))?;
-        let left = t.saturating_sub(started.elapsed()).max(Duration::from_millis(1));
-        con.set_read_timeout(Some(left)).map_err(|e| unavailable(&e))?;
-        con.set_write_timeout(Some(left)).map_err(|e| unavailable(&e))?;
-        Ok((con, true))
-    }
-
-    /// Runs one command on a pooled connection; a connection that failed is not reused.
-    fn run<T>(&self, f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>) -> Result<T> {
-        let (mut con, fresh) = self.connection(Instant::now())?;
-        match f(&mut con) {
-            Ok(v) => {
-                // A new connection goes back to the pool with the full per-command timeout.
-                let t = Some(self.config.timeout);
-                if fresh && (con.set_read_timeout(t).is_err() || con.set_write_timeout(t).is_err()) {
-                    return Ok(v);
-                }
-                let mut idle = self.idle.lock();
-                if idle.len() < self.config.max_idle {
-                    idle.push(con);
-                }
-                Ok(v)
-            }
-            Err(e) => Err(unavailable(&e)),
-        }
-    }
-
     /// Claims `key` (`SET NX PX`, with the data-loss watch in the same round trip) on the async
     /// client, this thread waiting for the answer: every caller, blocking or not, shares its one
     /// multiplexed connection, so a hung Redis costs each waiting request the timeout and no more.
@@ -264,20 +232,6 @@ impl RedisStore {
         let path = self.async_path()?;
         let claimed = path.claim(self.redis_key(key), value.to_string(), ttl_ms, now_ms, Arc::clone(&self.loss), random_u64()?);
         super::redis_async::block_on(claimed)
-    }
-
-    fn set(&self, key: &ReplayKey<'_>, value: &str, ttl_ms: u64, nx: bool) -> Result<bool> {
-        let k = self.redis_key(key);
-        self.run(|con| {
-            let mut cmd = redis::cmd("SET");
-            cmd.arg(&k).arg(value);
-            if nx {
-                cmd.arg("NX");
-            }
-            cmd.arg("PX").arg(ttl_ms.max(1));
-            cmd.query::<Option<String>>(con)
-        })
-        .map(|reply| reply.is_some())
     }
 }
 
@@ -299,13 +253,14 @@ impl ReplayStore for RedisStore {
     }
 
     fn commit(&self, key: &ReplayKey<'_>, ttl_ms: u64, _now_ms: i64) -> Result<()> {
-        self.set(key, "c", ttl_ms, false).map(|_| ())
+        let path = self.async_path()?;
+        super::redis_async::block_on(path.commit(self.redis_key(key), "c", ttl_ms)).map(|_| ())
     }
 
     fn release(&self, key: &ReplayKey<'_>, token: u64, _now_ms: i64) -> Result<()> {
-        let k = self.redis_key(key);
-        let value = format!("r{token}");
-        self.run(|con| self.release_script.key(&k).arg(&value).invoke::<i64>(con)).map(|_| ())
+        let path = self.async_path()?;
+        let released = path.script(self.release_script.clone(), self.redis_key(key), format!("r{token}"));
+        super::redis_async::block_on(released).map(|_| ())
     }
 
     fn kind(&self) -> &'static str {

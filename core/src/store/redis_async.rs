@@ -14,6 +14,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::redis_loss::{LossWatch, Seen};
+use super::redis_target::Target;
 use crate::error::{Error, ErrorCode, Result};
 
 /// Whether the key was claimed, from the runtime; pollable on any executor.
@@ -35,7 +36,7 @@ impl Drop for AsyncPath {
 }
 
 struct Shared {
-    client: redis::Client,
+    target: Target,
     timeout: Duration,
     /// The connection, once made; dropped after a failure so the next claim reconnects.
     con: Mutex<Option<redis::aio::MultiplexedConnection>>,
@@ -50,14 +51,14 @@ impl std::fmt::Debug for AsyncPath {
 }
 
 impl AsyncPath {
-    pub(crate) fn new(client: redis::Client, timeout: Duration) -> Result<Self> {
+    pub(crate) fn new(target: Target, timeout: Duration) -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("hmac-guard-redis")
             .enable_all()
             .build()
             .map_err(|_| Error::new(ErrorCode::Internal, "could not start the Redis client's runtime"))?;
-        let shared = Arc::new(Shared { client, timeout, con: Mutex::new(None), connecting: tokio::sync::Mutex::new(()) });
+        let shared = Arc::new(Shared { target, timeout, con: Mutex::new(None), connecting: tokio::sync::Mutex::new(()) });
         Ok(AsyncPath { runtime: Some(runtime), shared })
     }
 
@@ -72,6 +73,35 @@ impl AsyncPath {
         loss: Arc<LossWatch>,
         token: u64,
     ) -> Claimed {
+        self.spawn(move |shared| async move { shared.claim(key, value, ttl_ms, now_ms, &loss, token).await })
+    }
+
+    /// `SET key value PX ttl` (a reservation committed).
+    pub(crate) fn commit(&self, key: String, value: &'static str, ttl_ms: u64) -> Claimed {
+        self.spawn(move |shared| async move {
+            let mut con = shared.connection().await?;
+            let r: redis::RedisResult<()> =
+                redis::cmd("SET").arg(&key).arg(value).arg("PX").arg(ttl_ms.max(1)).query_async(&mut con).await;
+            r.map(|()| true).map_err(|e| shared.failed(&e))
+        })
+    }
+
+    /// Runs `script` on `key` with `arg` (the compare-and-delete of a reservation).
+    pub(crate) fn script(&self, script: redis::Script, key: String, arg: String) -> Claimed {
+        self.spawn(move |shared| async move {
+            let mut con = shared.connection().await?;
+            let r: redis::RedisResult<i64> = script.key(&key).arg(&arg).invoke_async(&mut con).await;
+            r.map(|n| n > 0).map_err(|e| shared.failed(&e))
+        })
+    }
+
+    /// Runs `op` on the runtime within the timeout (connecting included); the answer comes back
+    /// through a oneshot, so the caller's executor does not matter.
+    fn spawn<F, Fut>(&self, op: F) -> Claimed
+    where
+        F: FnOnce(Arc<Shared>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<bool>> + Send + 'static,
+    {
         let shared = Arc::clone(&self.shared);
         let (tx, rx) = tokio::sync::oneshot::channel();
         let Some(runtime) = &self.runtime else {
@@ -79,7 +109,7 @@ impl AsyncPath {
         };
         runtime.spawn(async move {
             let deadline = tokio::time::Instant::now() + shared.timeout;
-            let r = tokio::time::timeout_at(deadline, shared.claim(key, value, ttl_ms, now_ms, &loss, token)).await;
+            let r = tokio::time::timeout_at(deadline, op(Arc::clone(&shared))).await;
             let _ = tx.send(r.unwrap_or_else(|_| Err(unavailable_kind("timed out"))));
         });
         Box::pin(async move {
@@ -137,8 +167,7 @@ impl Shared {
         let config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.timeout))
             .set_response_timeout(Some(self.timeout));
-        let con =
-            self.client.get_multiplexed_async_connection_with_config(&config).await.map_err(|e| super::redis::unavailable(&e))?;
+        let con = self.target.connect(&config).await.map_err(|e| super::redis::unavailable(&e))?;
         *self.con.lock() = Some(con.clone());
         Ok(con)
     }
