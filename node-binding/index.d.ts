@@ -203,8 +203,9 @@ export interface GuardOptions {
   replayStore?: ReplayStoreOptions
   /**
    * Replay protection shared by every process and host: `redis://[user:password@]host:port/db`.
-   * One `SET NX PX` round trip per verification, run on the libuv pool (never on the event loop):
-   * use `verifyAsync`/`finishAsync` (the adapters do); the sync `verify`/`finish` throw
+   * One `SET NX PX` round trip per verification, sent by the core's own Redis client and awaited
+   * (never on the event loop, no libuv pool thread waiting on it): use
+   * `verifyAsync`/`finishAsync` (the adapters do); the sync `verify`/`finish` throw
    * `ERR_INVALID_STATE` with this store. Absent (or `null`): `process.env.HMAC_GUARD_REDIS_URL`,
    * read by the core; `''`: the in-memory store even when that variable is set.
    */
@@ -484,8 +485,9 @@ export declare class Verification {
    */
   finish(): Verified
   /**
-   * Finishes the body checks, then claims the nonce on the libuv pool: the replay store's round
-   * trip never blocks the event loop. Can be called once. Rejects with HmacGuardError
+   * Finishes the body checks, then claims the nonce off the event loop (Redis: awaited from the
+   * core's own client, no libuv pool thread waits on it; in memory: on the libuv pool). Can be
+   * called once. Rejects with HmacGuardError
    * (`ERR_REPLAY_STORE_UNAVAILABLE`, 503, when Redis cannot answer within its timeout).
    */
   finishAsync(): Promise<Verified>
@@ -543,7 +545,11 @@ export declare class Guard {
    * with the Redis store (it would block the event loop): use `verifyAsync`.
    */
   verify(req: RequestWithBody): Verified
-  /** As `verify`, on the libuv thread pool (the Redis round trip included); rejects with HmacGuardError. */
+  /**
+   * As `verify`, the store step off the event loop: with Redis the checks run here and the claim
+   * is awaited from the core's own client; in memory the whole verification runs on the libuv
+   * pool. Rejects with HmacGuardError.
+   */
   verifyAsync(req: RequestWithBody): Promise<Verified>
   /** Explains how the server sees a request; with `body`, the body checks run too. Never claims a nonce. */
   explain(req: RequestWithBody): Explanation

@@ -50,10 +50,19 @@ test('a Rust panic reaches JS as ERR_INTERNAL, never as a crash', () => {
   assert.equal(h.translateForTest((() => { try { native.__panicForTest() } catch (e) { return e } })()).status, 500)
 })
 
-test('a Rust panic on the libuv pool (where Redis round trips run) resolves as ERR_INTERNAL', async () => {
+test('a Rust panic on the libuv pool (in-memory verifyAsync/finishAsync) resolves as ERR_INTERNAL', async () => {
   const r = await native.__panicForTestAsync()
   assert.equal(r.code, 'ERR_INTERNAL')
   assert.equal(h.translateForTest({ code: r.code, message: r.reason }).status, 500)
+})
+
+test('a Rust panic in an awaited claim (the Redis path, on napi\'s runtime) resolves as ERR_INTERNAL', async () => {
+  const r = await native.__panicForTestClaim()
+  assert.equal(r.code, 'ERR_INTERNAL')
+  assert.equal(h.translateForTest({ code: r.code, message: r.reason }).status, 500)
+  // The runtime survives it: the next claim is served.
+  const again = await native.__panicForTestClaim()
+  assert.equal(again.code, 'ERR_INTERNAL')
 })
 
 test('one-shot verify, replay, and the verified values', () => {

@@ -123,7 +123,7 @@ test('the API: verifyAsync and finishAsync claim once; the blocking calls refuse
   assert.equal(v.keyId, 'k1')
   assert.equal(v.subject, 'user:1')
   await assert.rejects(g.verifyAsync(r), isCode('ERR_REPLAY', 401))
-  // Streaming: body checks on the JS thread, the claim on the pool.
+  // Streaming: body checks on the JS thread, the claim awaited off it (the core's async claim).
   const r2 = apiRequest('{"b":2}')
   const ver = g.begin(r2)
   ver.update(r2.body.subarray(0, 3)).update(r2.body.subarray(3))
@@ -140,13 +140,20 @@ test('the API: verifyAsync and finishAsync claim once; the blocking calls refuse
   await assert.rejects(bad.finishAsync(), isCode('ERR_DIGEST_MISMATCH'))
   // A valid request that failed a body check is not burned: it still verifies once.
   await g.verifyAsync(r3)
+  // verifyAsync runs every check before the claim too: a tampered body or an unknown key
+  // rejects without a store step, and the genuine request still verifies once afterwards.
+  const r6 = apiRequest('{"d":6}')
+  await assert.rejects(g.verifyAsync({ ...r6, body: Buffer.from('{"d":7}') }), isCode('ERR_DIGEST_MISMATCH', 401))
+  await assert.rejects(g.verifyAsync({ ...r6, headers: { ...r6.headers, 'content-length': '9' } }), isCode('ERR_BODY_LENGTH_MISMATCH'))
+  assert.equal((await g.verifyAsync(r6)).bodyLength, r6.body.length)
+  await assert.rejects(g.verifyAsync(r6), isCode('ERR_REPLAY', 401))
   // The sync calls would block the event loop on a round trip: they throw instead.
   assert.throws(() => g.verify(apiRequest()), isCode('ERR_INVALID_STATE', 500))
   const r4 = apiRequest()
   const s = g.begin(r4)
   s.update(r4.body)
   assert.throws(() => s.finish(), isCode('ERR_INVALID_STATE'))
-  // The refusal spends nothing: the same verification still finishes on the pool.
+  // The refusal spends nothing: the same verification still finishes asynchronously.
   assert.equal(g.inFlight, 1)
   assert.equal((await s.finishAsync()).bodyLength, r4.body.length)
   assert.equal(g.inFlight, 0)
@@ -462,4 +469,34 @@ test('Koa and streaming uploads use the async finish with the Redis store', { ti
   r = await send(ubase, ureq)
   assert.equal(r.status, 401)
   assert.equal(r.json.error.code, 'ERR_REPLAY')
+})
+
+test('guards in worker threads claim through the same runtime; the main thread keeps working after they exit', { timeout: 60000 }, async () => {
+  const { Worker } = require('node:worker_threads')
+  const runWorker = () =>
+    new Promise((resolve, reject) => {
+      const w = new Worker(
+        `const { parentPort, workerData } = require('node:worker_threads')
+         const h = require(workerData.helpers)
+         const g = new h.Guard({ keys: [{ id: 'k1', secret: h.SECRET }], redisUrl: workerData.url, redisPrefix: workerData.prefix })
+         const body = Buffer.from('{"w":1}')
+         const headers = { host: 'api.example.com', 'content-type': 'application/json', 'content-length': String(body.length) }
+         const r = { method: 'POST', url: '/w', headers: { ...headers, ...h.signer.sign({ method: 'POST', url: '/w', headers, body }) }, body }
+         g.verifyAsync(r)
+           .then((v) => g.verifyAsync(r).then(() => 'accepted twice', (e) => [v.keyId, e.code]))
+           .then((out) => parentPort.postMessage(out), (e) => parentPort.postMessage(String(e)))`,
+        { eval: true, workerData: { helpers: path.join(__dirname, 'helpers.js'), url: redis.url, prefix: prefix() } },
+      )
+      let out
+      w.once('message', (m) => (out = m))
+      w.once('error', reject)
+      w.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`worker exited ${code}`))))
+    })
+  const g = new Guard({ keys: KEYS, redisUrl: redis.url, redisPrefix: prefix() })
+  assert.equal((await g.verifyAsync(apiRequest())).keyId, 'k1')
+  assert.deepEqual(await Promise.all([runWorker(), runWorker()]), [['k1', 'ERR_REPLAY'], ['k1', 'ERR_REPLAY']])
+  assert.deepEqual(await runWorker(), ['k1', 'ERR_REPLAY'])
+  const r = apiRequest()
+  assert.equal((await g.verifyAsync(r)).keyId, 'k1', 'the main thread after the workers exited')
+  await assert.rejects(g.verifyAsync(r), isCode('ERR_REPLAY'))
 })

@@ -6,7 +6,8 @@
 // beforehand (unique nonces, 1 KiB JSON body), so only verification is timed.
 //
 // Usage: node benchmark/redis.js [--rounds 5] [--n 10000] [--concurrency 32]
-// UV_THREADPOOL_SIZE (default 4) sets how many Redis round trips can be in flight at once.
+// The Redis claims are awaited from the core's own client (pipelined on one connection), not on the
+// libuv pool: UV_THREADPOOL_SIZE only matters to the in-memory async rows.
 
 const crypto = require('node:crypto')
 const { Guard, Signer } = require('..')

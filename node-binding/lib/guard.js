@@ -12,7 +12,7 @@ const { Events } = require('./observe.js')
 
 const kNative = Symbol('hmac-guard.native')
 // Set on guards (and their verifications) whose replay store is networked (Redis): the store step
-// then only runs on the libuv pool, and adapters finish with `finishAsync()`.
+// then only runs off the event loop (the core's async claim), and adapters finish with `finishAsync()`.
 const kNetworked = Symbol('hmac-guard.networked')
 // A guard's per-request native path (src/lane.rs), and a streamed verification's number in it.
 const kLane = Symbol('hmac-guard.lane')
@@ -117,7 +117,11 @@ class Guard {
     return makeVerified(r, io)
   }
 
-  /** As verify(), on the libuv thread pool. Rejects with HmacGuardError. */
+  /**
+   * As verify(), the store step off the event loop: with Redis the checks run here and the claim
+   * is awaited from the core's own client; in memory the whole verification runs on the libuv
+   * pool. Rejects with HmacGuardError.
+   */
   async verifyAsync(req) {
     const body = toBytes(req?.body)
     const [parts, lens, n] = packHead(req)
@@ -210,8 +214,9 @@ class Verification {
   }
 
   /**
-   * Finishes the body checks here and claims the nonce on the libuv pool, so the replay store's
-   * round trip (Redis) never blocks the event loop. Can be called once. Rejects with HmacGuardError.
+   * Finishes the body checks here and claims the nonce off the event loop (Redis: awaited from the
+   * core's own client, no libuv pool thread waits on it; in memory: on the libuv pool). Can be
+   * called once. Rejects with HmacGuardError.
    */
   async finishAsync() {
     const handle = settle(this)
@@ -249,7 +254,7 @@ function badChunk(caller) {
 
 /**
  * Finishes a verification the way its guard's store needs: in place for the in-memory store (a
- * Promise would only add latency), on the libuv pool for Redis. Returns a Verified or a Promise.
+ * Promise would only add latency), awaited off the event loop for Redis. Returns a Verified or a Promise.
  */
 function finishVerification(verification) {
   return verification[kNetworked] ? verification.finishAsync() : verification.finish()

@@ -175,7 +175,7 @@ function streamBody(req, verification, buffer, done) {
     cleanup()
     let verified
     try {
-      // A Promise with a networked store (Redis): its round trip runs on the libuv pool.
+      // A Promise with a networked store (Redis): its round trip is awaited off the event loop.
       verified = finishVerification(verification)
     } catch (e) {
       done(translate(e))

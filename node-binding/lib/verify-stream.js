@@ -38,7 +38,7 @@ function createVerifyStream(verification) {
       }
       let verified
       try {
-        // A Promise with a networked store (Redis): its round trip runs on the libuv pool.
+        // A Promise with a networked store (Redis): its round trip is awaited off the event loop.
         verified = finishVerification(verification)
       } catch (e) {
         failed(e)

@@ -8,23 +8,25 @@ use hmac_guard::config::LoggerChoice;
 use hmac_guard::config::Spelling;
 use hmac_guard::{Error, ErrorCode, Guard, GuardConfig, RedisStore};
 use napi::Env;
-use napi::bindgen_prelude::{AsyncTask, Buffer, External, Function, Unknown};
+use napi::bindgen_prelude::{AsyncTask, Buffer, Either, External, Function, PromiseRaw, Unknown};
 use napi_derive::napi;
 
 use crate::errors::{Result, guarded, shielded, type_error};
 use crate::explain::ExplanationResult;
 use crate::head::head_from_parts;
-use crate::lane::Lane;
+use crate::lane::{Lane, VerdictPromise};
 use crate::observe::{JsReporter, labels_of};
 use crate::options::{key_of, value_of};
-use crate::verified::VerdictTask;
+use crate::verified::{Verdict, VerdictTask, VerifiedResult, claim_promise, promise_of};
 
-/// A configured verifier. Safe to share; verifications may run concurrently on the libuv pool.
+/// A configured verifier. Safe to share; verifications may run concurrently (on the libuv pool,
+/// or with Redis as async claims).
 #[napi]
 #[derive(Debug)]
 pub struct NativeGuard {
     guard: Guard,
-    /// Set when the replay store is Redis: its round trips must not run on the JS thread.
+    /// Set when the replay store is Redis: its round trips must not run on the JS thread (the
+    /// claim is the core's async one, `verify_async`).
     redis: Option<Arc<RedisStore>>,
     store: &'static str,
     settings: String,
@@ -166,13 +168,30 @@ impl NativeGuard {
         guarded(|| Ok(self.guard.keys().ids()))
     }
 
-    /// One-shot verification on the libuv thread pool. Resolves with the result or with an
-    /// error value (`{code, reason}`) that the JS layer turns into a rejection.
+    /// One-shot verification. Resolves with the result or with an error value (`{code, reason}`)
+    /// that the JS layer turns into a rejection. With a store that claims asynchronously (Redis)
+    /// every check runs here, as in `verify`, a failure throwing, and only the claim is awaited
+    /// (`verified::claim_promise`: no libuv pool thread waits on Redis); otherwise the whole
+    /// verification runs on the libuv pool.
     #[napi(ts_return_type = "Promise<VerifiedResult | ErrorValue>")]
-    pub fn verify_async(&self, parts: String, lens: &[u32], body: Option<Buffer>) -> AsyncTask<VerdictTask> {
+    pub fn verify_async<'env>(
+        &self,
+        env: &'env Env,
+        parts: String,
+        lens: &[u32],
+        body: Option<Buffer>,
+    ) -> Result<VerdictPromise<'env>> {
+        if self.guard.claim_is_async() {
+            let pending = guarded(|| {
+                let mut v = self.guard.begin(&head_from_parts(&parts, lens)?)?;
+                v.update(body.as_deref().unwrap_or_default())?;
+                v.finish_body()
+            })?;
+            return claim_promise(env, pending, self.redis.is_some()).map(Either::B);
+        }
         let head = shielded(|| head_from_parts(&parts, lens));
         let guard = self.guard.clone();
-        VerdictTask::new(self.redis.is_some(), move || guard.verify(&head?, body.as_deref().unwrap_or_default()))
+        Ok(Either::A(VerdictTask::new(self.redis.is_some(), move || guard.verify(&head?, body.as_deref().unwrap_or_default()))))
     }
 
     /// The `Accept-Signature` field value (RFC 9421 §5.1) for a refusal with `code`, as the core
@@ -196,9 +215,19 @@ pub fn panic_for_test() -> Result<()> {
     guarded(|| -> hmac_guard::Result<()> { panic!("deliberate panic for the boundary test") })
 }
 
-/// Testing aid: panics on the libuv pool (where the Redis round trips run), to prove a panic
-/// there resolves as an `ERR_INTERNAL` error value instead of aborting the process.
+/// Testing aid: panics on the libuv pool (where in-memory verifyAsync/finishAsync run), to prove a
+/// panic there resolves as an `ERR_INTERNAL` error value instead of aborting the process.
 #[napi(js_name = "__panicForTestAsync", ts_return_type = "Promise<VerifiedResult | ErrorValue>")]
 pub fn panic_for_test_async() -> AsyncTask<VerdictTask> {
     VerdictTask::new(false, || panic!("deliberate panic on the pool"))
+}
+
+/// Testing aid: a claim future that panics while polled on napi's runtime (where the Redis
+/// claims are awaited), to prove the panic resolves as an `ERR_INTERNAL` error value.
+#[napi(js_name = "__panicForTestClaim", ts_return_type = "Promise<VerifiedResult | ErrorValue>")]
+pub fn panic_for_test_claim(env: &Env) -> Result<PromiseRaw<'_, Verdict>> {
+    let panics = std::future::poll_fn(|_| -> std::task::Poll<hmac_guard::Result<VerifiedResult>> {
+        panic!("deliberate panic in a claim")
+    });
+    promise_of(env, panics)
 }

@@ -7,19 +7,22 @@
 use std::cell::RefCell;
 
 use hmac_guard::{ErrorCode, Guard, RequestHead, Verification};
-use napi::bindgen_prelude::{AsyncTask, External};
+use napi::Env;
+use napi::bindgen_prelude::{AsyncTask, Either, External, PromiseRaw};
 use napi_derive::napi;
 
 use crate::errors::{Result, guarded, refuse_blocking};
 use crate::head::{head_from_parts, head_into};
-use crate::verified::{Packed, VerdictTask, pack_into};
+use crate::verified::{Packed, Verdict, VerdictTask, claim_promise, pack_into};
 
 /// A guard's per-request state (JS thread only): a scratch head and the streamed verifications.
 #[derive(Debug)]
 pub struct Lane {
     guard: Guard,
-    /// The store is Redis: the claim must run on the libuv pool.
+    /// The store is Redis: the blocking store steps are refused on the JS thread.
     networked: bool,
+    /// The core claims without blocking (Redis): `finishAsync` awaits its async claim.
+    async_claim: bool,
     /// Refilled in place by each call (no allocation per header once warm).
     scratch: RefCell<RequestHead>,
     slots: RefCell<Slots>,
@@ -27,7 +30,8 @@ pub struct Lane {
 
 impl Lane {
     pub(crate) fn new(guard: Guard, networked: bool) -> Self {
-        Lane { guard, networked, scratch: RefCell::default(), slots: RefCell::default() }
+        let async_claim = guard.claim_is_async();
+        Lane { guard, networked, async_claim, scratch: RefCell::default(), slots: RefCell::default() }
     }
 
     /// Runs `f` on the head split from `parts`, in the scratch head (a nested call: a fresh one).
@@ -167,14 +171,19 @@ pub fn lane_finish(lane: &External<Lane>, handle: i64, io: Io<'_>) -> Result<Pac
     })
 }
 
-/// Finishes the body checks here (a failure throws), then claims the nonce on the libuv pool: the
-/// store's round trip never runs on the event loop.
+/// A promise of a verdict: a libuv pool task, or a future on napi's runtime.
+pub type VerdictPromise<'env> = Either<AsyncTask<VerdictTask>, PromiseRaw<'env, Verdict>>;
+
+/// Finishes the body checks here (a failure throws), then claims the nonce off the event loop:
+/// with Redis through the core's async claim (no libuv pool thread waits on the round trip,
+/// `verified::claim_promise`), with the in-memory store on the libuv pool.
 #[napi(ts_return_type = "Promise<VerifiedResult | ErrorValue>")]
-pub fn lane_finish_async(lane: &External<Lane>, handle: i64) -> Result<AsyncTask<VerdictTask>> {
-    guarded(|| {
-        let pending = lane.slots()?.take(handle)?.finish_body()?;
-        Ok(VerdictTask::new(lane.networked, move || pending.claim()))
-    })
+pub fn lane_finish_async<'env>(env: &'env Env, lane: &External<Lane>, handle: i64) -> Result<VerdictPromise<'env>> {
+    let pending = guarded(|| lane.slots()?.take(handle)?.finish_body())?;
+    if lane.async_claim {
+        return claim_promise(env, pending, lane.networked).map(Either::B);
+    }
+    Ok(Either::A(VerdictTask::new(lane.networked, move || pending.claim())))
 }
 
 /// Abandons a verification; nothing is claimed. A spent handle is ignored. With the `code` and

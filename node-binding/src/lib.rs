@@ -17,3 +17,10 @@ pub mod observe;
 pub mod options;
 pub mod signer;
 pub mod verified;
+
+/// Before the addon registers: napi's async runtime, which drives the Redis claims' promises, with
+/// one worker (`verified::init_runtime`).
+#[napi_derive::module_init]
+fn init() {
+    verified::init_runtime();
+}

@@ -2,10 +2,10 @@
 //! to the dispatch function of `lib/observe.js`, which calls the hook and the logger; and the
 //! extra labels of `guard.metrics(labels)`.
 //!
-//! The core reports on whichever thread reached the verdict (the JS thread, or a libuv pool thread
-//! with Redis), so events go through a threadsafe function: queued without blocking, dropped when
-//! the queue is full (the counters have them all the same), weak so that it never keeps the
-//! process alive.
+//! The core reports on whichever thread reached the verdict (the JS thread, a libuv pool thread,
+//! or with Redis the thread of napi's runtime that awaits the claim), so events go through a
+//! threadsafe function: queued without blocking, dropped when the queue is full (the counters have
+//! them all the same), weak so that it never keeps the process alive.
 
 use std::fmt;
 

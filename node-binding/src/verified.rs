@@ -1,11 +1,15 @@
 //! A verification's result as it leaves for JS (packed in one string on the hot path, else an
-//! object), the replay ticket of `reserve` mode, and the tasks that finish on the libuv pool.
+//! object), the replay ticket of `reserve` mode, the tasks that finish on the libuv pool, and the
+//! async claim of a store that has one (Redis), which finishes without any pool thread.
 
 use std::fmt;
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Once};
+use std::task::{Context, Poll};
 
-use hmac_guard::{ErrorCode, ReplayTicket, Verified};
-use napi::bindgen_prelude::{AsyncTask, Either};
+use hmac_guard::{ErrorCode, PendingReplay, ReplayTicket, Verified};
+use napi::bindgen_prelude::{AsyncTask, Either, PromiseRaw};
 use napi::{Env, Task};
 use napi_derive::napi;
 
@@ -147,8 +151,66 @@ impl Packer<'_> {
     }
 }
 
-/// A verdict computed on the libuv pool (a one-shot verification or a streamed one's store step):
-/// resolves with the result or an error value, which the JS layer turns into a rejection.
+/// What a verification's promise resolves with: the result, or an error value that the JS layer
+/// turns into a rejection (`lib/guard.js`).
+pub type Verdict = Either<VerifiedResult, ErrorValue>;
+
+fn verdict(r: hmac_guard::Result<VerifiedResult>) -> Verdict {
+    match r {
+        Ok(v) => Either::A(v),
+        Err(e) => Either::B(ErrorValue::from(&e)),
+    }
+}
+
+/// Claims the nonce through the core's async claim and returns the promise of the verdict. For
+/// Redis the core's own runtime and multiplexed connection make the round trip, timeout and
+/// fail-closed error included (`core/src/store/redis_async.rs`); the future here only awaits its
+/// reply, on napi's runtime (one worker, see [`init_runtime`]), and the promise settles on the JS
+/// thread. No libuv pool thread is taken, so a hung Redis stalls neither the pool nor the loop.
+pub(crate) fn claim_promise(env: &Env, pending: PendingReplay, networked: bool) -> Result<PromiseRaw<'_, Verdict>> {
+    promise_of(env, async move { pending.claim_async().await.map(|v| VerifiedResult::new(v, networked)) })
+}
+
+/// Spawns `work` on napi's runtime, a panic while polling it resolving as `ERR_INTERNAL`.
+pub(crate) fn promise_of(
+    env: &Env,
+    work: impl Future<Output = hmac_guard::Result<VerifiedResult>> + Send + 'static,
+) -> Result<PromiseRaw<'_, Verdict>> {
+    let shielded = Shielded(Box::pin(work));
+    env.spawn_future(async move { Ok(verdict(shielded.await)) })
+        .map_err(|e| napi::Error::new(ErrorCode::Internal.as_str().to_string(), e.reason))
+}
+
+/// A future polled inside the panic boundary: a panic becomes an `ERR_INTERNAL` verdict instead
+/// of unwinding into napi's runtime (whose own handler would reject without an `ERR_*` code).
+struct Shielded<F>(Pin<Box<F>>);
+
+impl<F: Future<Output = hmac_guard::Result<T>>, T> Future for Shielded<F> {
+    type Output = hmac_guard::Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let work = self.0.as_mut();
+        shielded(|| Ok(work.poll(cx))).unwrap_or_else(|e| Poll::Ready(Err(e)))
+    }
+}
+
+/// napi's runtime with one worker instead of one per core: its tasks only await the claim's
+/// reply and build the result. Called when the library loads (`lib.rs`), before the addon
+/// registers and napi makes its default runtime; should this fail, napi makes its default one.
+pub(crate) fn init_runtime() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let built =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("hmac-guard-napi").enable_all().build();
+        if let Ok(rt) = built {
+            napi::bindgen_prelude::create_custom_tokio_runtime(rt);
+        }
+    });
+}
+
+/// A verdict computed on the libuv pool (a one-shot verification, or a streamed one's store step,
+/// of a store without an async claim): resolves with the result or an error value, which the JS
+/// layer turns into a rejection.
 pub struct VerdictTask {
     work: Option<Box<dyn FnOnce() -> hmac_guard::Result<Verified> + Send>>,
     networked: bool,
@@ -168,7 +230,7 @@ impl fmt::Debug for VerdictTask {
 
 impl Task for VerdictTask {
     type Output = hmac_guard::Result<Verified>;
-    type JsValue = Either<VerifiedResult, ErrorValue>;
+    type JsValue = Verdict;
 
     fn compute(&mut self) -> napi::Result<Self::Output> {
         let work = self.work.take();
@@ -176,14 +238,11 @@ impl Task for VerdictTask {
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
-        Ok(match output {
-            Ok(v) => Either::A(VerifiedResult::new(v, self.networked)),
-            Err(e) => Either::B(ErrorValue::from(&e)),
-        })
+        Ok(verdict(output.map(|v| VerifiedResult::new(v, self.networked))))
     }
 }
 
-/// A ticket's commit or release, on the libuv pool.
+/// A ticket's commit or release, on the libuv pool (the core has no async path for these yet).
 #[derive(Debug)]
 pub struct TicketTask {
     ticket: Arc<ReplayTicket>,
