@@ -10,8 +10,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use hmac_guard::{
-    Algorithm, ErrorCode, Guard, KeyRing, KeySpec, RedisStore, RedisStoreConfig, RequestHead, Rfc9421, Rfc9421SignOptions,
-    Signer,
+    Algorithm, ErrorCode, Guard, KeyRing, KeySpec, RedisStore, RedisStoreConfig, RequestHead, Rfc9421, Rfc9421SignOptions, Signer,
 };
 
 const SECRET: &[u8] = b"sentinel-test-secret-0123456789abcdef01";

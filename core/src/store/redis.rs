@@ -78,7 +78,10 @@ pub struct RedisStore {
     target: Mutex<Option<Target>>,
     tls: bool,
     config: RedisStoreConfig,
-    loss: Arc<LossWatch>,
+    /// The data-loss watch: one, or on a Cluster one per hash-tag group (each claim's keys,
+    /// watch included, share one slot).
+    watches: Vec<Arc<LossWatch>>,
+    cluster: bool,
     /// Started on the first async claim (`redis_async.rs`).
     async_path: Mutex<Option<Arc<AsyncPath>>>,
     release_script: redis::Script,
@@ -152,6 +155,10 @@ impl RedisStore {
         if config.timeout.is_zero() {
             return fail(ErrorCode::InvalidConfig, "redis timeout must be positive");
         }
+        if super::redis_target::is_cluster(&config.url) {
+            let (target, tls) = super::redis_target::cluster(&config.url, config.timeout, config.tls_ca_pem.as_deref())?;
+            return Ok(RedisStore::with_target(target, tls, config));
+        }
         if super::redis_target::is_sentinel(&config.url) {
             super::redis_target::no_custom_ca(config.tls_ca_pem.as_deref())?;
             let (target, tls) = super::redis_target::sentinel(&config.url)?;
@@ -193,8 +200,21 @@ impl RedisStore {
         let release_script = redis::Script::new(
             "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
         );
-        let loss = Arc::new(LossWatch::new(&config.prefix));
-        RedisStore { target: Mutex::new(Some(target)), tls, config, loss, async_path: Mutex::new(None), release_script }
+        let cluster = target.is_cluster();
+        let watches = if cluster {
+            (0..=255u8).map(|g| Arc::new(LossWatch::new(&format!("{}:{{{g:02x}}}", config.prefix)))).collect()
+        } else {
+            vec![Arc::new(LossWatch::new(&config.prefix))]
+        };
+        RedisStore {
+            target: Mutex::new(Some(target)),
+            tls,
+            config,
+            watches,
+            cluster,
+            async_path: Mutex::new(None),
+            release_script,
+        }
     }
 
     /// The async path, started on first use.
@@ -212,17 +232,31 @@ impl RedisStore {
         Ok(p)
     }
 
-    /// The Redis key for a replay key.
+    /// The Redis key for a replay key. On a Cluster it carries a hash tag (`{ab}`, from the
+    /// nonce hash: 256 groups spread over the slots) that its data-loss watch keys share.
     #[must_use]
     pub fn redis_key(&self, key: &ReplayKey<'_>) -> String {
+        self.claim_key(key).0
+    }
+
+    /// The key and the data-loss watch of its group.
+    fn claim_key(&self, key: &ReplayKey<'_>) -> (String, Arc<LossWatch>) {
         let kid = Sha256::digest(key.key_id.as_bytes());
         let mut h = Sha256::new();
         for part in [key.scheme, key.key_id, key.nonce] {
             h.update((part.len() as u64).to_be_bytes());
             h.update(part.as_bytes());
         }
+        let hash = h.finalize();
         let scheme: String = key.scheme.chars().filter(char::is_ascii_alphanumeric).take(16).collect();
-        format!("{}:{}:{}:{}", self.config.prefix, scheme, to_hex(&kid[..8]), to_hex(&h.finalize()[..16]))
+        let (kid, hash_hex) = (to_hex(&kid[..8]), to_hex(&hash[..16]));
+        if self.cluster {
+            let group = hash[16];
+            let k = format!("{}:{{{group:02x}}}:{scheme}:{kid}:{hash_hex}", self.config.prefix);
+            (k, Arc::clone(&self.watches[usize::from(group)]))
+        } else {
+            (format!("{}:{scheme}:{kid}:{hash_hex}", self.config.prefix), Arc::clone(&self.watches[0]))
+        }
     }
 
     /// Claims `key` (`SET NX PX`, with the data-loss watch in the same round trip) on the async
@@ -230,7 +264,8 @@ impl RedisStore {
     /// multiplexed connection, so a hung Redis costs each waiting request the timeout and no more.
     fn claim(&self, key: &ReplayKey<'_>, value: &str, ttl_ms: u64, now_ms: i64) -> Result<bool> {
         let path = self.async_path()?;
-        let claimed = path.claim(self.redis_key(key), value.to_string(), ttl_ms, now_ms, Arc::clone(&self.loss), random_u64()?);
+        let (k, watch) = self.claim_key(key);
+        let claimed = path.claim(k, value.to_string(), ttl_ms, now_ms, watch, random_u64()?);
         super::redis_async::block_on(claimed)
     }
 }
@@ -268,7 +303,7 @@ impl ReplayStore for RedisStore {
     }
 
     fn lost_at_ms(&self) -> Option<i64> {
-        self.loss.lost_at_ms()
+        self.watches.iter().filter_map(|w| w.lost_at_ms()).max()
     }
 
     fn has_async_claim(&self) -> bool {
@@ -280,7 +315,8 @@ impl ReplayStore for RedisStore {
             let path = self.async_path()?;
             let token = if reserve { random_u64()? >> 1 } else { 0 };
             let value = if reserve { format!("r{token}") } else { "1".to_string() };
-            Ok((path.claim(self.redis_key(key), value, ms, now_ms, Arc::clone(&self.loss), random_u64()?), token))
+            let (k, watch) = self.claim_key(key);
+            Ok((path.claim(k, value, ms, now_ms, watch, random_u64()?), token))
         })();
         Some(Box::pin(async move {
             let (claimed, token) = started?;

@@ -14,7 +14,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::redis_loss::{LossWatch, Seen};
-use super::redis_target::Target;
+use super::redis_target::{Conn, Target};
 use crate::error::{Error, ErrorCode, Result};
 
 /// Whether the key was claimed, from the runtime; pollable on any executor.
@@ -39,7 +39,7 @@ struct Shared {
     target: Target,
     timeout: Duration,
     /// The connection, once made; dropped after a failure so the next claim reconnects.
-    con: Mutex<Option<redis::aio::MultiplexedConnection>>,
+    con: Mutex<Option<Conn>>,
     /// Serialises connecting (one attempt at a time, the others wait for its result).
     connecting: tokio::sync::Mutex<()>,
 }
@@ -156,7 +156,7 @@ impl Shared {
     }
 
     /// The connection, made on first use or after a failure.
-    async fn connection(&self) -> Result<redis::aio::MultiplexedConnection> {
+    async fn connection(&self) -> Result<Conn> {
         if let Some(con) = self.con.lock().clone() {
             return Ok(con);
         }

@@ -1,6 +1,10 @@
-//! Where the Redis store connects: one endpoint (`redis://`, `rediss://`), or the master that
-//! Redis Sentinel names (`redis+sentinel://`, `rediss+sentinel://`), asked again on every
-//! reconnection so a failover is followed without a restart.
+//! Where the Redis store connects: one endpoint (`redis://`, `rediss://`), the master that Redis
+//! Sentinel names (`redis+sentinel://`, `rediss+sentinel://`), asked again on every reconnection
+//! so a failover is followed without a restart, or a Redis Cluster (`redis+cluster://`,
+//! `rediss+cluster://`: seed nodes; the client follows the slot map and its changes).
+//!
+//! `redis+cluster://[user:password@]host:port[,host:port…]`: any of the cluster's nodes. Every key
+//! of one claim carries the same hash tag (`redis.rs`), so a claim is one single-slot round trip.
 //!
 //! `redis+sentinel://[user:password@]host:port[,host:port…]/<master name>[/<db>]`: the sentinels'
 //! addresses, the master's name as the sentinels know it, the database; the user and password are
@@ -14,6 +18,42 @@ use crate::error::{Error, ErrorCode, Result, fail};
 pub(crate) enum Target {
     Direct(redis::Client),
     Sentinel(tokio::sync::Mutex<redis::sentinel::SentinelClient>),
+    Cluster(redis::cluster::ClusterClient),
+}
+
+/// A connection of any of the targets.
+#[derive(Clone)]
+pub(crate) enum Conn {
+    Single(redis::aio::MultiplexedConnection),
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+impl redis::aio::ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Target {
@@ -21,21 +61,68 @@ impl std::fmt::Debug for Target {
         f.write_str(match self {
             Target::Direct(_) => "Direct",
             Target::Sentinel(_) => "Sentinel",
+            Target::Cluster(_) => "Cluster",
         })
     }
 }
 
 impl Target {
-    /// A new multiplexed connection to the target (the master, for Sentinel).
-    pub(crate) async fn connect(
-        &self,
-        config: &redis::AsyncConnectionConfig,
-    ) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
-        match self {
-            Target::Direct(client) => client.get_multiplexed_async_connection_with_config(config).await,
-            Target::Sentinel(sentinel) => sentinel.lock().await.get_async_connection().await,
-        }
+    /// A new connection to the target (the master, for Sentinel; the cluster, for Cluster).
+    pub(crate) async fn connect(&self, config: &redis::AsyncConnectionConfig) -> redis::RedisResult<Conn> {
+        Ok(match self {
+            Target::Direct(client) => Conn::Single(client.get_multiplexed_async_connection_with_config(config).await?),
+            Target::Sentinel(sentinel) => Conn::Single(sentinel.lock().await.get_async_connection().await?),
+            Target::Cluster(client) => Conn::Cluster(client.get_async_connection().await?),
+        })
     }
+
+    /// Whether keys must carry a hash tag (a claim's keys in one slot).
+    pub(crate) fn is_cluster(&self) -> bool {
+        matches!(self, Target::Cluster(_))
+    }
+}
+
+/// Whether a URL names a Redis Cluster.
+pub(crate) fn is_cluster(url: &str) -> bool {
+    url.starts_with("redis+cluster://") || url.starts_with("rediss+cluster://")
+}
+
+/// A Cluster target from its URL (seed nodes), with the connect and command timeout and, for
+/// TLS, an optional private CA. Errors never echo the URL.
+pub(crate) fn cluster(url: &str, timeout: std::time::Duration, ca: Option<&[u8]>) -> Result<(Target, bool)> {
+    let invalid = || {
+        Error::new(
+            ErrorCode::InvalidConfig,
+            "redis cluster URL is not valid (redis+cluster://[user:password@]host:port[,host:port])",
+        )
+    };
+    let (tls, rest) = match url.split_once("://") {
+        Some(("redis+cluster", rest)) => (false, rest),
+        Some(("rediss+cluster", rest)) => (true, rest),
+        _ => return Err(invalid()),
+    };
+    let (userinfo, hosts) = match rest.trim_end_matches('/').rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, rest.trim_end_matches('/')),
+    };
+    if hosts.is_empty() || hosts.contains('/') {
+        return Err(invalid());
+    }
+    let auth = userinfo.map(|u| format!("{u}@")).unwrap_or_default();
+    let scheme = if tls { "rediss" } else { "redis" };
+    let nodes: Vec<String> = hosts.split(',').map(|h| format!("{scheme}://{auth}{h}")).collect();
+    for n in &nodes {
+        n.as_str().into_connection_info().map_err(|_| invalid())?;
+    }
+    if ca.is_some() && !tls {
+        return fail(ErrorCode::InvalidConfig, "redis tls_ca_pem needs a rediss+cluster:// URL");
+    }
+    let mut builder = redis::cluster::ClusterClientBuilder::new(nodes).connection_timeout(timeout).response_timeout(timeout);
+    if let Some(pem) = ca {
+        builder = builder.certs(redis::TlsCertificates { client_tls: None, root_cert: Some(pem.to_vec()) });
+    }
+    let client = builder.build().map_err(|_| invalid())?;
+    Ok((Target::Cluster(client), tls))
 }
 
 /// Whether a URL names a Sentinel set-up.
