@@ -18,11 +18,16 @@ test('verifyUpload pipes a verified upload into a file and enforces the cap mid-
   let n = 0
   const server = http.createServer(async (req, res) => {
     const file = path.join(dir, `upload-${n++}`)
+    const out = fs.createWriteStream(file)
     try {
-      const v = await verifyUpload(guard, req, fs.createWriteStream(file))
+      const v = await verifyUpload(guard, req, out)
       res.setHeader('content-type', 'application/json')
       res.end(JSON.stringify({ keyId: v.keyId, size: fs.statSync(file).size }))
     } catch (e) {
+      // The file stream opens on the libuv pool: a refusal can come before the file exists, so
+      // remove it once the stream closed.
+      out.destroy()
+      if (!out.closed) await new Promise((resolve) => out.once('close', resolve))
       fs.rmSync(file, { force: true })
       sendError(req, res, e, guard)
     }
