@@ -5,7 +5,9 @@
 // Rounds alternate between the contenders; the median of each is reported. Requests are signed
 // beforehand (unique nonces, 1 KiB JSON body), so only verification is timed.
 //
-// Usage: node benchmark/redis.js [--rounds 5] [--n 10000] [--concurrency 32]
+// Usage: node benchmark/redis.js [--rounds 5] [--n 10000] [--concurrency 32] [--other <package dir>]
+// --other: another build of the package (a `git worktree` set up with its scripts/ci.sh and
+// HMAC_GUARD_SETUP_ONLY=1) adds its Redis rows, in the same rounds, against the same Redis.
 // The Redis claims are awaited from the core's own client (pipelined on one connection), not on the
 // libuv pool: UV_THREADPOOL_SIZE only matters to the in-memory async rows.
 
@@ -21,6 +23,8 @@ const opt = (name, d) => {
 const ROUNDS = opt('rounds', 5)
 const N = opt('n', 10000)
 const C = opt('concurrency', 32)
+const otherIndex = args.indexOf('--other')
+const other = otherIndex >= 0 ? require(require('node:path').resolve(args[otherIndex + 1])) : null
 
 const SECRET = crypto.randomBytes(32)
 const keys = [{ id: 'k1', secret: SECRET }]
@@ -66,6 +70,10 @@ async function main() {
       [`redis   begin/update/finishAsync x${C} (adapters)`, streamAsync(shared)],
       [`redis   verifyAsync x${C}`, oneShotAsync(shared)],
     ]
+    if (other) {
+      const theirs = new other.Guard({ keys, redisUrl: redis.url })
+      contenders.push([`redis   begin/update/finishAsync x${C} (--other)`, streamAsync(theirs)], [`redis   verifyAsync x${C} (--other)`, oneShotAsync(theirs)])
+    }
     // Warm up (connections, JIT).
     for (const [, run] of contenders) await run(requests(500))
     await redis.command('CONFIG', 'RESETSTAT')
