@@ -40,11 +40,14 @@ impl<T> IntoPyResult<T> for Result<T, Error> {
     }
 }
 
+/// The reason of the `InternalError` a caught panic becomes.
+pub(crate) const PANIC_REASON: &str = "unexpected internal failure in hmac-guard (a Rust panic was caught)";
+
 /// Runs a binding entry point; a panic anywhere inside (including inside a `detach` section)
 /// becomes `InternalError` (`ERR_INTERNAL`) instead of pyo3's `PanicException`.
 pub(crate) fn shield<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result,
-        Err(_) => Err(py_error(py, ErrorCode::Internal, "unexpected internal failure in hmac-guard (a Rust panic was caught)")),
+        Err(_) => Err(py_error(py, ErrorCode::Internal, PANIC_REASON)),
     }
 }

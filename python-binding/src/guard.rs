@@ -131,8 +131,8 @@ impl PyGuard {
         }
     }
 
-    /// The replay store: `memory` (per process) or `redis` (shared; blocking round trips, so
-    /// async adapters run the final step in a worker thread).
+    /// The replay store: `memory` (per process) or `redis` (shared; its round trip waits on the
+    /// network, so async adapters await `Verification.finish_async()` for the final step).
     #[getter]
     fn store(&self) -> &'static str {
         self.store_kind

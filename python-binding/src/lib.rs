@@ -2,8 +2,10 @@
 //! Python calls into the core and never re-implements a check: options reach the core's one
 //! configuration contract as plain values (`options.rs`), arguments are checked for their shape
 //! only (`convert.rs`, `head.rs`), core errors become `hmac_guard._errors` classes and a panic
-//! `InternalError` (`errors.rs`). Store steps and large hashes run with the GIL released.
+//! `InternalError` (`errors.rs`). Store steps and large hashes run with the GIL released; an event
+//! loop awaits the claim instead (`awaitable.rs`).
 
+mod awaitable;
 mod cli;
 mod clock;
 mod convert;
@@ -27,6 +29,14 @@ use crate::errors::IntoPyResult as _;
 #[pyfunction]
 fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
     errors::shield(py, || -> PyResult<()> { std::panic::panic_any("hmac-guard: deliberate test panic") })
+}
+
+/// Test hook: panics inside an awaited future (as `Verification.finish_async` polls the core's),
+/// to prove that panic surfaces as `InternalError` too, not as pyo3's `PanicException`.
+#[pyfunction]
+async fn _panic_async_for_tests() -> PyResult<()> {
+    let r = awaitable::Relayed::<()>::new(async { std::panic::panic_any("hmac-guard: deliberate test panic") }).await;
+    Python::attach(|py| r.py_err(py))
 }
 
 /// Test hook for the RFC 4231 vectors: the core's `Key::mac` of `data` under `secret`.
@@ -68,6 +78,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<clock::PyManualClock>()?;
     m.add_class::<signer::PySigner>()?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_async_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_mac_for_vectors, m)?)?;
     m.add_function(wrap_pyfunction!(pystr::_str_fast_path, m)?)?;
     m.add_function(wrap_pyfunction!(cli::run_cli, m)?)?;

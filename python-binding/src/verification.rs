@@ -5,6 +5,7 @@ use hmac_guard::{ErrorCode, ReplayTicket, Verification, Verified};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 
+use crate::awaitable::Relayed;
 use crate::convert::{Chunk, arg, hashing, py_opt, py_str, str_arg};
 use crate::errors::{IntoPyResult, py_error, shield};
 use crate::observe::refusal;
@@ -63,6 +64,17 @@ impl PyVerification {
             let verified = py.detach(|| pending.claim()).py_err(py)?;
             Ok(PyVerified::from(verified))
         })
+    }
+
+    /// `finish()` for an asyncio event loop: a coroutine that runs the body checks when awaited,
+    /// then claims the nonce on the replay store's async client (Redis: the store's own runtime
+    /// and multiplexed connection; an in-memory store answers at once). While Redis answers, the
+    /// coroutine waits without the GIL and without a thread of its own; a Redis that does not
+    /// answer is `StoreUnavailableError` at the store's timeout. Can be awaited once.
+    async fn finish_async(&self) -> PyResult<PyVerified> {
+        let pending = Python::attach(|py| shield(py, || self.take(py, true)?.finish_body().py_err(py)))?;
+        let verified = Relayed::new(pending.claim_async()).await;
+        Python::attach(|py| verified.py_err(py)).map(PyVerified::from)
     }
 
     /// Ends the verification with a refusal the adapter found while reading the body (`code`:

@@ -1,7 +1,7 @@
 """Type stubs for the native module (checked against the build with ``mypy.stubtest``)."""
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any, Final, Literal, Union
 
 from typing_extensions import TypeAlias, final
@@ -25,6 +25,7 @@ __all__ = [
     "Verified",
     "__version__",
     "_mac_for_vectors",
+    "_panic_async_for_tests",
     "_panic_for_tests",
     "_str_fast_path",
     "announces_body",
@@ -37,6 +38,7 @@ CONFIG_FIELDS: Final[list[tuple[str, str]]]
 GIL_RELEASE_THRESHOLD: Final[int]
 
 def _panic_for_tests() -> None: ...
+def _panic_async_for_tests() -> Coroutine[Any, Any, None]: ...
 def _mac_for_vectors(algorithm: str | None, secret: bytes | bytearray | str, data: bytes) -> bytes: ...
 def _str_fast_path() -> bool: ...
 def announces_body(content_length: str | None, transfer_encoding: str | None) -> bool:
@@ -174,6 +176,9 @@ class Verification:
 
     def update(self, data: _Body) -> None: ...
     def finish(self) -> Verified: ...
+    def finish_async(self) -> Coroutine[Any, Any, Verified]:
+        """``finish()`` for an asyncio event loop: the claim runs on the replay store's async
+        client (Redis) while the loop goes on; await it once."""
     def refuse(self, code: str, reason: str) -> None:
         """Ends the verification with a refusal found while reading the body (``ERR_BAD_FRAMING``):
         counted as that rejection, not as an abandoned verification."""

@@ -24,7 +24,6 @@ reports a disconnect; a client gone mid-body is :class:`ClientDisconnected`, a
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, MutableMapping, Sequence
 from typing import Any, Callable
@@ -96,11 +95,13 @@ async def read_and_verify(guard: Guard, scope: Scope, receive: Receive) -> tuple
 
 
 async def finish(guard: Guard, verification: Verification) -> Verified:
-    """``verification.finish()``; with a networked replay store (Redis) in a worker thread, so
-    the round trip never blocks the event loop (the GIL is released during it either way)."""
+    """``verification.finish()``; with a networked replay store (Redis) awaited instead
+    (``finish_async()``): the claim runs on the store's own async client and the event loop
+    serves other requests meanwhile, with no thread held for the request and the GIL free. A
+    Redis that does not answer is :class:`~hmac_guard.StoreUnavailableError` at its timeout."""
     if guard.store == "memory":
         return verification.finish()
-    return await asyncio.get_running_loop().run_in_executor(None, verification.finish)
+    return await verification.finish_async()
 
 
 def replaying(body: bytes, receive: Receive) -> Receive:

@@ -11,6 +11,8 @@ BODY_LIMIT = 64 * 1024
 # The observing apps' log rate (apps/observe_app.py): lines per second per level.
 OBSERVE_LOG_RATE = 3
 KEYS = [{"id": "k1", "secret": SECRET, "subject": "user:alice"}]
+# The Redis store's timeout in apps/redis_hang_app.py (the hang test's bound is this + 150 ms).
+REDIS_HANG_TIMEOUT_MS = 250
 # Whether the test servers are started with `expose_reasons` (their error bodies carry reasons).
 EXPOSE_REASONS = os.environ.get("HMAC_GUARD_TEST_EXPOSE_REASONS") == "1"
 

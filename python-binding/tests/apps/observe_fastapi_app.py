@@ -1,7 +1,7 @@
 """The FastAPI app of the observability tests (uvicorn): the ASGI middleware on ``/echo``, a hook
 that keeps every event with the thread that delivered it, and test-only routes for the stats and
-the events. ``HMAC_GUARD_TEST_REDIS_URL`` selects the Redis store (its claim runs in a worker
-thread, so its events come from there)."""
+the events. ``HMAC_GUARD_TEST_REDIS_URL`` selects the Redis store (its claim is awaited, so its
+events come from the event loop's thread too)."""
 
 from __future__ import annotations
 
