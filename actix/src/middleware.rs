@@ -130,7 +130,7 @@ where
                 Ok(v) => v,
                 Err(e) => return refuse(req, &e, true, Payload::None),
             };
-            let settle = Settle::new(verified.replay_ticket.clone(), guard.claim_may_block());
+            let settle = Settle::new(verified.replay_ticket.clone(), &guard);
             req.set_payload(body::payload_of(bytes.clone()));
             // Shared, so extractors hand it out without copying its strings.
             req.extensions_mut().insert(Arc::new(verified));

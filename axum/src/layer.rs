@@ -141,7 +141,7 @@ where
                 Ok(v) => v,
                 Err(e) => return Ok(refusal(&guard, &e, announced, true, expose)),
             };
-            let settle = Settle::new(verified.replay_ticket.clone(), guard.claim_may_block());
+            let settle = Settle::new(verified.replay_ticket.clone(), &guard);
             // Shared, so extractors hand it out without copying its strings.
             parts.extensions.insert(Arc::new(verified));
             parts.extensions.insert(crate::extract::WireBody(bytes.clone()));

@@ -115,8 +115,12 @@ impl PendingReplay {
         let token = inner.monitor.store_result(answer, inner.store.fails_open(), plan.now_ms)?;
         if let Err(e) = refuse_if_lost(inner, plan.signed_ms, plan.now_ms) {
             if let (Some(_), Some(key)) = (plan.hold_ms, self.replay_key()) {
-                // Refused: the reservation must not hold the delivery (best effort).
-                let _ = inner.store.release(&key, token, plan.now_ms);
+                // Refused: the reservation must not hold the delivery (best effort). On a store
+                // with its own I/O the release runs there and nobody waits for it.
+                match inner.store.release_async(&key, token, plan.now_ms) {
+                    Some(started) => drop(started),
+                    None => drop(inner.store.release(&key, token, plan.now_ms)),
+                }
             }
             return Err(e);
         }

@@ -9,6 +9,7 @@
 //!    holders can occupy replay-store space.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -252,6 +253,47 @@ impl ReplayTicket {
         let inner = &*self.guard.inner;
         let now_ms = inner.clock.now_ms();
         inner.monitor.store_result(inner.store.release(&self.key(), self.token, now_ms), inner.store.fails_open(), now_ms)
+    }
+
+    /// [`ReplayTicket::commit`] without blocking the caller on a store that waits on the network
+    /// (Redis: its own async client; any executor can poll the future).
+    ///
+    /// # Errors
+    /// As [`ReplayTicket::commit`].
+    pub fn commit_async(&self) -> impl Future<Output = Result<()>> + Send + 'static {
+        let inner = &*self.guard.inner;
+        let now_ms = inner.clock.now_ms();
+        let pending = inner.store.commit_async(&self.key(), self.ttl_ms, now_ms);
+        self.settle_async(pending, now_ms, true)
+    }
+
+    /// [`ReplayTicket::release`] without blocking the caller, as [`ReplayTicket::commit_async`].
+    ///
+    /// # Errors
+    /// As [`ReplayTicket::release`].
+    pub fn release_async(&self) -> impl Future<Output = Result<()>> + Send + 'static {
+        let inner = &*self.guard.inner;
+        let now_ms = inner.clock.now_ms();
+        let pending = inner.store.release_async(&self.key(), self.token, now_ms);
+        self.settle_async(pending, now_ms, false)
+    }
+
+    fn settle_async(
+        &self,
+        pending: Option<crate::store::ClaimFuture>,
+        now_ms: i64,
+        commit: bool,
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let ticket = self.clone();
+        async move {
+            let inner = &*ticket.guard.inner;
+            let answer = match pending {
+                Some(future) => future.await.map(|_| ()),
+                None if commit => inner.store.commit(&ticket.key(), ticket.ttl_ms, now_ms),
+                None => inner.store.release(&ticket.key(), ticket.token, now_ms),
+            };
+            inner.monitor.store_result(answer, inner.store.fails_open(), now_ms)
+        }
     }
 }
 

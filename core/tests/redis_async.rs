@@ -203,3 +203,27 @@ async fn futures_join<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Out
     .await;
     out.into_iter().map(Option::unwrap).collect()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reservations_are_released_and_committed_without_blocking() {
+    let redis = Redis::start();
+    let keys = Arc::new(KeyRing::new());
+    keys.upsert(KeySpec::new("k1", SECRET, Algorithm::HmacSha256)).unwrap();
+    let store = RedisStore::new(RedisStoreConfig::new(redis.url())).unwrap();
+    let policy =
+        hmac_guard::Policy { replay: hmac_guard::ReplayMode::Reserve { hold_secs: 30 }, ..hmac_guard::Policy::default() };
+    let g =
+        Guard::builder().scheme(Arc::new(Rfc9421::default())).keys(keys).store(Arc::new(store)).policy(policy).build().unwrap();
+    let head = signed();
+    let claim = || async {
+        let mut v = g.begin(&head).unwrap();
+        v.update(b"{}").unwrap();
+        v.finish_body().unwrap().claim_async().await
+    };
+    let first = claim().await.unwrap();
+    assert_eq!(claim().await.unwrap_err().code(), ErrorCode::Replay, "held while reserved");
+    first.replay_ticket.unwrap().release_async().await.unwrap();
+    let retry = claim().await.unwrap();
+    retry.replay_ticket.unwrap().commit_async().await.unwrap();
+    assert_eq!(claim().await.unwrap_err().code(), ErrorCode::Replay, "committed");
+}

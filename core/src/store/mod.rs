@@ -95,6 +95,19 @@ pub trait ReplayStore: Send + Sync + fmt::Debug {
         None
     }
 
+    /// [`ReplayStore::commit`] without blocking the caller (`None`: use the blocking call). The
+    /// work runs on the store's own I/O: dropping the future does not cancel it.
+    fn commit_async(&self, key: &ReplayKey<'_>, ttl_ms: u64, now_ms: i64) -> Option<ClaimFuture> {
+        let _ = (key, ttl_ms, now_ms);
+        None
+    }
+
+    /// [`ReplayStore::release`] without blocking the caller, as [`ReplayStore::commit_async`].
+    fn release_async(&self, key: &ReplayKey<'_>, token: u64, now_ms: i64) -> Option<ClaimFuture> {
+        let _ = (key, token, now_ms);
+        None
+    }
+
     /// The latest moment (Unix ms) before which this store may have lost claims (Redis restarted
     /// empty, flushed, evicted, failed over to a lagging replica), if it ever noticed one. The
     /// verifier refuses requests signed before it until their timestamp window has passed.

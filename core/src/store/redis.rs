@@ -310,6 +310,17 @@ impl ReplayStore for RedisStore {
         true
     }
 
+    fn commit_async(&self, key: &ReplayKey<'_>, ttl_ms: u64, _now_ms: i64) -> Option<ClaimFuture> {
+        let committed = self.async_path().map(|path| path.commit(self.redis_key(key), "c", ttl_ms));
+        Some(Box::pin(async move { committed?.await.map(|_| 0) }))
+    }
+
+    fn release_async(&self, key: &ReplayKey<'_>, token: u64, _now_ms: i64) -> Option<ClaimFuture> {
+        let released =
+            self.async_path().map(|path| path.script(self.release_script.clone(), self.redis_key(key), format!("r{token}")));
+        Some(Box::pin(async move { released?.await.map(|_| 0) }))
+    }
+
     fn claim_async(&self, key: &ReplayKey<'_>, ms: u64, reserve: bool, now_ms: i64) -> Option<ClaimFuture> {
         let started = (|| -> Result<_> {
             let path = self.async_path()?;
