@@ -145,6 +145,15 @@ impl Shared {
                 loss.adopt(new_marker, seq);
             }
             Seen::First(new_marker) => {
+                // Cleared however this ends (written, failed, or cancelled by the timeout), so a
+                // later claim can try again.
+                struct InFlight<'a>(&'a LossWatch);
+                impl Drop for InFlight<'_> {
+                    fn drop(&mut self) {
+                        self.0.first_failed();
+                    }
+                }
+                let _in_flight = InFlight(loss);
                 let key = &loss.marker_key;
                 let r: redis::RedisResult<(Option<String>, Option<String>)> =
                     redis::pipe().cmd("SET").arg(key).arg(&new_marker).arg("NX").cmd("GET").arg(key).query_async(&mut con).await;

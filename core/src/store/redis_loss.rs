@@ -49,6 +49,8 @@ pub(crate) struct LossWatch {
     pub(crate) marker_key: String,
     pub(crate) seq_key: String,
     known: Mutex<Option<String>>,
+    /// A first marker write is under way (`Seen::First`).
+    first_in_flight: std::sync::atomic::AtomicBool,
     max_seq: AtomicI64,
     lost_at_ms: AtomicI64,
 }
@@ -59,6 +61,7 @@ impl LossWatch {
             marker_key: format!("{prefix}:epoch"),
             seq_key: format!("{prefix}:seq"),
             known: Mutex::new(None),
+            first_in_flight: std::sync::atomic::AtomicBool::new(false),
             max_seq: AtomicI64::new(0),
             lost_at_ms: AtomicI64::new(0),
         }
@@ -80,7 +83,9 @@ impl LossWatch {
             return Seen::Lost(new()); // Redis went back in time (a lagging replica took over)
         }
         match (marker, sent.known) {
-            (None, None) => Seen::First(new()),
+            // One first marker write in flight per process; the others have nothing to lose either.
+            (None, None) if !self.first_in_flight.swap(true, Ordering::Relaxed) => Seen::First(new()),
+            (None, None) => Seen::Same,
             (None, Some(_)) => Seen::Lost(new()), // gone since this process adopted it
             (Some(m), Some(k)) if m == k => Seen::Same,
             // First sight (this process is new, or raced its own first claims): nothing lost.
@@ -118,6 +123,13 @@ impl LossWatch {
     /// Adopts the first marker this process sees (its own or a racing process's): no loss.
     pub(crate) fn adopt_first(&self, marker: String) {
         self.adopt_if_newer(marker);
+        self.first_in_flight.store(false, Ordering::Relaxed);
+    }
+
+    /// The first marker write is over (done, failed or cancelled): the next claim that finds
+    /// none may try again.
+    pub(crate) fn first_failed(&self) {
+        self.first_in_flight.store(false, Ordering::Relaxed);
     }
 
     fn lost(&self, at_ms: i64) {
@@ -164,7 +176,9 @@ mod tests {
         let (early, late) = (w.snapshot(), w.snapshot());
         // One claim sees the marker another process just wrote; one sent earlier saw none.
         assert_eq!(w.observe(late, 2, Some("100:b".into()), 1_000, 1), Seen::Same);
-        assert!(matches!(w.observe(early, 1, None, 1_000, 1), Seen::First(_)));
+        assert!(matches!(w.observe(early.clone(), 1, None, 1_000, 1), Seen::First(_)));
+        // Only one first write at a time: a second claim that found none lets it be.
+        assert_eq!(w.observe(early, 1, None, 1_000, 1), Seen::Same);
         w.adopt_first("100:a".into());
         assert_eq!(w.lost_at_ms(), None);
         // A stale reply with an older marker does not undo the newer one.
