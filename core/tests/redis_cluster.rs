@@ -38,8 +38,18 @@ fn cmd<T: redis::FromRedisValue>(port: u16, args: &[&str]) -> redis::RedisResult
     c.query(&mut con)
 }
 
+/// A free port whose cluster bus port (+10000) is valid and free too: a node needs both.
+fn cluster_port() -> u16 {
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if port <= 55_535 && std::net::TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            return port;
+        }
+    }
+}
+
 fn node(dir: &std::path::Path) -> Node {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = cluster_port();
     let bin = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
     let child = Command::new(&bin)
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])

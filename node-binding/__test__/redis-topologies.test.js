@@ -19,6 +19,7 @@ const path = require('node:path')
 const { spawn } = require('node:child_process')
 const { performance } = require('node:perf_hooks')
 const { send, signed } = require('./helpers.js')
+const net = require('node:net')
 const { freePort, command, sleep } = require('./redis-server.js')
 
 function redisBinary() {
@@ -94,6 +95,20 @@ async function startRedis(port, argv) {
 }
 
 const baseArgs = (port, dir) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]
+
+/** A free port whose cluster bus port (+10000) is valid and free too: a node needs both. */
+async function clusterPort() {
+  for (;;) {
+    const port = await freePort()
+    if (port > 55535) continue
+    const busFree = await new Promise((resolve) => {
+      const probe = net.createServer()
+      probe.once('error', () => resolve(false))
+      probe.listen(port + 10000, '127.0.0.1', () => probe.close(() => resolve(true)))
+    })
+    if (busFree) return port
+  }
+}
 
 /** The 4-worker Express cluster of redis.test.js with its store at `url`; like its startCluster. */
 async function startApp(url, { workers = 4, timeoutMs = 1000 } = {}) {
@@ -298,7 +313,7 @@ test('Redis Cluster: 4 Express workers on a redis+cluster:// URL (three masters)
     fs.rmSync(dir, { recursive: true, force: true })
   })
   for (let i = 0; i < 3; i++) {
-    const port = await freePort()
+    const port = await clusterPort()
     const args = [
       ...baseArgs(port, dir),
       '--cluster-enabled', 'yes',
