@@ -4,91 +4,22 @@
 #![allow(clippy::unwrap_used)]
 
 use std::future::Future;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hmac_guard::{
-    Algorithm, ErrorCode, Guard, KeyRing, KeySpec, RedisStore, RedisStoreConfig, RequestHead, Rfc9421, Rfc9421SignOptions, Signer,
-};
+use hmac_guard::{ErrorCode, Guard, RedisStore, RedisStoreConfig, RequestHead, Rfc9421};
 
-const SECRET: &[u8] = b"async-redis-test-secret-0123456789abcdef";
+#[path = "support/redis.rs"]
+mod support;
+use support::{Redis, signed};
+
 const TIMEOUT: Duration = Duration::from_millis(250);
 
-struct Redis {
-    child: Option<Child>,
-    port: u16,
-}
-
-impl Redis {
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut r = Redis { child: None, port };
-        r.spawn();
-        r
-    }
-
-    fn spawn(&mut self) {
-        let bin = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
-        let child = Command::new(&bin)
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{bin}: {e}: run `make test` (it installs redis-server) or set REDIS_SERVER"));
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.info("server").is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not come up");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn signal(&self, sig: &str) {
-        let pid = self.child.as_ref().unwrap().id().to_string();
-        assert!(Command::new("kill").args([sig, &pid]).status().unwrap().success());
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    fn info(&self, section: &str) -> redis::RedisResult<String> {
-        let mut con = redis::Client::open(self.url().as_str())?.get_connection_with_timeout(Duration::from_secs(1))?;
-        redis::cmd("INFO").arg(section).query(&mut con)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        if self.child.is_some() {
-            self.signal("-CONT");
-        }
-        self.kill();
-    }
-}
-
 fn guard(redis: &Redis) -> Guard {
-    let keys = Arc::new(KeyRing::new());
-    keys.upsert(KeySpec::new("k1", SECRET, Algorithm::HmacSha256)).unwrap();
     let mut config = RedisStoreConfig::new(redis.url());
     config.timeout = TIMEOUT;
     let store = RedisStore::new(config).unwrap();
-    Guard::builder().scheme(Arc::new(Rfc9421::default())).keys(keys).store(Arc::new(store)).build().unwrap()
-}
-
-fn signed() -> RequestHead {
-    let signer = Signer::new(KeySpec::new("k1", SECRET, Algorithm::HmacSha256)).unwrap();
-    let mut head = RequestHead::new("POST", "/pay", "https", vec![("Host".into(), "api.example".into())]);
-    head.headers.extend(signer.sign_rfc9421(&head, b"{}", &Rfc9421SignOptions::default()).unwrap());
-    head
+    Guard::builder().scheme(Arc::new(Rfc9421::default())).keys(support::keys()).store(Arc::new(store)).build().unwrap()
 }
 
 async fn verify(guard: &Guard, head: &RequestHead) -> Result<(), ErrorCode> {
@@ -99,7 +30,7 @@ async fn verify(guard: &Guard, head: &RequestHead) -> Result<(), ErrorCode> {
 }
 
 fn connected_clients(redis: &Redis) -> u64 {
-    let info = redis.info("clients").unwrap();
+    let info: String = redis.cmd(&["INFO", "clients"]).unwrap();
     info.lines().find_map(|l| l.strip_prefix("connected_clients:")).unwrap().trim().parse().unwrap()
 }
 
@@ -207,8 +138,7 @@ async fn futures_join<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Out
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reservations_are_released_and_committed_without_blocking() {
     let redis = Redis::start();
-    let keys = Arc::new(KeyRing::new());
-    keys.upsert(KeySpec::new("k1", SECRET, Algorithm::HmacSha256)).unwrap();
+    let keys = support::keys();
     let store = RedisStore::new(RedisStoreConfig::new(redis.url())).unwrap();
     let policy =
         hmac_guard::Policy { replay: hmac_guard::ReplayMode::Reserve { hold_secs: 30 }, ..hmac_guard::Policy::default() };

@@ -4,39 +4,14 @@
 //! for its slots fail closed (503), the others go on.
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use hmac_guard::{
-    Algorithm, ErrorCode, Guard, KeyRing, KeySpec, RedisStore, RedisStoreConfig, RequestHead, Rfc9421, Rfc9421SignOptions, Signer,
-};
+use hmac_guard::{ErrorCode, Guard, RedisStore, RedisStoreConfig, Rfc9421};
 
-const SECRET: &[u8] = b"cluster-test-secret-0123456789abcdef0123";
-
-struct Node {
-    child: Option<Child>,
-    port: u16,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn cmd<T: redis::FromRedisValue>(port: u16, args: &[&str]) -> redis::RedisResult<T> {
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/0").as_str())?;
-    let mut con = client.get_connection_with_timeout(Duration::from_secs(1))?;
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    c.query(&mut con)
-}
+#[path = "support/redis.rs"]
+mod support;
+use support::{Redis, cmd, signed, verdict};
 
 /// A free port whose cluster bus port (+10000) is valid and free too: a node needs both.
 fn cluster_port() -> u16 {
@@ -48,31 +23,30 @@ fn cluster_port() -> u16 {
     }
 }
 
-fn node(dir: &std::path::Path) -> Node {
+fn node(dir: &std::path::Path) -> Redis {
     let port = cluster_port();
-    let bin = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
-    let child = Command::new(&bin)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "1000", "--cluster-require-full-coverage", "no"])
-        .arg("--cluster-config-file")
-        .arg(dir.join(format!("nodes-{port}.conf")))
-        .arg("--dir")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{bin}: {e}: run `make test` (it installs redis-server) or set REDIS_SERVER"));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while cmd::<String>(port, &["PING"]).is_err() {
-        assert!(Instant::now() < deadline, "no node on port {port}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Node { child: Some(child), port }
+    let conf = dir.join(format!("nodes-{port}.conf")).to_string_lossy().into_owned();
+    let dir = dir.to_string_lossy().into_owned();
+    Redis::start_on(
+        port,
+        &[
+            "--cluster-enabled",
+            "yes",
+            "--cluster-node-timeout",
+            "1000",
+            "--cluster-require-full-coverage",
+            "no",
+            "--cluster-config-file",
+            &conf,
+            "--dir",
+            &dir,
+        ],
+    )
 }
 
 /// Three masters owning a third of the slots each.
-fn cluster(dir: &std::path::Path) -> Vec<Node> {
-    let nodes: Vec<Node> = (0..3).map(|_| node(dir)).collect();
+fn cluster(dir: &std::path::Path) -> Vec<Redis> {
+    let nodes: Vec<Redis> = (0..3).map(|_| node(dir)).collect();
     for (i, (lo, hi)) in [(0, 5460), (5461, 10922), (10923, 16383)].iter().enumerate() {
         let _: () = cmd(nodes[i].port, &["CLUSTER", "ADDSLOTSRANGE", &lo.to_string(), &hi.to_string()]).unwrap();
     }
@@ -91,21 +65,8 @@ fn cluster(dir: &std::path::Path) -> Vec<Node> {
 }
 
 fn guard(port: u16) -> Guard {
-    let keys = Arc::new(KeyRing::new());
-    keys.upsert(KeySpec::new("k1", SECRET, Algorithm::HmacSha256)).unwrap();
     let store = RedisStore::new(RedisStoreConfig::new(format!("redis+cluster://127.0.0.1:{port}"))).unwrap();
-    Guard::builder().scheme(Arc::new(Rfc9421::default())).keys(keys).store(Arc::new(store)).build().unwrap()
-}
-
-fn signed() -> RequestHead {
-    let signer = Signer::new(KeySpec::new("k1", SECRET, Algorithm::HmacSha256)).unwrap();
-    let mut head = RequestHead::new("POST", "/pay", "https", vec![("Host".into(), "api.example".into())]);
-    head.headers.extend(signer.sign_rfc9421(&head, b"{}", &Rfc9421SignOptions::default()).unwrap());
-    head
-}
-
-fn verdict(g: &Guard, head: &RequestHead) -> Result<(), ErrorCode> {
-    g.verify(head, b"{}").map(|_| ()).map_err(|e| e.code())
+    Guard::builder().scheme(Arc::new(Rfc9421::default())).keys(support::keys()).store(Arc::new(store)).build().unwrap()
 }
 
 #[test]

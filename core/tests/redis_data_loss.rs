@@ -4,75 +4,16 @@
 //! passed, in every process sharing the Redis; requests signed after it are accepted at once.
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use hmac_guard::config::Spelling;
-use hmac_guard::{
-    Algorithm, ErrorCode, Event, Guard, KeyRing, KeySpec, ManualClock, RedisStore, RedisStoreConfig, Reporter, RequestHead,
-    Rfc9421, Rfc9421SignOptions, Signer,
-};
+use hmac_guard::{ErrorCode, Event, Guard, ManualClock, RedisStore, RedisStoreConfig, Reporter, RequestHead, Rfc9421};
 
-const SECRET: &[u8] = b"data-loss-test-secret-0123456789abcdef0123";
+#[path = "support/redis.rs"]
+mod support;
+use support::Redis;
+
 const T0: i64 = 1_900_000_000;
-
-struct Redis {
-    child: Option<Child>,
-    port: u16,
-}
-
-impl Redis {
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut r = Redis { child: None, port };
-        r.spawn();
-        r
-    }
-
-    fn spawn(&mut self) {
-        let bin = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
-        let child = Command::new(&bin)
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{bin}: {e}: run `make test` (it installs redis-server) or set REDIS_SERVER"));
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.cmd::<String>(&["PING"]).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not come up");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGKILL: no persistence, so it comes back empty.
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    fn cmd<T: redis::FromRedisValue>(&self, args: &[&str]) -> redis::RedisResult<T> {
-        let mut con = redis::Client::open(self.url().as_str())?.get_connection()?;
-        let mut c = redis::cmd(args[0]);
-        for a in &args[1..] {
-            c.arg(*a);
-        }
-        c.query(&mut con)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 #[derive(Debug, Default)]
 struct Collect(Mutex<Vec<String>>);
@@ -91,8 +32,7 @@ struct Process {
 }
 
 fn process(redis: &Redis) -> Process {
-    let keys = Arc::new(KeyRing::new());
-    keys.upsert(KeySpec::new("k1", SECRET, Algorithm::HmacSha256)).unwrap();
+    let keys = support::keys();
     let clock = Arc::new(ManualClock::at_secs(T0));
     let store = RedisStore::new(RedisStoreConfig::new(redis.url())).unwrap();
     let guard = Guard::builder()
@@ -108,15 +48,11 @@ fn process(redis: &Redis) -> Process {
 }
 
 fn signed(created: i64) -> RequestHead {
-    let signer = Signer::new(KeySpec::new("k1", SECRET, Algorithm::HmacSha256)).unwrap();
-    let mut head = RequestHead::new("POST", "/pay", "https", vec![("Host".into(), "api.example".into())]);
-    let opts = Rfc9421SignOptions { created: Some(created), ..Rfc9421SignOptions::default() };
-    head.headers.extend(signer.sign_rfc9421(&head, b"{}", &opts).unwrap());
-    head
+    support::signed_at(Some(created))
 }
 
-/// The verdict; a pooled connection that died with the old server fails one call (503 `redis
-/// connection dropped`, the store then reconnects): that call is repeated.
+/// The verdict with its reason; a connection that died with the old server fails one call (503
+/// `redis connection dropped`, the store then reconnects): that call is repeated.
 fn verdict(p: &Process, head: &RequestHead) -> Result<(), (ErrorCode, String)> {
     let once = || p.guard.verify(head, b"{}").map(|_| ()).map_err(|e| (e.code(), e.reason().to_string()));
     match once() {

@@ -5,46 +5,16 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use hmac_guard::{
-    Algorithm, ErrorCode, Guard, KeyRing, KeySpec, RedisStore, RedisStoreConfig, RequestHead, Rfc9421, Rfc9421SignOptions, Signer,
-};
+use hmac_guard::{ErrorCode, Guard, RedisStore, RedisStoreConfig, Rfc9421};
 
-const SECRET: &[u8] = b"sentinel-test-secret-0123456789abcdef01";
+#[path = "support/redis.rs"]
+mod support;
+use support::{Redis, cmd, free_port, signed, verdict};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn bin() -> String {
-    std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into())
-}
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn server(port: u16, extra: &[&str]) -> Proc {
-    let child = Command::new(bin())
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{}: {e}: run `make test` (it installs redis-server) or set REDIS_SERVER", bin()));
-    wait_for(port);
-    Proc(child)
-}
-
-fn sentinel(port: u16, master_port: u16, dir: &Path) -> Proc {
+fn sentinel(port: u16, master_port: u16, dir: &Path) -> Redis {
     let conf = dir.join(format!("sentinel-{port}.conf"));
     std::fs::write(
         &conf,
@@ -54,45 +24,12 @@ fn sentinel(port: u16, master_port: u16, dir: &Path) -> Proc {
         ),
     )
     .unwrap();
-    let child = Command::new(bin()).arg(&conf).arg("--sentinel").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    wait_for(port);
-    Proc(child)
-}
-
-fn wait_for(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while cmd::<String>(port, &["PING"]).is_err() {
-        assert!(Instant::now() < deadline, "no server on port {port}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn cmd<T: redis::FromRedisValue>(port: u16, args: &[&str]) -> redis::RedisResult<T> {
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/0").as_str())?;
-    let mut con = client.get_connection_with_timeout(Duration::from_secs(1))?;
-    let mut c = redis::cmd(args[0]);
-    for a in &args[1..] {
-        c.arg(*a);
-    }
-    c.query(&mut con)
+    Redis::launch(port, vec![conf.to_string_lossy().into_owned(), "--sentinel".into()])
 }
 
 fn guard(sentinel_port: u16) -> Guard {
-    let keys = Arc::new(KeyRing::new());
-    keys.upsert(KeySpec::new("k1", SECRET, Algorithm::HmacSha256)).unwrap();
     let store = RedisStore::new(RedisStoreConfig::new(format!("redis+sentinel://127.0.0.1:{sentinel_port}/hgmaster"))).unwrap();
-    Guard::builder().scheme(Arc::new(Rfc9421::default())).keys(keys).store(Arc::new(store)).build().unwrap()
-}
-
-fn signed() -> RequestHead {
-    let signer = Signer::new(KeySpec::new("k1", SECRET, Algorithm::HmacSha256)).unwrap();
-    let mut head = RequestHead::new("POST", "/pay", "https", vec![("Host".into(), "api.example".into())]);
-    head.headers.extend(signer.sign_rfc9421(&head, b"{}", &Rfc9421SignOptions::default()).unwrap());
-    head
-}
-
-fn verdict(g: &Guard, head: &RequestHead) -> Result<(), ErrorCode> {
-    g.verify(head, b"{}").map(|_| ()).map_err(|e| e.code())
+    Guard::builder().scheme(Arc::new(Rfc9421::default())).keys(support::keys()).store(Arc::new(store)).build().unwrap()
 }
 
 #[test]
@@ -100,8 +37,8 @@ fn sentinel_names_the_master_storms_accept_once_and_a_failover_fails_closed_then
     let dir = std::env::temp_dir().join(format!("hmac-guard-sentinel-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (m, r, s) = (free_port(), free_port(), free_port());
-    let mut master = Some(server(m, &[]));
-    let _replica = server(r, &["--replicaof", "127.0.0.1", &m.to_string()]);
+    let mut master = Some(Redis::start_on(m, &[]));
+    let _replica = Redis::start_on(r, &["--replicaof", "127.0.0.1", &m.to_string()]);
     let _sentinel = sentinel(s, m, &dir);
 
     let guards: Vec<Arc<Guard>> = (0..4).map(|_| Arc::new(guard(s))).collect();
