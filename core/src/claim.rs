@@ -2,9 +2,12 @@
 //! then turning the store's answer into the verdict (health, fail-open, data loss, the ticket).
 //! Both forms share every step but the store call.
 
-use crate::error::{ErrorCode, Result, fail};
+use crate::error::{Error, ErrorCode, Result, fail};
 use crate::store::ReplayKey;
 use crate::verifier::{Inner, PendingReplay, ReplayMode, ReplayTicket, Verified, check_window};
+
+/// The replay store's key id for webhook deliveries.
+const WEBHOOK_KEY_ID: &str = "webhook";
 
 /// The store call a claim needs, worked out before it runs.
 struct Plan {
@@ -60,7 +63,21 @@ impl PendingReplay {
 
     fn replay_key(&self) -> Option<ReplayKey<'_>> {
         let p = &self.prepared;
-        p.nonce.as_deref().map(|nonce| ReplayKey { scheme: p.scheme, key_id: &p.key_id, nonce })
+        // A delivery is one whichever of the endpoint's secrets signed it (rotation).
+        let key_id = if p.webhook.is_some() { WEBHOOK_KEY_ID } else { &p.key_id };
+        p.nonce.as_deref().map(|nonce| ReplayKey { scheme: p.scheme, key_id, nonce })
+    }
+
+    /// The store's "taken" answers as this scheme reports them: a webhook's copy of a committed
+    /// delivery is a duplicate (answered 2xx, the handler not run), one in flight is in progress
+    /// (409); for signed requests both are a replay.
+    fn taken(&self, answer: Result<u64>) -> Result<u64> {
+        let webhook = self.prepared.webhook.is_some();
+        answer.map_err(|e| match e.code() {
+            ErrorCode::Replay if webhook => Error::new(ErrorCode::DuplicateDelivery, "this delivery was already processed"),
+            ErrorCode::DeliveryInProgress if !webhook => Error::new(ErrorCode::Replay, e.reason()),
+            _ => e,
+        })
     }
 
     /// The checks that come first, again (a head that arrived in the window's last second with a
@@ -84,7 +101,11 @@ impl PendingReplay {
             .saturating_add(i64::from(inner.policy.max_future_skew_secs))
             .saturating_add(1)
             .saturating_mul(1000);
-        let ttl_ms = u64::try_from(last_ok_ms.saturating_sub(now_ms)).unwrap_or(0).max(1000);
+        let mut ttl_ms = u64::try_from(last_ok_ms.saturating_sub(now_ms)).unwrap_or(0).max(1000);
+        if p.webhook.is_some() {
+            // Provider retries come with new timestamps for as long as the provider retries.
+            ttl_ms = ttl_ms.max(u64::from(inner.policy.dedupe_secs) * 1000);
+        }
         let hold_ms = match inner.policy.replay {
             ReplayMode::Consume => None,
             ReplayMode::Reserve { hold_secs } => Some(u64::from(hold_secs) * 1000),
@@ -112,7 +133,7 @@ impl PendingReplay {
     fn apply(&self, plan: &Plan, answer: Result<u64>) -> Result<Option<ReplayTicket>> {
         let guard = &self.tally.guard;
         let inner = self.inner();
-        let token = inner.monitor.store_result(answer, inner.store.fails_open(), plan.now_ms)?;
+        let token = inner.monitor.store_result(self.taken(answer), inner.store.fails_open(), plan.now_ms)?;
         if let Err(e) = refuse_if_lost(inner, plan.signed_ms, plan.now_ms) {
             if let (Some(_), Some(key)) = (plan.hold_ms, self.replay_key()) {
                 // Refused: the reservation must not hold the delivery (best effort). On a store
@@ -124,13 +145,12 @@ impl PendingReplay {
             }
             return Err(e);
         }
-        let p = &self.prepared;
-        Ok(match (plan.hold_ms, &p.nonce) {
-            (Some(_), Some(nonce)) => Some(ReplayTicket {
+        Ok(match (plan.hold_ms, self.replay_key()) {
+            (Some(_), Some(key)) => Some(ReplayTicket {
                 guard: guard.clone(),
-                scheme: p.scheme,
-                key_id: p.key_id.clone(),
-                nonce: nonce.clone(),
+                scheme: self.prepared.scheme,
+                key_id: key.key_id.to_string(),
+                nonce: key.nonce.to_string(),
                 ttl_ms: plan.ttl_ms,
                 token,
             }),
@@ -156,6 +176,7 @@ impl PendingReplay {
             covered: p.covered,
             body_len: self.seen,
             replay_ticket: ticket,
+            webhook: self.delivery,
         })
     }
 }

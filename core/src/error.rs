@@ -104,6 +104,12 @@ error_codes! {
     BadFraming = ("ERR_BAD_FRAMING", 400, "request framing is invalid"),
     /// The nonce was already used inside its window.
     Replay = ("ERR_REPLAY", 401, "request was already used"),
+    /// Webhooks: this delivery was already processed (committed); answered with a 2xx so the
+    /// provider stops retrying, without running the handler again.
+    DuplicateDelivery = ("ERR_DUPLICATE_DELIVERY", 200, "delivery was already processed"),
+    /// Webhooks (and `reserve` mode): a copy of this delivery is being processed right now;
+    /// answered with `Retry-After`.
+    DeliveryInProgress = ("ERR_DELIVERY_IN_PROGRESS", 409, "delivery is being processed"),
     /// The replay store is full of live entries (or this key's quota is used up).
     ReplayStoreFull = ("ERR_REPLAY_STORE_FULL", 503, "service temporarily unavailable"),
     /// The replay store cannot be reached (networked stores).

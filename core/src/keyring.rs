@@ -184,11 +184,20 @@ impl Key {
     /// reason names the problem and never a value (an id and a secret swapped by mistake must not
     /// put the secret in a log); callers add which key and field it was.
     pub fn new(spec: KeySpec) -> Result<Key> {
+        Key::with_floor(spec, MIN_SECRET_LEN)
+    }
+
+    /// As [`Key::new`] with another shortest secret: webhook providers issue (or let users type)
+    /// secrets below [`MIN_SECRET_LEN`]; each preset documents its own floor.
+    ///
+    /// # Errors
+    /// As [`Key::new`].
+    pub fn with_floor(spec: KeySpec, min_secret_len: usize) -> Result<Key> {
         validate_key_id(&spec.id)?;
-        if spec.secret.len() < MIN_SECRET_LEN {
+        if spec.secret.len() < min_secret_len.max(1) {
             return fail(
                 ErrorCode::InvalidConfig,
-                format!("the secret is {} bytes; at least {MIN_SECRET_LEN} are required", spec.secret.len()),
+                format!("the secret is {} bytes; at least {} are required", spec.secret.len(), min_secret_len.max(1)),
             );
         }
         if let (Some(nb), Some(na)) = (spec.not_before, spec.not_after)
@@ -319,9 +328,16 @@ pub(crate) fn is_key_id_byte(b: u8) -> bool {
 }
 
 /// The set of keys a guard verifies with. Cheap to share (`Arc<KeyRing>`).
-#[derive(Default)]
 pub struct KeyRing {
     keys: RwLock<HashMap<Arc<str>, Arc<Key>>>,
+    /// Shortest secret accepted ([`MIN_SECRET_LEN`] unless a webhook preset issues shorter ones).
+    min_secret_len: usize,
+}
+
+impl Default for KeyRing {
+    fn default() -> Self {
+        KeyRing::with_min_secret_len(MIN_SECRET_LEN)
+    }
 }
 
 impl KeyRing {
@@ -331,15 +347,46 @@ impl KeyRing {
         KeyRing::default()
     }
 
+    /// An empty key ring accepting secrets of at least `min_secret_len` bytes (webhook presets).
+    #[must_use]
+    pub fn with_min_secret_len(min_secret_len: usize) -> Self {
+        KeyRing { keys: RwLock::new(HashMap::new()), min_secret_len }
+    }
+
     /// Adds a key, or replaces the key with the same id. Verifications in flight keep the key
     /// they started with.
     ///
     /// # Errors
     /// `ERR_INVALID_CONFIG` when the spec is rejected.
     pub fn upsert(&self, spec: KeySpec) -> Result<()> {
-        let key = Arc::new(Key::new(spec)?);
+        let key = Arc::new(Key::with_floor(spec, self.min_secret_len)?);
         self.keys.write().insert(Arc::clone(&key.id), key);
         Ok(())
+    }
+
+    /// Replaces every key at once (a webhook endpoint's secrets rotated): all are validated
+    /// first, so a bad one leaves the ring as it was. Verifications in flight keep their keys.
+    ///
+    /// # Errors
+    /// `ERR_INVALID_CONFIG` when a spec is rejected.
+    pub fn replace_all(&self, specs: Vec<KeySpec>) -> Result<()> {
+        let mut keys = HashMap::with_capacity(specs.len());
+        for spec in specs {
+            let key = Arc::new(Key::with_floor(spec, self.min_secret_len)?);
+            keys.insert(Arc::clone(&key.id), key);
+        }
+        *self.keys.write() = keys;
+        Ok(())
+    }
+
+    /// Every key valid at `now_secs`, sorted by id, at most `max`: the candidates a webhook's
+    /// signatures are checked against (its provider names no key).
+    pub(crate) fn candidates(&self, now_secs: i64, max: usize) -> Vec<Arc<Key>> {
+        let mut keys: Vec<Arc<Key>> =
+            self.keys.read().values().filter(|k| k.check_validity(now_secs).is_ok()).cloned().collect();
+        keys.sort_by(|a, b| a.id.cmp(&b.id));
+        keys.truncate(max);
+        keys
     }
 
     /// Removes a key; returns whether it was present.

@@ -22,6 +22,7 @@ pub mod signer;
 pub mod simple;
 pub mod store;
 pub mod verifier;
+pub mod webhook;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{BuiltGuard, GuardConfig, Spelling, Value};
@@ -39,4 +40,5 @@ pub use simple::Simple;
 pub use store::{MemoryStore, MemoryStoreConfig, ReplayKey, ReplayStore};
 #[cfg(feature = "redis")]
 pub use store::{RedisStore, RedisStoreConfig};
+pub use webhook::{Delivery, Preset, WebhookScheme};
 pub use verifier::{Guard, GuardBuilder, PendingReplay, Policy, ReplayMode, ReplayTicket, Verification, Verified};

@@ -1,7 +1,8 @@
 //! How an adapter answers a refused request, decided once for every framework: the status, the
 //! JSON body, `Accept-Signature` (RFC 9421 §5.1) and whether the connection must close.
 
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
+use crate::verifier::ReplayMode;
 use crate::json::Object;
 use crate::verifier::Guard;
 
@@ -16,6 +17,9 @@ pub struct Refusal {
     pub accept_signature: Option<String>,
     /// Answer with `Connection: close` and read nothing more: body bytes were left unread.
     pub close: bool,
+    /// `Retry-After` (seconds): a copy of a webhook delivery in flight may be retried once the
+    /// reservation's hold has passed.
+    pub retry_after: Option<u32>,
 }
 
 impl Refusal {
@@ -42,6 +46,16 @@ pub fn body(error: &Error, expose_reason: bool) -> String {
 }
 
 impl Guard {
+    /// The `Retry-After` seconds for a refusal with `code`: the reservation hold for a delivery
+    /// in progress, else none.
+    #[must_use]
+    pub fn retry_after(&self, code: ErrorCode) -> Option<u32> {
+        match (code, self.policy().replay) {
+            (ErrorCode::DeliveryInProgress, ReplayMode::Reserve { hold_secs }) => Some(hold_secs),
+            _ => None,
+        }
+    }
+
     /// The answer to a request refused with `error`. `announced_body`: the request announced a
     /// body ([`crate::intake::announces_body`]); `body_fully_read`: all of it was read;
     /// `expose_reason`: development mode adds the error's reason (never a secret, but it tells
@@ -53,6 +67,7 @@ impl Guard {
             body: body(error, expose_reason),
             accept_signature: self.accept_signature(error.code(), announced_body),
             close: announced_body && crate::intake::close_after_refusal(body_fully_read),
+            retry_after: self.retry_after(error.code()),
         }
     }
 }

@@ -188,6 +188,9 @@ pub struct Prepared {
     pub signature: Vec<u8>,
     /// How the body is bound.
     pub body: BodyBinding,
+    /// A webhook provider's signatures and ids: set by the webhook presets, which name no key
+    /// (every secret of the endpoint is a candidate) and may sign several MACs.
+    pub webhook: Option<Box<crate::webhook::WebhookPrepared>>,
 }
 
 /// A signature scheme.

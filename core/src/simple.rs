@@ -193,6 +193,7 @@ impl Scheme for Simple {
             mac_input: MacInput::Base,
             signature: f.signature,
             body: BodyBinding::Digest(ExpectedDigest::one(DigestAlgorithm::Sha256, digest)),
+            webhook: None,
         })
     }
 }

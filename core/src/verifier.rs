@@ -53,6 +53,9 @@ pub struct Policy {
     /// Whether the request's scheme and host may be taken from `Forwarded` /
     /// `X-Forwarded-Proto` / `X-Forwarded-Host` (only behind a proxy that sets them).
     pub trust_proxy: bool,
+    /// Webhooks: how long a processed delivery is remembered (the provider's retry horizon),
+    /// independent of the timestamp tolerance. Unused by the other schemes.
+    pub dedupe_secs: u32,
 }
 
 impl Default for Policy {
@@ -65,6 +68,7 @@ impl Default for Policy {
             require_nonce: true,
             replay: ReplayMode::Consume,
             trust_proxy: false,
+            dedupe_secs: 0,
         }
     }
 }
@@ -202,6 +206,8 @@ pub struct Verified {
     pub body_len: u64,
     /// In [`ReplayMode::Reserve`], the reservation to commit or release.
     pub replay_ticket: Option<ReplayTicket>,
+    /// A webhook delivery's id and type (webhook presets).
+    pub webhook: Option<crate::webhook::Delivery>,
 }
 
 impl Verified {
@@ -313,7 +319,7 @@ impl Observer for Silent {
 pub(crate) struct Tally {
     pub(crate) guard: Guard,
     /// `None`: silent, or already reported.
-    started: Option<Instant>,
+    pub(crate) started: Option<Instant>,
 }
 
 impl Tally {
@@ -332,22 +338,27 @@ impl Drop for Tally {
     }
 }
 
-enum BodyState {
+pub(crate) enum BodyState {
     Digest { hasher: BodyHasher, expected: ExpectedDigest },
     InMac { mac: MacInProgress, suffix: Vec<u8>, signature: Vec<u8> },
+    /// One MAC per candidate secret, and the body (bounded by the limit): its id and type are
+    /// read once a MAC matched.
+    Webhook { macs: Vec<(Arc<Key>, MacInProgress)>, body: Vec<u8> },
     Unbound,
 }
 
 /// A verification in progress. Feed the body with [`Verification::update`], then
 /// [`Verification::finish`] (which consumes it, so it can be finished only once).
 pub struct Verification {
-    tally: Tally,
-    prepared: Prepared,
-    key: Arc<Key>,
-    declared_len: Option<u64>,
-    seen: u64,
-    body: BodyState,
-    failed: Option<Error>,
+    pub(crate) tally: Tally,
+    pub(crate) prepared: Prepared,
+    pub(crate) key: Arc<Key>,
+    pub(crate) declared_len: Option<u64>,
+    pub(crate) seen: u64,
+    pub(crate) body: BodyState,
+    pub(crate) failed: Option<Error>,
+    /// Webhooks: the verified delivery, once the body matched.
+    pub(crate) delivery: Option<crate::webhook::Delivery>,
 }
 
 impl fmt::Debug for Verification {
@@ -484,6 +495,9 @@ impl Guard {
         obs: &mut dyn Observer,
         found: &mut Option<Arc<Key>>,
     ) -> Result<Verification> {
+        if prepared.webhook.is_some() {
+            return self.begin_webhook(head, prepared, obs, found);
+        }
         let inner = &*self.inner;
         let policy = &inner.policy;
         let now_secs = inner.clock.now_secs();
@@ -554,7 +568,7 @@ impl Guard {
             }
         };
         let tally = Tally { guard: self.clone(), started: None };
-        Ok(Verification { tally, prepared, key, declared_len, seen: 0, body, failed: None })
+        Ok(Verification { tally, prepared, key, declared_len, seen: 0, body, failed: None, delivery: None })
     }
 }
 
@@ -643,6 +657,12 @@ impl Verification {
         match &mut self.body {
             BodyState::Digest { hasher, .. } => hasher.update(chunk),
             BodyState::InMac { mac, .. } => mac.update(chunk),
+            BodyState::Webhook { macs, body } => {
+                for (_, mac) in macs.iter_mut() {
+                    mac.update(chunk);
+                }
+                body.extend_from_slice(chunk);
+            }
             BodyState::Unbound => {
                 return fail(ErrorCode::DigestRequired, "the request has a body but the signature does not bind it");
             }
@@ -681,7 +701,13 @@ impl Verification {
             self.tally.settle(Some(e), Some(&self.key));
         }
         r?;
-        Ok(PendingReplay { tally: self.tally, prepared: self.prepared, key: self.key, seen: self.seen })
+        Ok(PendingReplay {
+            tally: self.tally,
+            prepared: self.prepared,
+            key: self.key,
+            seen: self.seen,
+            delivery: self.delivery,
+        })
     }
 
     /// Refuses the verification for a reason found outside it (the server could not read the
@@ -711,6 +737,7 @@ impl Verification {
                     return fail(ErrorCode::SignatureMismatch, "signature does not match the body");
                 }
             }
+            BodyState::Webhook { macs, body } => self.finish_webhook(macs, &body)?,
             BodyState::Unbound => {}
         }
         Ok(())
@@ -723,6 +750,7 @@ pub struct PendingReplay {
     pub(crate) prepared: Prepared,
     pub(crate) key: Arc<Key>,
     pub(crate) seen: u64,
+    pub(crate) delivery: Option<crate::webhook::Delivery>,
 }
 
 impl fmt::Debug for PendingReplay {

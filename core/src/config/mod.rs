@@ -17,6 +17,7 @@ mod read;
 mod settings;
 mod store;
 mod value;
+mod webhook;
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ pub use keys::key_spec;
 pub use observe::{LoggerChoice, ObserveOptions};
 pub use store::{RedisOptions, RedisSettings, StoreConfig};
 pub use value::Value;
+pub use webhook::rotate_secrets;
 
 use crate::clock::{Clock, ManualClock};
 use crate::error::Result;
@@ -34,11 +36,15 @@ use crate::rfc9421::{Rfc9421, Rfc9421Config};
 use crate::scheme::Scheme;
 use crate::simple::Simple;
 use crate::verifier::{Guard, Policy};
+use crate::webhook::{Preset, WebhookScheme};
 use read::Options;
 
 /// The URL scheme a request is taken to have arrived by when the adapter cannot tell (`@scheme`,
 /// `@target-uri`, the default port of `@authority`). Adapters pass the framework's own notion.
 pub const DEFAULT_URL_SCHEME: &str = "https";
+
+/// Every `scheme` option value: the signed-request schemes, then the webhook presets.
+const SCHEMES: [&str; 8] = ["rfc9421", "simple", "standard-webhooks", "svix", "stripe", "github", "slack", "shopify"];
 
 /// Which signature scheme, with its settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +53,8 @@ pub enum SchemeConfig {
     Rfc9421(Rfc9421Config),
     /// The simple header scheme.
     Simple,
+    /// A webhook provider's rules.
+    Webhook(Preset),
 }
 
 /// A validated guard configuration.
@@ -103,14 +111,22 @@ impl GuardConfig {
     /// `ERR_INVALID_CONFIG` naming the first bad option.
     pub fn from_options_in(options: &Value, spelling: Spelling, env: &Env) -> Result<GuardConfig> {
         let o = Options::guard(options, spelling)?;
-        let scheme = o.choice("scheme", &["rfc9421", "simple"])?.unwrap_or("rfc9421");
-        let interop = o.choice("profile", &["strict", "interop"])?.unwrap_or("strict") == "interop";
-        let (policy, rfc9421) = policy::read(&o, scheme, interop)?;
-        let scheme = match rfc9421 {
-            Some(config) => SchemeConfig::Rfc9421(config),
-            None => SchemeConfig::Simple,
+        let scheme = o.choice("scheme", &SCHEMES)?.unwrap_or("rfc9421");
+        let (scheme, policy, keys) = match Preset::from_name(scheme) {
+            Some(preset) => {
+                let (policy, keys) = webhook::read(&o, preset)?;
+                (SchemeConfig::Webhook(preset), policy, keys)
+            }
+            None => {
+                let interop = o.choice("profile", &["strict", "interop"])?.unwrap_or("strict") == "interop";
+                let (policy, rfc9421) = policy::read(&o, scheme, interop)?;
+                let scheme = match rfc9421 {
+                    Some(config) => SchemeConfig::Rfc9421(config),
+                    None => SchemeConfig::Simple,
+                };
+                (scheme, policy, keys::read_all(&o)?)
+            }
         };
-        let keys = keys::read_all(&o)?;
         let store = store::read(&o, env)?;
         let expose_reasons = o.bool("expose_reasons")?.unwrap_or(false);
         let observe = observe::read(&o)?;
@@ -125,11 +141,14 @@ impl GuardConfig {
         let settings = self.settings_json();
         let expose_reasons = self.expose_reasons;
         let observe = self.observe;
-        let scheme: Arc<dyn Scheme> = match self.scheme {
-            SchemeConfig::Rfc9421(config) => Arc::new(Rfc9421::new(config)?),
-            SchemeConfig::Simple => Arc::new(Simple),
+        let (scheme, ring): (Arc<dyn Scheme>, KeyRing) = match self.scheme {
+            SchemeConfig::Rfc9421(config) => (Arc::new(Rfc9421::new(config)?), KeyRing::new()),
+            SchemeConfig::Simple => (Arc::new(Simple), KeyRing::new()),
+            SchemeConfig::Webhook(preset) => {
+                (Arc::new(WebhookScheme::new(preset)), KeyRing::with_min_secret_len(preset.min_secret_len()))
+            }
         };
-        let ring = Arc::new(KeyRing::new());
+        let ring = Arc::new(ring);
         for spec in self.keys {
             ring.upsert(spec)?;
         }

@@ -13,7 +13,7 @@ const RFC9421_ONLY: [&str; 4] =
     ["policy.required_components", "policy.required_params", "policy.accepted_labels", "policy.required_tag"];
 
 /// JavaScript's largest exact integer: the largest body limit every binding can state.
-const MAX_BODY_LIMIT: i64 = (1 << 53) - 1;
+pub(crate) const MAX_BODY_LIMIT: i64 = (1 << 53) - 1;
 
 /// The policy, and the RFC 9421 settings when that is the scheme (`None` for the simple scheme).
 pub(crate) fn read(o: &Options<'_>, scheme: &str, interop: bool) -> Result<(Policy, Option<Rfc9421Config>)> {
@@ -48,7 +48,11 @@ pub(crate) fn read(o: &Options<'_>, scheme: &str, interop: bool) -> Result<(Poli
         require_nonce,
         replay,
         trust_proxy: o.bool("policy.trust_proxy")?.unwrap_or(false),
+        dedupe_secs: 0,
     };
+    if let Some(id) = super::webhook::WEBHOOK_ONLY.iter().find(|id| o.has(id)) {
+        return Err(invalid(&o.name(id), "applies to the webhook presets only"));
+    }
     if scheme == "simple" {
         if let Some(id) = RFC9421_ONLY.iter().find(|id| o.has(id)) {
             return Err(invalid(&o.name(id), "applies to the rfc9421 scheme only"));

@@ -25,6 +25,7 @@ impl GuardConfig {
         let (scheme, rfc) = match &self.scheme {
             SchemeConfig::Rfc9421(c) => ("rfc9421", Some(c)),
             SchemeConfig::Simple => ("simple", None),
+            SchemeConfig::Webhook(preset) => (preset.name(), None),
         };
         let (replay, hold) = match p.replay {
             ReplayMode::Consume => ("consume", Json::Null),
@@ -49,6 +50,12 @@ impl GuardConfig {
             fields.push(("policy.required_components", Json::Words(&c.required_components)));
             fields.push(("policy.required_params", Json::Words(&c.required_params)));
             fields.push(("policy.required_tag", Json::Bool(c.required_tag.is_some())));
+        }
+        if let SchemeConfig::Webhook(preset) = &self.scheme {
+            let tolerance = if preset.signs_timestamp() { Json::Int(u64::from(p.max_age_secs)) } else { Json::Null };
+            fields.push(("webhook.tolerance_secs", tolerance));
+            fields.push(("webhook.dedupe_secs", Json::Int(u64::from(p.dedupe_secs))));
+            fields.push(("webhook.min_secret_len", Json::Int(as_u64(preset.min_secret_len()))));
         }
         match &self.store {
             StoreConfig::Memory(m) => {

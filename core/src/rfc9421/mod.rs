@@ -508,6 +508,7 @@ impl Rfc9421 {
             mac_input: MacInput::Base,
             signature,
             body,
+            webhook: None,
         })
     }
 }

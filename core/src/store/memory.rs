@@ -239,7 +239,7 @@ impl Shard {
     fn insert(&mut self, fp: u64, expires: u32, tag: u32, now: u32) -> Result<()> {
         self.sweep(now, SWEEP_PER_INSERT);
         match self.probe(fp, now) {
-            Probe::Live(_) => fail(ErrorCode::Replay, "nonce was already used"),
+            Probe::Live(i) => self.taken(i),
             Probe::Expired(i) => {
                 let old = self.slots[i].tag;
                 self.count(old, -1);
@@ -262,9 +262,18 @@ impl Shard {
                         self.count(tag, 1);
                         Ok(())
                     }
-                    Probe::Live(_) => fail(ErrorCode::Replay, "nonce was already used"),
+                    Probe::Live(i) => self.taken(i),
                 }
             }
+        }
+    }
+
+    /// Why a live entry refuses a claim: a reservation still held, or a used nonce.
+    fn taken(&self, i: usize) -> Result<()> {
+        if self.slots[i].tag & RESERVED != 0 {
+            fail(ErrorCode::DeliveryInProgress, "a reservation for this delivery is held")
+        } else {
+            fail(ErrorCode::Replay, "nonce was already used")
         }
     }
 }

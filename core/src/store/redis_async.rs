@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 
 use super::redis_loss::{LossWatch, Seen};
 use super::redis_target::{Conn, Target};
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{Error, ErrorCode, Result, fail};
 
 /// Whether the key was claimed, from the runtime; pollable on any executor.
 pub(crate) type Claimed = Pin<Box<dyn Future<Output = Result<bool>> + Send + 'static>>;
@@ -118,24 +118,32 @@ impl AsyncPath {
     }
 }
 
+/// The claim's round trip: `SET NX` (set or not), `GET` (the holder), `INCR` (the watch's
+/// sequence), `GET` (the data-loss marker).
+type ClaimReply = (Option<String>, Option<String>, i64, Option<String>);
+
 impl Shared {
     async fn claim(&self, key: String, value: String, ttl_ms: u64, now_ms: i64, loss: &LossWatch, token: u64) -> Result<bool> {
         let mut con = self.connection().await?;
         let sent = loss.snapshot();
-        let reply: redis::RedisResult<(Option<String>, i64, Option<String>)> = redis::pipe()
+        // `GET` after the `SET NX`: what holds the key when the claim failed (a reservation
+        // `r…`, or a used nonce), in the same round trip; `SET … NX GET` would need Redis 7.
+        let reply: redis::RedisResult<ClaimReply> = redis::pipe()
             .cmd("SET")
             .arg(&key)
             .arg(&value)
             .arg("NX")
             .arg("PX")
             .arg(ttl_ms.max(1))
+            .cmd("GET")
+            .arg(&key)
             .cmd("INCR")
             .arg(&loss.seq_key)
             .cmd("GET")
             .arg(&loss.marker_key)
             .query_async(&mut con)
             .await;
-        let (claimed, seq, marker) = reply.map_err(|e| self.failed(&e))?;
+        let (claimed, holder, seq, marker) = reply.map_err(|e| self.failed(&e))?;
         match loss.observe(sent, seq, marker, now_ms, token) {
             Seen::Same => {}
             Seen::Lost(new_marker) => {
@@ -161,7 +169,13 @@ impl Shared {
                 loss.adopt_first(winner.unwrap_or(new_marker));
             }
         }
-        Ok(claimed.is_some())
+        match (claimed, holder) {
+            (Some(_), _) => Ok(true),
+            // Held by a reservation, or released between the two commands: in flight either way.
+            (None, Some(h)) if h.starts_with('r') => fail(ErrorCode::DeliveryInProgress, "a reservation for this delivery is held"),
+            (None, None) => fail(ErrorCode::DeliveryInProgress, "a reservation for this delivery is held"),
+            (None, Some(_)) => Ok(false),
+        }
     }
 
     /// The connection, made on first use or after a failure.
