@@ -108,6 +108,7 @@ fn verified_struct_fields_match_the_shared_list() {
         covered,
         body_len,
         replay_ticket,
+        webhook,
     );
     let doc = shared_list();
     let shared = listed(&doc, "fields");

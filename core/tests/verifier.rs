@@ -228,6 +228,7 @@ impl Scheme for HubSignature {
             mac_input: MacInput::BodyAppended { prefix: Vec::new(), suffix: Vec::new() },
             signature,
             body: BodyBinding::InMac,
+            webhook: None,
         })
     }
 }
