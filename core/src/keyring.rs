@@ -382,8 +382,7 @@ impl KeyRing {
     /// Every key valid at `now_secs`, sorted by id, at most `max`: the candidates a webhook's
     /// signatures are checked against (its provider names no key).
     pub(crate) fn candidates(&self, now_secs: i64, max: usize) -> Vec<Arc<Key>> {
-        let mut keys: Vec<Arc<Key>> =
-            self.keys.read().values().filter(|k| k.check_validity(now_secs).is_ok()).cloned().collect();
+        let mut keys: Vec<Arc<Key>> = self.keys.read().values().filter(|k| k.check_validity(now_secs).is_ok()).cloned().collect();
         keys.sort_by(|a, b| a.id.cmp(&b.id));
         keys.truncate(max);
         keys

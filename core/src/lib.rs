@@ -40,5 +40,5 @@ pub use simple::Simple;
 pub use store::{MemoryStore, MemoryStoreConfig, ReplayKey, ReplayStore};
 #[cfg(feature = "redis")]
 pub use store::{RedisStore, RedisStoreConfig};
-pub use webhook::{Delivery, Preset, WebhookScheme};
 pub use verifier::{Guard, GuardBuilder, PendingReplay, Policy, ReplayMode, ReplayTicket, Verification, Verified};
+pub use webhook::{Delivery, Preset, WebhookScheme};

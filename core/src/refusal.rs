@@ -2,9 +2,9 @@
 //! JSON body, `Accept-Signature` (RFC 9421 §5.1) and whether the connection must close.
 
 use crate::error::{Error, ErrorCode};
-use crate::verifier::ReplayMode;
 use crate::json::Object;
 use crate::verifier::Guard;
+use crate::verifier::ReplayMode;
 
 /// The answer to a refused request.
 #[derive(Debug, Clone, PartialEq, Eq)]

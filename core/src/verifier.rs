@@ -339,11 +339,21 @@ impl Drop for Tally {
 }
 
 pub(crate) enum BodyState {
-    Digest { hasher: BodyHasher, expected: ExpectedDigest },
-    InMac { mac: MacInProgress, suffix: Vec<u8>, signature: Vec<u8> },
+    Digest {
+        hasher: BodyHasher,
+        expected: ExpectedDigest,
+    },
+    InMac {
+        mac: MacInProgress,
+        suffix: Vec<u8>,
+        signature: Vec<u8>,
+    },
     /// One MAC per candidate secret, and the body (bounded by the limit): its id and type are
     /// read once a MAC matched.
-    Webhook { macs: Vec<(Arc<Key>, MacInProgress)>, body: Vec<u8> },
+    Webhook {
+        macs: Vec<(Arc<Key>, MacInProgress)>,
+        body: Vec<u8>,
+    },
     Unbound,
 }
 
@@ -701,13 +711,7 @@ impl Verification {
             self.tally.settle(Some(e), Some(&self.key));
         }
         r?;
-        Ok(PendingReplay {
-            tally: self.tally,
-            prepared: self.prepared,
-            key: self.key,
-            seen: self.seen,
-            delivery: self.delivery,
-        })
+        Ok(PendingReplay { tally: self.tally, prepared: self.prepared, key: self.key, seen: self.seen, delivery: self.delivery })
     }
 
     /// Refuses the verification for a reason found outside it (the server could not read the

@@ -172,7 +172,9 @@ impl Shared {
         match (claimed, holder) {
             (Some(_), _) => Ok(true),
             // Held by a reservation, or released between the two commands: in flight either way.
-            (None, Some(h)) if h.starts_with('r') => fail(ErrorCode::DeliveryInProgress, "a reservation for this delivery is held"),
+            (None, Some(h)) if h.starts_with('r') => {
+                fail(ErrorCode::DeliveryInProgress, "a reservation for this delivery is held")
+            }
             (None, None) => fail(ErrorCode::DeliveryInProgress, "a reservation for this delivery is held"),
             (None, Some(_)) => Ok(false),
         }

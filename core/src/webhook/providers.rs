@@ -39,12 +39,9 @@ pub(crate) const fn rules(preset: Preset) -> Rules {
             id: Some("x-github-delivery"),
             event_type: Some("x-github-event"),
         },
-        Preset::Slack => Rules {
-            signature: "x-slack-signature",
-            timestamp: Some("x-slack-request-timestamp"),
-            id: None,
-            event_type: None,
-        },
+        Preset::Slack => {
+            Rules { signature: "x-slack-signature", timestamp: Some("x-slack-request-timestamp"), id: None, event_type: None }
+        }
         Preset::Shopify => Rules {
             signature: "x-shopify-hmac-sha256",
             timestamp: None,
@@ -103,7 +100,10 @@ fn stripe(header: &str) -> Result<Found> {
             "v1" => {
                 v1 += 1;
                 if v1 > MAX_SIGNATURES {
-                    return fail(ErrorCode::MalformedSignature, format!("Stripe-Signature has more than {MAX_SIGNATURES} v1 signatures"));
+                    return fail(
+                        ErrorCode::MalformedSignature,
+                        format!("Stripe-Signature has more than {MAX_SIGNATURES} v1 signatures"),
+                    );
                 }
                 found.signatures.extend(mac_hex(v));
             }
@@ -146,7 +146,10 @@ pub(crate) fn prepare(preset: Preset, head: &RequestHead, limits: &HeaderLimits)
     let max = limits.max_header_len;
     let Some(header) = head.single(rules.signature, max, ErrorCode::MalformedSignature)? else {
         if preset == Preset::Github && head.values("x-hub-signature").next().is_some() {
-            return fail(ErrorCode::MissingSignature, "only the SHA-1 X-Hub-Signature is present; X-Hub-Signature-256 is required");
+            return fail(
+                ErrorCode::MissingSignature,
+                "only the SHA-1 X-Hub-Signature is present; X-Hub-Signature-256 is required",
+            );
         }
         return fail(ErrorCode::MissingSignature, format!("no {} header", rules.signature));
     };

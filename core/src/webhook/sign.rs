@@ -9,6 +9,7 @@ use hmac::{KeyInit as _, Mac as _};
 
 use super::Preset;
 use super::providers::rules;
+use crate::clock::Clock as _;
 use crate::digest::to_hex;
 use crate::error::{Error, ErrorCode, Result, fail};
 
@@ -30,25 +31,27 @@ impl fmt::Debug for SignedWebhook {
 
 /// Signs `body` as `preset`'s provider does with each of `secrets` (several: one signature per
 /// secret where the provider lists several — Standard Webhooks, Stripe — else the first only).
-/// `timestamp`: Unix seconds, for presets that sign one; `id`: the delivery id (Standard
-/// Webhooks; a random `msg_…` when `None`).
+/// `timestamp`: Unix seconds for presets that sign one (`None`: now); `id`: the delivery id
+/// (Standard Webhooks; a random `msg_…` when `None`).
 ///
 /// # Errors
 /// `ERR_INVALID_CONFIG` for no secret or a secret the preset refuses (named by position).
-pub fn sign(preset: Preset, secrets: &[&str], body: &[u8], timestamp: i64, id: Option<&str>) -> Result<SignedWebhook> {
+pub fn sign(preset: Preset, secrets: &[&str], body: &[u8], timestamp: Option<i64>, id: Option<&str>) -> Result<SignedWebhook> {
     if secrets.is_empty() {
         return fail(ErrorCode::InvalidConfig, "secrets: at least one is required");
     }
     let keys = secrets
         .iter()
         .enumerate()
-        .map(|(i, s)| preset.secret_key(s).map_err(|e| Error::new(ErrorCode::InvalidConfig, format!("secrets[{i}] {}", e.reason()))))
+        .map(|(i, s)| {
+            preset.secret_key(s).map_err(|e| Error::new(ErrorCode::InvalidConfig, format!("secrets[{i}] {}", e.reason())))
+        })
         .collect::<Result<Vec<_>>>()?;
     let id = match id {
         Some(id) => id.to_string(),
         None => format!("msg_{}", crate::signer::random_nonce()?),
     };
-    let ts = timestamp.to_string();
+    let ts = timestamp.unwrap_or_else(|| crate::clock::SystemClock.now_secs()).to_string();
     let mut signed = match preset {
         Preset::StandardWebhooks | Preset::Svix => format!("{id}.{ts}."),
         Preset::Stripe => format!("{ts}."),

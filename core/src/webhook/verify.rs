@@ -27,7 +27,8 @@ impl Guard {
         let now_secs = inner.clock.now_secs();
 
         let candidates = inner.keys.candidates(now_secs, MAX_SECRETS);
-        let r = if candidates.is_empty() { fail(ErrorCode::UnknownKey, "no secret of this endpoint is valid now") } else { Ok(()) };
+        let r =
+            if candidates.is_empty() { fail(ErrorCode::UnknownKey, "no secret of this endpoint is valid now") } else { Ok(()) };
         obs.record("key known", &r);
         r?;
         let first = Arc::clone(&candidates[0]);
