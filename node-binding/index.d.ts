@@ -48,6 +48,8 @@ export type ErrorCode =
   | 'ERR_BODY_LENGTH_MISMATCH'
   | 'ERR_BAD_FRAMING'
   | 'ERR_REPLAY'
+  | 'ERR_DUPLICATE_DELIVERY'
+  | 'ERR_DELIVERY_IN_PROGRESS'
   | 'ERR_REPLAY_STORE_FULL'
   | 'ERR_REPLAY_STORE_UNAVAILABLE'
   | 'ERR_INVALID_CONFIG'
@@ -187,8 +189,27 @@ export interface ReplayStoreOptions {
  * (see `guard.settings`) and refuses unknown names. `null` is the same as leaving an option out.
  */
 export interface GuardOptions {
-  /** `rfc9421` (RFC 9421 HTTP Message Signatures, default) or `simple` (X-HMAC-* headers). */
-  scheme?: 'rfc9421' | 'simple'
+  /**
+   * `rfc9421` (RFC 9421 HTTP Message Signatures, default), `simple` (X-HMAC-* headers), or a
+   * webhook provider's preset (then give `secrets`; `keys` and the signed-request policy options
+   * are refused; see `expressWebhook`).
+   */
+  scheme?: 'rfc9421' | 'simple' | WebhookPreset
+  /**
+   * Webhook presets only: the endpoint's secrets exactly as the provider's dashboard shows them
+   * (`whsec_…` for Standard Webhooks, Svix and Stripe), one string or a list of at most 8 (during
+   * a rotation, each is tried; `Verified.keyId` names the match `secret-<index>`).
+   */
+  secrets?: string | string[]
+  /** Webhook presets that sign a timestamp: the clock tolerance both ways, seconds (default 300). */
+  toleranceSecs?: number
+  /**
+   * Webhook presets: how long a processed delivery is remembered, seconds (default: the
+   * provider's retry horizon: 4 days Standard Webhooks/Svix/Stripe, 3 days GitHub, 1 h Slack,
+   * 1 day Shopify). GitHub and Shopify sign no timestamp: a captured delivery older than this
+   * verifies again.
+   */
+  dedupeSecs?: number
   /**
    * `strict` (default): a nonce is required and signatures must cover `@method @authority @path
    * @query`. `interop` (RFC 9421 only): the defaults of common third-party signers — no nonce
@@ -426,7 +447,7 @@ export declare class ReplayTicket {
 
 /** A verified request: act only on these values. */
 export interface Verified {
-  scheme: 'rfc9421' | 'simple'
+  scheme: 'rfc9421' | 'simple' | WebhookPreset
   /** RFC 9421 signature label. */
   label?: string
   keyId: string
@@ -445,8 +466,10 @@ export interface Verified {
   covered: CoveredComponent[]
   /** Body bytes verified. */
   bodyLength: number
-  /** In `reserve` replay mode. */
+  /** In `reserve` replay mode (always for webhook presets). */
   replayTicket?: ReplayTicket
+  /** A webhook preset's delivery. */
+  webhook?: WebhookDelivery
   /** The signed value of a component (`'@path'`, `'x-expected-version'`, or a serialized identifier). */
   component(id: string): string | undefined
 }
@@ -510,7 +533,7 @@ export declare class Guard {
    * `keys[0].notAfter`), never its value.
    */
   constructor(options?: GuardOptions)
-  readonly scheme: 'rfc9421' | 'simple'
+  readonly scheme: 'rfc9421' | 'simple' | WebhookPreset
   readonly bodyLimit: number
   /** The replay store: `memory` (this process only) or `redis` (shared). */
   readonly store: 'memory' | 'redis'
@@ -532,6 +555,11 @@ export declare class Guard {
   metricFamilies(): MetricFamily[]
   /** Adds a key, or replaces the key with the same id, at runtime (checked as `keys` entries are; errors name `key.<field>`). */
   addKey(key: KeyOptions): void
+  /**
+   * Webhook presets: replaces every secret at once (rotation without a restart), checked as the
+   * `secrets` option is (`ERR_INVALID_CONFIG` naming the position, never the value).
+   */
+  rotateSecrets(secrets: string | string[]): void
   /** Removes a key; returns whether it was present. */
   removeKey(id: string): boolean
   /** The key ids, sorted. */
@@ -713,8 +741,78 @@ export declare function verifyUpload(
  */
 export declare function sendError(req: IncomingMessage, res: ServerResponse, err: Error, guard?: Guard): void
 
+// ---------------------------------------------------------------- webhooks
+
+/** The webhook providers the core knows. */
+export type WebhookPreset = 'standard-webhooks' | 'svix' | 'stripe' | 'github' | 'slack' | 'shopify'
+
+/** A verified webhook delivery as the core reports it (`Verified.webhook`). */
+export interface WebhookDelivery {
+  readonly provider: WebhookPreset
+  /** The provider's delivery or event id (signed for Standard Webhooks, Svix, Stripe and Slack). */
+  readonly id: string | null
+  /** The event type (`payment_intent.succeeded`, `push`); GitHub's and Shopify's come from an unsigned header. */
+  readonly type: string | null
+  /** The body is a JSON document. */
+  readonly json: boolean
+  /** What the delivery is deduplicated under: the signed id, the id in the signed body, or the MAC. */
+  readonly dedupe: 'signed-id' | 'body-id' | 'signature'
+}
+
+/** What a webhook handler gets: `req.webhook` (Express), `ctx.state.webhook` (Koa), `params.webhook` (Feathers). */
+export interface WebhookEvent {
+  readonly provider: WebhookPreset
+  readonly id: string | null
+  readonly type: string | null
+  /** The parsed JSON body when the body is JSON, else null. */
+  readonly payload: any
+  /** The exact bytes that were verified. */
+  readonly rawBody: Buffer
+  /** The secret that matched: `secret-<index in secrets>`. */
+  readonly secretId: string
+  readonly dedupe: 'signed-id' | 'body-id' | 'signature'
+}
+
+/** A webhook receiver's guard options: everything but `scheme`, which the preset names. */
+export type WebhookOptions = Omit<GuardOptions, 'scheme' | 'keys' | 'profile'>
+
+/** A webhook receiver, with the guard it verifies with (`rotateSecrets`, `stats`). */
+export type ExpressWebhook = ExpressLikeMiddleware & { readonly guard: Guard }
+export type KoaWebhook = ((ctx: any, next: () => Promise<any>) => Promise<any>) & { readonly guard: Guard }
+
+/**
+ * Express 5 / 4 webhook receiver, mounted on the route before any body parser:
+ * `app.post('/hooks/stripe', expressWebhook('stripe', { secrets: [process.env.STRIPE_WEBHOOK_SECRET!] }), handler)`.
+ * The handler gets `req.webhook` (and `req.body` = the payload, `req.rawBody`); the delivery is
+ * committed when it answers 2xx and released on any other status, an exception or a client gone.
+ * A copy of a processed delivery is answered 200 without running the handler, a copy of one in
+ * flight 409 with `Retry-After`. Every refusal's status and body come from the core.
+ * `preset` may be a Guard built for a preset (then no options).
+ */
+export declare function expressWebhook(preset: WebhookPreset | Guard, options?: WebhookOptions): ExpressWebhook
+
+/** Koa webhook receiver: as `expressWebhook`; the handler gets `ctx.state.webhook`. */
+export declare function koaWebhook(preset: WebhookPreset | Guard, options?: WebhookOptions): KoaWebhook
+
+export interface SignWebhookOptions {
+  /** One secret, as the provider's dashboard shows it. */
+  secret?: string
+  /** Several secrets: one signature each where the provider sends a list (Standard Webhooks, Stripe). */
+  secrets?: string | string[]
+  body?: BytesLike
+  /** Unix seconds (default now), for presets that sign a timestamp. */
+  timestamp?: number
+  /** The Standard Webhooks / Svix delivery id (default a random `msg_…`). */
+  id?: string
+}
+
+/** A provider's headers for a body (testing an endpoint), and the exact bytes the MAC covers. */
+export declare function signWebhook(preset: WebhookPreset, options: SignWebhookOptions): { headers: Record<string, string>; signed: Buffer }
+
 declare module 'node:http' {
   interface IncomingMessage {
+    /** Set by hmac-guard's webhook receivers on a verified delivery. */
+    webhook?: WebhookEvent
     /** Set by hmac-guard's adapters after a successful verification. */
     hmac?: Verified
     /** The verified body bytes, set by hmac-guard's Express adapter. */

@@ -22,7 +22,8 @@ const {
 const { expressMiddleware } = require('./lib/express.js')
 const { koaMiddleware } = require('./lib/koa.js')
 const { createVerifyStream, verifyUpload } = require('./lib/stream.js')
-const { signRequest } = require('./lib/client.js')
+const { signRequest, signWebhook } = require('./lib/client.js')
+const { expressWebhook, koaWebhook } = require('./lib/webhook.js')
 const { sendError } = require('./lib/http.js')
 
 const coreVersion = native.coreVersion
@@ -38,9 +39,12 @@ module.exports = {
   configFields,
   expressMiddleware,
   koaMiddleware,
+  expressWebhook,
+  koaWebhook,
   createVerifyStream,
   verifyUpload,
   signRequest,
+  signWebhook,
   sendError,
   coreVersion,
 }

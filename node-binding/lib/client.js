@@ -122,4 +122,24 @@ function signRequest(signer, url, init = {}, options = {}) {
   return { ...init, method, headers: { ...headers, ...added }, body }
 }
 
-module.exports = { Signer, signRequest }
+/**
+ * Signs a webhook delivery as `preset`'s provider would (the core's `webhook::sign`), to test an
+ * endpoint: `{ headers: {name: value}, signed }` (`signed`: the exact bytes the MAC covers).
+ * `options`: `secret` or `secrets` (as the provider's dashboard shows them; several: one
+ * signature each where the provider sends a list), `body` (string or bytes), `timestamp` (Unix
+ * seconds; default now), `id` (the Standard Webhooks delivery id; default random).
+ */
+function signWebhook(preset, options) {
+  if (typeof preset !== 'string') throw argError('preset', 'a string', signWebhook)
+  if (!isObject(options)) throw argError('options', 'an object { secret | secrets, body, timestamp?, id? }', signWebhook)
+  const { secret, secrets, body, timestamp, id } = options
+  if (timestamp != null && !Number.isSafeInteger(timestamp)) throw argError('options.timestamp', 'an integer (Unix seconds)', signWebhook)
+  if (id != null && typeof id !== 'string') throw argError('options.id', 'a string', signWebhook)
+  const bytes = toBytes(body, 'options.body')
+  const r = call(() => native.signWebhook(preset, secrets ?? secret, bytes, timestamp ?? undefined, id ?? undefined))
+  const headers = {}
+  for (let i = 0; i < r.headers.length; i += 2) headers[r.headers[i]] = r.headers[i + 1]
+  return { headers, signed: r.signed }
+}
+
+module.exports = { Signer, signRequest, signWebhook }

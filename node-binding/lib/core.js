@@ -21,6 +21,7 @@ module.exports = {
   finishVerification: guard.finishVerification,
   acceptSignature: guard.acceptSignature,
   noteRefusal: guard.noteRefusal,
+  refusal: guard.refusal,
   ReplayTicket: verified.ReplayTicket,
   Verified: verified.Verified,
   Signer: client.Signer,

@@ -79,6 +79,14 @@ class Guard {
     call(() => this[kNative].addKey(key))
   }
 
+  /**
+   * Replaces a webhook preset's secrets at once (rotation without a restart), validated by the
+   * core as the `secrets` option is. Verifications in flight keep theirs.
+   */
+  rotateSecrets(secrets) {
+    call(() => this[kNative].rotateSecrets(secrets))
+  }
+
   /** Removes a key; returns whether it was there. */
   removeKey(id) {
     if (typeof id !== 'string') throw argError('id', 'a string', this.removeKey)
@@ -284,9 +292,21 @@ function noteRefusal(guard, err) {
   if (guard instanceof Guard && err != null && typeof err.code === 'string') guard[kNative].refused(err.code, String(err.reason ?? err.message))
 }
 
+/**
+ * How to answer a request `guard` refused with `err` (the core's `Guard::refusal`):
+ * `{status, body, acceptSignature, close, retryAfter}`, or undefined for an error that is not
+ * hmac-guard's (or a guard of another make). `announcedBody`: the request announced a body;
+ * `bodyFullyRead`: all of it was read.
+ */
+function refusal(guard, err, announcedBody, bodyFullyRead) {
+  if (!(guard instanceof Guard) || err == null || typeof err.code !== 'string') return undefined
+  const reason = String(err.reason ?? err.message)
+  return guard[kNative].refusal(err.code, reason, announcedBody === true, bodyFullyRead === true) ?? undefined
+}
+
 /** Every guard option and key field: `{id, name}`, canonical id and Node spelling. */
 function configFields() {
   return native.configFields()
 }
 
-module.exports = { Guard, Verification, ManualClock, beginOwned, finishVerification, acceptSignature, noteRefusal, configFields }
+module.exports = { Guard, Verification, ManualClock, beginOwned, finishVerification, acceptSignature, noteRefusal, refusal, configFields }

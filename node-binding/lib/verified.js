@@ -37,6 +37,7 @@ class Verified {
     this.bodyLength = Number(f[9])
     this.covered = []
     this.replayTicket = undefined
+    this.webhook = undefined
   }
 
   /** The signed value of a covered component: `@path`, `content-type`, or a serialized identifier. */
@@ -70,6 +71,9 @@ function makeVerified(r, io) {
   const v = new Verified([r.scheme, r.label, r.keyId, r.subject, r.algorithm, r.created, r.expires, r.nonce, r.tag, r.bodyLength])
   v.covered = r.covered
   v.replayTicket = r.replayTicket ? new ReplayTicket(r.replayTicket) : undefined
+  // A webhook preset's delivery: {provider, id, type, json, dedupe}.
+  const w = r.webhook
+  if (w) v.webhook = Object.freeze({ provider: w.provider, id: w.id ?? null, type: w.type ?? null, json: w.json, dedupe: w.dedupe })
   return v
 }
 

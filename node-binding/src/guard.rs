@@ -156,6 +156,30 @@ impl NativeGuard {
         guarded(|| self.guard.keys().upsert(spec))
     }
 
+    /// Replaces a webhook preset's secrets at once (rotation without a restart): the core validates
+    /// the list as it does the `secrets` option (`config::rotate_secrets`).
+    #[napi]
+    pub fn rotate_secrets(&self, env: Env, #[napi(ts_arg_type = "string | string[]")] secrets: Unknown<'_>) -> Result<()> {
+        let secrets = value_of(&env, secrets)?;
+        guarded(|| hmac_guard::config::rotate_secrets(&self.guard, &secrets, Spelling::Node))
+    }
+
+    /// The answer to a request refused with `code` (the core's `Guard::refusal`): status, JSON
+    /// body, `Accept-Signature`, `Connection: close`, `Retry-After`. `announcedBody`: the request
+    /// announced a body; `bodyFullyRead`: all of it was read. Null for a code the core does not know.
+    #[napi]
+    pub fn refusal(&self, code: String, reason: String, announced_body: bool, body_fully_read: bool) -> Option<RefusalResult> {
+        let code = ErrorCode::from_code(&code)?;
+        let r = self.guard.refusal(&Error::new(code, reason), announced_body, body_fully_read, self.expose_reasons);
+        Some(RefusalResult {
+            status: u32::from(r.status),
+            body: r.body,
+            accept_signature: r.accept_signature,
+            close: r.close,
+            retry_after: r.retry_after,
+        })
+    }
+
     /// Removes a key; returns whether it was present.
     #[napi]
     pub fn remove_key(&self, id: String) -> Result<bool> {
@@ -207,6 +231,22 @@ impl NativeGuard {
     pub fn explain(&self, parts: String, lens: &[u32], body: Option<&[u8]>) -> Result<ExplanationResult> {
         guarded(|| Ok(ExplanationResult::from(self.guard.explain(&head_from_parts(&parts, lens)?, body))))
     }
+}
+
+/// How an adapter answers a refused request (the core's `Refusal`).
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Clone)]
+pub struct RefusalResult {
+    /// The HTTP status.
+    pub status: u32,
+    /// The JSON body (`{"error":{"code","message"}}`, `reason` added with `exposeReasons`).
+    pub body: String,
+    /// The `Accept-Signature` field value, when the scheme has one.
+    pub accept_signature: Option<String>,
+    /// Answer with `Connection: close` and read nothing more.
+    pub close: bool,
+    /// `Retry-After` seconds (a webhook delivery in flight).
+    pub retry_after: Option<u32>,
 }
 
 /// Testing aid: panics inside the boundary, to prove a panic reaches JS as `ERR_INTERNAL`.

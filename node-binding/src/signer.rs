@@ -1,13 +1,15 @@
 //! The client-side signer: its key goes through the core's `key_spec`, as a guard's keys do.
 
+use hmac_guard::config::Value;
+use hmac_guard::webhook::{Preset, sign};
 use hmac_guard::{DigestAlgorithm, ErrorCode, Rfc9421SignOptions, Signer, SimpleSignOptions};
 use napi::Env;
-use napi::bindgen_prelude::Unknown;
+use napi::bindgen_prelude::{Buffer, Unknown};
 use napi_derive::napi;
 
 use crate::errors::{Result, guarded};
 use crate::head::head_from_parts;
-use crate::options::key_of;
+use crate::options::{key_of, value_of};
 
 /// RFC 9421 signing options: those of the core's `Rfc9421SignOptions` (`None`: its default), the
 /// `Content-Digest` algorithm by name.
@@ -107,4 +109,56 @@ impl NativeSigner {
 pub fn mac_for_test(env: Env, #[napi(ts_arg_type = "KeyOptions")] key: Unknown<'_>, data: &[u8]) -> Result<String> {
     let spec = key_of(&env, key)?;
     guarded(|| Ok(hmac_guard::digest::to_hex(&hmac_guard::Key::new(spec)?.mac(data))))
+}
+
+/// A webhook delivery signed as the provider signs it: the headers to send and the exact bytes the
+/// MAC covers.
+#[napi(object, object_from_js = false)]
+pub struct SignedWebhookResult {
+    /// Header names and values, flat: `[name, value, …]`.
+    pub headers: Vec<String>,
+    /// The exact bytes the MAC covers.
+    pub signed: Buffer,
+}
+
+impl std::fmt::Debug for SignedWebhookResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedWebhookResult").field("headers", &self.headers.len()).finish_non_exhaustive()
+    }
+}
+
+/// Signs `body` as `preset`'s provider would with each of `secrets` (the core's `webhook::sign`):
+/// `timestamp` Unix seconds (default now), `id` the Standard Webhooks delivery id (default random).
+#[napi]
+pub fn sign_webhook(
+    env: Env,
+    preset: String,
+    #[napi(ts_arg_type = "string | string[]")] secrets: Unknown<'_>,
+    body: Option<&[u8]>,
+    timestamp: Option<i64>,
+    id: Option<String>,
+) -> Result<SignedWebhookResult> {
+    let secrets = value_of(&env, secrets)?;
+    let signed = guarded(|| {
+        let preset = Preset::from_name(&preset).ok_or_else(|| {
+            let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
+            hmac_guard::Error::new(ErrorCode::InvalidConfig, format!("preset must be one of {}", names.join(", ")))
+        })?;
+        let bad = || hmac_guard::Error::new(ErrorCode::InvalidConfig, "secrets must be a string or a list of strings");
+        let items = match &secrets {
+            Value::List(items) => items.as_slice(),
+            Value::Str(_) => std::slice::from_ref(&secrets),
+            _ => return Err(bad()),
+        };
+        let list = items.iter().map(|v| match v {
+            Value::Str(Some(s)) => Ok(s.as_str()),
+            _ => Err(bad()),
+        });
+        let list = list.collect::<hmac_guard::Result<Vec<&str>>>()?;
+        sign(preset, &list, body.unwrap_or_default(), timestamp, id.as_deref())
+    })?;
+    Ok(SignedWebhookResult {
+        headers: signed.headers.into_iter().flat_map(|(n, v)| [n, v]).collect(),
+        signed: signed.signed.into(),
+    })
 }

@@ -41,6 +41,38 @@ pub struct VerifiedResult {
     pub body_length: i64,
     /// In `reserve` replay mode: the reservation to commit or release.
     pub replay_ticket: Option<NativeReplayTicket>,
+    /// A webhook preset's delivery: provider, id, event type, whether the body is JSON.
+    pub webhook: Option<WebhookDelivery>,
+}
+
+/// A verified webhook delivery (the core's `webhook::Delivery`).
+#[napi(object, object_from_js = false)]
+#[derive(Debug, Clone)]
+pub struct WebhookDelivery {
+    /// The preset's name (`stripe`).
+    pub provider: String,
+    /// The provider's delivery or event id.
+    pub id: Option<String>,
+    /// The event type (`payment_intent.succeeded`).
+    #[napi(js_name = "type")]
+    pub event_type: Option<String>,
+    /// The core parsed the body as JSON once its MAC matched.
+    pub json: bool,
+    /// What the delivery is deduplicated under.
+    #[napi(ts_type = "'signed-id' | 'body-id' | 'signature'")]
+    pub dedupe: String,
+}
+
+impl From<hmac_guard::webhook::Delivery> for WebhookDelivery {
+    fn from(d: hmac_guard::webhook::Delivery) -> Self {
+        WebhookDelivery {
+            provider: d.provider.to_string(),
+            id: d.id,
+            event_type: d.event_type,
+            json: d.json,
+            dedupe: d.dedupe.name().to_string(),
+        }
+    }
 }
 
 impl VerifiedResult {
@@ -63,6 +95,7 @@ impl VerifiedResult {
                 .collect(),
             body_length: i64::try_from(v.body_len).unwrap_or(i64::MAX),
             replay_ticket: v.replay_ticket.map(|t| NativeReplayTicket { ticket: Arc::new(t), networked }),
+            webhook: v.webhook.map(WebhookDelivery::from),
         }
     }
 }
@@ -81,7 +114,7 @@ const ABSENT: u32 = u32::MAX;
 /// string costs a fraction of an object built property by property; `lib/verified.js` reads it.
 pub(crate) fn pack_into(v: Verified, io: &mut [u32], networked: bool) -> Packed {
     let fields = 10 + 2 * v.covered.iter().count();
-    if v.replay_ticket.is_some() || io.len() <= fields {
+    if v.replay_ticket.is_some() || v.webhook.is_some() || io.len() <= fields {
         return Either::B(VerifiedResult::new(v, networked));
     }
     let mut p = Packer { out: String::with_capacity(256), io, k: 1 };
