@@ -48,6 +48,33 @@ impl HmacGuard {
         HmacGuard::new(built.guard.clone()).expose_reasons(built.expose_reasons)
     }
 
+    /// A middleware built from options of the one configuration contract, spelled as in Python
+    /// (`scheme`, `secrets`, `body_limit`, `redis_url`, ... — [docs/configuration.md]); defaults,
+    /// validation and environment variables are the core's (`GuardConfig::from_options`).
+    ///
+    /// # Errors
+    /// `ERR_INVALID_CONFIG` naming the first bad option (never a secret's value).
+    pub fn from_options(options: &hmac_guard::Value) -> hmac_guard::Result<Self> {
+        let built = hmac_guard::GuardConfig::from_options(options, hmac_guard::Spelling::Python)?.build()?;
+        Ok(HmacGuard::from_built(&built))
+    }
+
+    /// A webhook receiver for a provider preset (`standard-webhooks`, `svix`, `stripe`, `github`,
+    /// `slack`, `shopify`) with the endpoint's secrets as the provider's dashboard shows them
+    /// (several during a rotation: `secret-0`, `secret-1`, ...). The handler takes [`crate::Webhook`];
+    /// a copy of a processed delivery is answered 200 without running it, a copy still in flight
+    /// 409 with `Retry-After`. Other settings (`tolerance_secs`, `dedupe_secs`, `body_limit`,
+    /// `redis_url`): [`HmacGuard::from_options`].
+    ///
+    /// # Errors
+    /// `ERR_INVALID_CONFIG` for an unknown preset or a secret the preset refuses (named by its
+    /// position, never its value).
+    pub fn webhook(preset: &str, secrets: &[&str]) -> hmac_guard::Result<Self> {
+        use hmac_guard::Value;
+        let secrets = Value::List(secrets.iter().map(|s| Value::str(*s)).collect());
+        HmacGuard::from_options(&Value::map([("scheme", Value::str(preset)), ("secrets", secrets)]))
+    }
+
     /// The URL scheme requests arrive by (`https` behind a TLS terminator that does not set
     /// `Forwarded`). Unset: `https` when the server accepted the connection over TLS, else `http`.
     #[must_use]

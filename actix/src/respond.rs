@@ -25,6 +25,9 @@ pub(crate) fn refusal(
     if let Some(accept) = r.accept_signature {
         response.insert_header(("accept-signature", accept));
     }
+    if let Some(seconds) = r.retry_after {
+        response.insert_header(("retry-after", seconds.to_string()));
+    }
     if r.close {
         // Body bytes are left unread: answer, then close instead of reading them.
         response.force_close();

@@ -6,6 +6,12 @@ use hmac_guard::{Error, ErrorCode, Guard, PendingReplay, Verification, Verified}
 use http_body::Body;
 use http_body_util::BodyExt as _;
 
+/// The verified bytes, kept in the request's extensions by the layer (a layer between it and
+/// the handler may change the body; these stay as verified).
+#[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
+pub(crate) struct WireBody(pub(crate) Bytes);
+
 /// Why reading stopped, and whether the body had been read to its end.
 pub(crate) struct Stopped {
     pub(crate) error: Error,

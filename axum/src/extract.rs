@@ -24,10 +24,7 @@ pub struct VerifiedBody {
     pub body: Bytes,
 }
 
-/// The verified bytes, kept in the request's extensions by the layer (a layer between it and
-/// the handler may change the body; these stay as verified).
-#[derive(Debug, Clone)]
-pub(crate) struct WireBody(pub(crate) Bytes);
+pub(crate) use crate::body::WireBody;
 
 impl<S: Send + Sync> FromRequestParts<S> for VerifiedBody {
     type Rejection = MissingLayer;

@@ -49,6 +49,33 @@ impl HmacGuardLayer {
         HmacGuardLayer::new(built.guard.clone()).expose_reasons(built.expose_reasons)
     }
 
+    /// A layer built from options of the one configuration contract, spelled as in Python
+    /// (`scheme`, `secrets`, `body_limit`, `redis_url`, ... — docs/configuration.md); defaults,
+    /// validation and environment variables are the core's (`GuardConfig::from_options`).
+    ///
+    /// # Errors
+    /// `ERR_INVALID_CONFIG` naming the first bad option (never a secret's value).
+    pub fn from_options(options: &hmac_guard::Value) -> hmac_guard::Result<Self> {
+        let built = hmac_guard::GuardConfig::from_options(options, hmac_guard::Spelling::Python)?.build()?;
+        Ok(HmacGuardLayer::from_built(&built))
+    }
+
+    /// A webhook receiver for a provider preset (`standard-webhooks`, `svix`, `stripe`, `github`,
+    /// `slack`, `shopify`) with the endpoint's secrets as the provider's dashboard shows them
+    /// (several during a rotation: `secret-0`, `secret-1`, ...). The handler takes the `Webhook`
+    /// extractor; a copy of a processed delivery is answered 200 without running it, a copy
+    /// still in flight 409 with `Retry-After`. Other settings (`tolerance_secs`, `dedupe_secs`,
+    /// `body_limit`, `redis_url`): [`HmacGuardLayer::from_options`].
+    ///
+    /// # Errors
+    /// `ERR_INVALID_CONFIG` for an unknown preset or a secret the preset refuses (named by its
+    /// position, never its value).
+    pub fn webhook(preset: &str, secrets: &[&str]) -> hmac_guard::Result<Self> {
+        use hmac_guard::Value;
+        let secrets = Value::List(secrets.iter().map(|s| Value::str(*s)).collect());
+        HmacGuardLayer::from_options(&Value::map([("scheme", Value::str(preset)), ("secrets", secrets)]))
+    }
+
     /// The URL scheme requests arrive by (`https` behind a TLS terminator that does not set
     /// `Forwarded`, `http` for plain HTTP). Unset: the URI's, else the core's default (`https`).
     #[must_use]
@@ -144,7 +171,7 @@ where
             let settle = Settle::new(verified.replay_ticket.clone(), &guard);
             // Shared, so extractors hand it out without copying its strings.
             parts.extensions.insert(Arc::new(verified));
-            parts.extensions.insert(crate::extract::WireBody(bytes.clone()));
+            parts.extensions.insert(body::WireBody(bytes.clone()));
             let response = inner.call(Request::from_parts(parts, B::from(bytes))).await;
             settle.finish(response.as_ref().is_ok_and(|r| r.status().is_success())).await;
             response

@@ -9,8 +9,12 @@ mod head;
 mod layer;
 mod respond;
 mod settle;
+#[cfg(feature = "axum")]
+mod webhook;
 
 #[cfg(feature = "axum")]
 pub use extract::{Hmac, MissingLayer, VerifiedBody};
 pub use hmac_guard::{Guard, Verified};
 pub use layer::{HmacGuardLayer, HmacGuardService};
+#[cfg(feature = "axum")]
+pub use webhook::Webhook;

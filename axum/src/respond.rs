@@ -19,6 +19,9 @@ pub(crate) fn refusal<B: From<String>>(
     if let Some(accept) = r.accept_signature.and_then(|a| HeaderValue::from_str(&a).ok()) {
         headers.insert("accept-signature", accept);
     }
+    if let Some(seconds) = r.retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     if r.close {
         // Body bytes are left unread: hyper closes the connection after this answer.
         headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
