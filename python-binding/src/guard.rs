@@ -17,6 +17,7 @@ use crate::head::{HeadCache, environ_get, fill_from_args, fill_from_environ, hea
 use crate::observe::{PyReporter, install, metric_labels, raised_refusal, refusal};
 use crate::options::to_value;
 use crate::verification::{PyVerification, PyVerified};
+use crate::webhook::{PyRefusal, refusal_for};
 
 /// Content-Length as a number when it is a plain decimal `str` of at most 18 digits, else `None`
 /// (then the body is read up to the limit and the core judges the header).
@@ -144,7 +145,7 @@ impl PyGuard {
         self.expose_reasons
     }
 
-    /// The signature scheme: `rfc9421` or `simple`.
+    /// The signature scheme: `rfc9421`, `simple` or a webhook preset (`stripe`, ...).
     #[getter]
     fn scheme(&self) -> &'static str {
         self.core.scheme().name()
@@ -300,6 +301,25 @@ impl PyGuard {
     fn accept_signature(&self, code: &Bound<'_, PyAny>, with_body: bool) -> PyResult<Option<String>> {
         let code = str_arg(code, "code")?.to_cow().ok().and_then(|c| ErrorCode::from_code(&c));
         Ok(code.and_then(|c| self.core.accept_signature(c, with_body)))
+    }
+
+    /// The answer to a request refused with `error` (an `HmacGuardError`), as the core builds it
+    /// (`Guard::refusal`): status, JSON body (with the reason when `expose_reasons`),
+    /// `Accept-Signature`, `Connection: close` (`announced_body` and not `body_fully_read`) and
+    /// `Retry-After`.
+    fn refusal(&self, error: &Bound<'_, PyAny>, announced_body: bool, body_fully_read: bool) -> PyResult<PyRefusal> {
+        let code: String = arg(&error.getattr(intern!(error.py(), "code"))?, "error.code")?;
+        let reason: String = arg(&error.getattr(intern!(error.py(), "reason"))?, "error.reason")?;
+        Ok(refusal_for(&self.core, &code, reason, announced_body, body_fully_read, self.expose_reasons))
+    }
+
+    /// Replaces a webhook preset's secrets at once (rotation without a restart): the list is
+    /// checked as the `secrets` option is (the core's `config::rotate_secrets`).
+    fn rotate_secrets(&self, py: Python<'_>, secrets: &Bound<'_, PyAny>) -> PyResult<()> {
+        shield(py, || {
+            let value = to_value(secrets)?;
+            hmac_guard::config::rotate_secrets(&self.core, &value, Spelling::Python).py_err(py)
+        })
     }
 
     /// What the server computes for a request, check by check: signature base, covered

@@ -18,6 +18,7 @@ mod options;
 mod pystr;
 mod signer;
 mod verification;
+mod webhook;
 
 use hmac_guard::ErrorCode;
 use hmac_guard::config::{FIELDS, Spelling, Value, key_spec};
@@ -77,6 +78,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<explanation::PyExplanation>()?;
     m.add_class::<clock::PyManualClock>()?;
     m.add_class::<signer::PySigner>()?;
+    m.add_class::<webhook::PyWebhook>()?;
+    m.add_class::<webhook::PyRefusal>()?;
+    m.add_class::<webhook::PySignedWebhook>()?;
+    m.add_function(wrap_pyfunction!(webhook::sign_webhook, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_async_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_mac_for_vectors, m)?)?;

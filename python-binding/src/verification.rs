@@ -9,6 +9,7 @@ use crate::awaitable::Relayed;
 use crate::convert::{Chunk, arg, hashing, py_opt, py_str, str_arg};
 use crate::errors::{IntoPyResult, py_error, shield};
 use crate::observe::refusal;
+use crate::webhook::PyWebhook;
 
 #[derive(Debug)]
 enum State {
@@ -146,6 +147,7 @@ pub(crate) struct PyVerified {
     #[pyo3(get)]
     body_len: u64,
     ticket: Option<ReplayTicket>,
+    webhook: Option<hmac_guard::webhook::Delivery>,
 }
 
 impl From<Verified> for PyVerified {
@@ -163,6 +165,7 @@ impl From<Verified> for PyVerified {
             covered: v.covered,
             body_len: v.body_len,
             ticket: v.replay_ticket,
+            webhook: v.webhook,
         }
     }
 }
@@ -186,6 +189,12 @@ impl PyVerified {
     #[getter]
     fn replay_ticket(&self) -> Option<PyReplayTicket> {
         self.ticket.clone().map(|t| PyReplayTicket { inner: t })
+    }
+
+    /// A webhook preset's delivery (provider, id, type, json, dedupe); `None` for other schemes.
+    #[getter]
+    fn webhook(&self) -> Option<PyWebhook> {
+        self.webhook.clone().map(PyWebhook::from)
     }
 
     fn __repr__(&self) -> String {
@@ -219,5 +228,18 @@ impl PyReplayTicket {
     /// Drops the reservation so a retry can succeed.
     fn release(&self, py: Python<'_>) -> PyResult<()> {
         shield(py, || py.detach(|| self.inner.release()).py_err(py))
+    }
+
+    /// `commit()` for an asyncio event loop: awaited on the replay store's async client (Redis),
+    /// so the loop goes on while the store answers.
+    async fn commit_async(&self) -> PyResult<()> {
+        let r = Relayed::new(self.inner.commit_async()).await;
+        Python::attach(|py| r.py_err(py))
+    }
+
+    /// `release()` for an asyncio event loop, as `commit_async()`.
+    async fn release_async(&self) -> PyResult<()> {
+        let r = Relayed::new(self.inner.release_async()).await;
+        Python::attach(|py| r.py_err(py))
     }
 }

@@ -19,8 +19,11 @@ __all__ = [
     "BodyTooLargeError",
     "ComponentNotFoundError",
     "ConfigError",
+    "DeliveryError",
+    "DeliveryInProgressError",
     "DigestMismatchError",
     "DigestRequiredError",
+    "DuplicateDeliveryError",
     "ExpiredError",
     "HeaderTooLargeError",
     "HmacGuardError",
@@ -127,6 +130,12 @@ class StoreUnavailableError(HmacGuardError):
     """The replay store is full of live entries or unreachable; fails closed (503)."""
 
     status = 503
+
+
+class DeliveryError(HmacGuardError):
+    """A copy of a webhook delivery that was already claimed: answered from the core's refusal
+    (200 for one already processed, 409 with ``Retry-After`` for one still in flight), and the
+    handler does not run."""
 
 
 class ConfigError(HmacGuardError):
@@ -255,6 +264,19 @@ class ReplayStoreFullError(StoreUnavailableError):
 
 class ReplayStoreUnavailableError(StoreUnavailableError):
     code = "ERR_REPLAY_STORE_UNAVAILABLE"
+
+
+class DuplicateDeliveryError(DeliveryError):
+    """A copy of a webhook delivery already processed: answered 200 so the provider stops
+    retrying, without running the handler again."""
+
+    code = "ERR_DUPLICATE_DELIVERY"
+
+
+class DeliveryInProgressError(DeliveryError):
+    """A copy of a webhook delivery whose handler is still running: 409 with ``Retry-After``."""
+
+    code = "ERR_DELIVERY_IN_PROGRESS"
 
 
 class InvalidStateError(InternalError):

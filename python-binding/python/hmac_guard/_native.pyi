@@ -6,10 +6,13 @@ from typing import Any, Final, Literal, Union
 
 from typing_extensions import TypeAlias, final
 
+from hmac_guard._errors import HmacGuardError
 from hmac_guard._observe import GuardEvent
 
 _Body: TypeAlias = Union[bytes, bytearray, memoryview]
 _HeaderText: TypeAlias = Union[str, bytes]
+_Preset: TypeAlias = Literal["standard-webhooks", "svix", "stripe", "github", "slack", "shopify"]
+_Scheme: TypeAlias = Union[Literal["rfc9421", "simple"], _Preset]
 _Headers: TypeAlias = Union[Mapping[str, _HeaderText], Iterable[tuple[_HeaderText, _HeaderText]], None]
 
 __all__ = [
@@ -19,10 +22,13 @@ __all__ = [
     "Explanation",
     "Guard",
     "ManualClock",
+    "Refusal",
     "ReplayTicket",
+    "SignedWebhook",
     "Signer",
     "Verification",
     "Verified",
+    "Webhook",
     "__version__",
     "_mac_for_vectors",
     "_panic_async_for_tests",
@@ -30,6 +36,7 @@ __all__ = [
     "_str_fast_path",
     "announces_body",
     "run_cli",
+    "sign_webhook",
 ]
 __version__: Final[str]
 ERROR_CODES: Final[list[tuple[str, int, str]]]
@@ -64,7 +71,7 @@ class Guard:
     def __new__(
         cls,
         *,
-        scheme: Literal["rfc9421", "simple"] | None = ...,
+        scheme: _Scheme | None = ...,
         profile: Literal["strict", "interop"] | None = ...,
         keys: Sequence[Mapping[str, Any]] | None = ...,
         max_age_secs: int | None = ...,
@@ -96,6 +103,9 @@ class Guard:
         report_accepted: bool | None = ...,
         log_rate: int | None = ...,
         log_level: Literal["debug", "info", "warn"] | None = ...,
+        secrets: Sequence[str] | str | None = ...,
+        tolerance_secs: int | None = ...,
+        dedupe_secs: int | None = ...,
     ) -> Guard:
         """Options are checked by the core (``None``: the default); a bad one is ``ConfigError``.
         ``on_event`` gets every event the core reports; ``logger`` (default: the ``hmac_guard``
@@ -160,6 +170,11 @@ class Guard:
         """The ``Accept-Signature`` field value (RFC 9421 §5.1) a refusal with ``code`` carries:
         only for a 401 of the RFC 9421 scheme, else ``None``. ``with_body``: the refused request
         announced a body (``content-digest`` is then asked for too)."""
+    def refusal(self, error: HmacGuardError, announced_body: bool, body_fully_read: bool) -> Refusal:
+        """The core's answer to a request refused with ``error``: status, JSON body, and the
+        ``Accept-Signature``, ``Retry-After`` and ``Connection: close`` fields it asks for."""
+    def rotate_secrets(self, secrets: Sequence[str] | str) -> None:
+        """Replaces a webhook preset's secrets at once (checked as the ``secrets`` option)."""
     def explain(
         self,
         method: str,
@@ -215,6 +230,9 @@ class Verified:
     def body_len(self) -> int: ...
     @property
     def replay_ticket(self) -> ReplayTicket | None: ...
+    @property
+    def webhook(self) -> Webhook | None:
+        """A webhook preset's delivery (provider, id, type, json, dedupe); else ``None``."""
     def component(self, id: str) -> str | None: ...
 
 @final
@@ -223,6 +241,66 @@ class ReplayTicket:
 
     def commit(self) -> None: ...
     def release(self) -> None: ...
+    def commit_async(self) -> Coroutine[Any, Any, None]:
+        """``commit()`` awaited on the replay store's async client (Redis)."""
+    def release_async(self) -> Coroutine[Any, Any, None]:
+        """``release()`` awaited on the replay store's async client (Redis)."""
+
+@final
+class Webhook:
+    """What a verified webhook delivery is (``Verified.webhook``)."""
+
+    @property
+    def provider(self) -> str: ...
+    @property
+    def id(self) -> str | None: ...
+    @property
+    def type(self) -> str | None: ...
+    @property
+    def json(self) -> bool: ...
+    @property
+    def dedupe(self) -> Literal["signed-id", "body-id", "signature"]: ...
+
+@final
+class Refusal:
+    """The core's answer to a refused request (``Guard.refusal``)."""
+
+    @property
+    def status(self) -> int: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def accept_signature(self) -> str | None: ...
+    @property
+    def close(self) -> bool: ...
+    @property
+    def retry_after(self) -> int | None: ...
+    def headers(self) -> list[tuple[str, str]]:
+        """``Content-Type``, ``Content-Length``, then the fields the core asks for."""
+
+@final
+class SignedWebhook:
+    """A delivery signed as its provider would (``sign_webhook``)."""
+
+    @property
+    def headers(self) -> dict[str, str]: ...
+    @property
+    def signed(self) -> bytes: ...
+
+def sign_webhook(
+    preset: _Preset,
+    *,
+    secret: str | None = None,
+    secrets: Sequence[str] | str | None = None,
+    body: _Body,
+    timestamp: int | None = None,
+    id: str | None = None,
+) -> SignedWebhook:
+    """The provider's headers for ``body`` signed with ``secret`` (or each of ``secrets``), and
+    the exact bytes the MAC covers. ``timestamp``: Unix seconds (default now); ``id``: the
+    Standard Webhooks delivery id (default random)."""
 
 @final
 class Explanation:

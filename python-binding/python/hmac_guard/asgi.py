@@ -20,6 +20,13 @@ body). Both ``Transfer-Encoding`` and
 ``ERR_BAD_FRAMING``). A server that cannot parse the body (bad chunking) answers 400 itself and
 reports a disconnect; a client gone mid-body is :class:`ClientDisconnected`, a
 :class:`~hmac_guard.BadFramingError` nobody is left to receive.
+
+A webhook receiver for any ASGI application: ``app = webhook("stripe", secrets=[...])(app)``
+verifies each delivery (the claim awaited: never blocking the loop on Redis), puts the
+:class:`~hmac_guard.WebhookDelivery` in ``scope["hmac_guard.webhook"]`` (and
+``request.state`` in Starlette), answers copies and refusals from the core (``Guard.refusal``),
+and commits the delivery once a 2xx response was sent in full (released on another status, an
+exception, or a client gone).
 """
 
 from __future__ import annotations
@@ -30,10 +37,22 @@ from typing import Any, Callable
 
 from ._errors import BadFramingError, HmacGuardError
 from ._native import Guard, Verification, Verified, announces_body
+from ._webhook import delivery_of, settle_async, succeeded, webhook_guard
 
-__all__ = ["SCOPE_KEY", "HmacGuardMiddleware", "finish", "read_and_verify", "request_head", "send_error"]
+__all__ = [
+    "SCOPE_KEY",
+    "WEBHOOK_KEY",
+    "HmacGuardMiddleware",
+    "finish",
+    "read_and_verify",
+    "request_head",
+    "send_error",
+    "send_refusal",
+    "webhook",
+]
 
 SCOPE_KEY = "hmac"
+WEBHOOK_KEY = "hmac_guard.webhook"
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -196,3 +215,71 @@ class HmacGuardMiddleware:
         scope[SCOPE_KEY] = verified
         scope.setdefault("state", {})[SCOPE_KEY] = verified
         await self.app(scope, replaying(body, receive), send)
+
+
+async def send_refusal(
+    send: Send, guard: Guard, exc: HmacGuardError, *, announced: bool, complete: bool
+) -> None:
+    """Sends the core's answer to a refusal (``Guard.refusal``): its status, body and fields
+    (``retry-after``, ``connection: close``, ``accept-signature``)."""
+    refusal = guard.refusal(exc, announced, complete)
+    headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in refusal.headers()]
+    await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
+    await send({"type": "http.response.body", "body": refusal.body})
+
+
+def webhook(
+    preset: str | None = None, *, guard: Guard | None = None, **options: Any
+) -> Callable[[ASGIApp], ASGIApp]:
+    """Wraps an ASGI application into a webhook receiver for ``preset`` with the
+    :class:`~hmac_guard.Guard` options ``options`` (``secrets=[...]``, ``redis_url``, ...), or
+    for ``guard``. The wrapped application's ``.guard`` is the guard."""
+    hook_guard = webhook_guard(preset, guard, options)
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def receiver(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            complete = False
+
+            async def tracked() -> Message:
+                nonlocal complete
+                message = await receive()
+                if message["type"] == "http.request" and not message.get("more_body", False):
+                    complete = True
+                return message
+
+            try:
+                verified, body = await read_and_verify(hook_guard, scope, tracked)
+            except ClientDisconnected:
+                return
+            except HmacGuardError as exc:
+                await send_refusal(send, hook_guard, exc, announced=_body_announced(scope), complete=complete)
+                return
+            delivery = delivery_of(verified, body)
+            scope[WEBHOOK_KEY] = delivery
+            scope.setdefault("state", {})["webhook"] = delivery
+            status = 0
+            sent = False
+
+            async def sending(message: Message) -> None:
+                nonlocal status, sent
+                if message["type"] == "http.response.start":
+                    status = int(message["status"])
+                await send(message)  # a client gone: the server raises, the delivery is released
+                if message["type"] == "http.response.body" and not message.get("more_body", False):
+                    sent = True
+
+            ticket = verified.replay_ticket
+            try:
+                await app(scope, replaying(body, receive), sending)
+            except BaseException:
+                await settle_async(hook_guard, ticket, commit=False)
+                raise
+            await settle_async(hook_guard, ticket, commit=sent and succeeded(status))
+
+        receiver.guard = hook_guard  # type: ignore[attr-defined]
+        return receiver
+
+    return wrap

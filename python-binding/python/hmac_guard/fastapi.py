@@ -21,17 +21,36 @@ such endpoints use the middleware). Errors are ``{"error": {"code", "message"}}`
 :func:`install_error_handler` is installed, with ``Connection: close`` when the body was left
 unread (a refusal before or while streaming it) and, on a 401 of the RFC 9421 scheme, the
 ``Accept-Signature`` field the core builds (RFC 9421 §5.1).
+
+Webhook receivers, one line per route::
+
+    from hmac_guard import WebhookDelivery
+    from hmac_guard.fastapi import webhook
+
+    @app.post("/hooks/stripe")
+    @webhook("stripe", secrets=["whsec_..."])
+    async def on_stripe(delivery: WebhookDelivery):
+        return {"ok": True}
+
+The endpoint gets a :class:`~hmac_guard.WebhookDelivery` (sync or async; it returns a
+``Response`` or anything ``jsonable_encoder`` takes). The delivery is committed when the answer
+is 2xx and the client is still there, and released on another status, an exception, or a client
+gone (the provider's retry then runs); the claim, commit and release are awaited (Redis never
+blocks the event loop). A copy of a committed delivery is answered 200 without running the
+endpoint, a copy in flight 409 with ``Retry-After``; every refusal is the core's.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+from typing import Any, Callable
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from ._errors import HmacGuardError
 from ._native import Guard, Verified
+from ._webhook import delivery_of, settle_async, succeeded, webhook_guard
 from .asgi import SCOPE_KEY, ClientDisconnected, _body_announced, finish, request_head
 
 # In the scope after the dependency refused a request: whether the body was read to its end, and
@@ -39,7 +58,7 @@ from .asgi import SCOPE_KEY, ClientDisconnected, _body_announced, finish, reques
 _BODY_READ_KEY = "hmac_guard.body_read"
 _GUARD_KEY = "hmac_guard.guard"
 
-__all__ = ["HmacVerifier", "error_response", "install_error_handler"]
+__all__ = ["HmacVerifier", "error_response", "install_error_handler", "webhook"]
 
 
 class HmacVerifier:
@@ -120,3 +139,62 @@ def install_error_handler(app: Any) -> None:
         return error_response(exc, close=_body_unread(request), accept_signature=accept, reason=reason)
 
     app.add_exception_handler(HmacGuardError, handler)
+
+
+def webhook(
+    preset: str | None = None, *, guard: Guard | None = None, **options: Any
+) -> Callable[[Callable[..., Any]], Callable[[Request], Any]]:
+    """Decorator (under ``@app.post(path)``): the endpoint is a webhook receiver for ``preset``
+    with the :class:`~hmac_guard.Guard` options ``options`` (``secrets=[...]``, ``redis_url``,
+    ...), or for ``guard``; it is called with the :class:`~hmac_guard.WebhookDelivery`. The
+    decorated endpoint's ``.guard`` is the guard (``guard.rotate_secrets([...])``)."""
+    hook_guard = webhook_guard(preset, guard, options)
+
+    def decorate(handler: Callable[..., Any]) -> Callable[[Request], Any]:
+        async def receiver(request: Request) -> Response:
+            complete = False
+            try:
+                method, target, headers, url_scheme = request_head(request.scope)
+                verification = hook_guard.begin(method, target, headers, url_scheme=url_scheme)
+                chunks: list[bytes] = []
+                try:
+                    async for chunk in request.stream():
+                        if chunk:
+                            verification.update(chunk)  # raises as soon as the limit is crossed
+                            chunks.append(chunk)
+                except ClientDisconnect:
+                    return Response(status_code=400)  # nobody is left to read it
+                complete = True
+                verified = await finish(hook_guard, verification)
+            except HmacGuardError as exc:
+                refusal = hook_guard.refusal(exc, _body_announced(request.scope), complete)
+                return Response(refusal.body, status_code=refusal.status, headers=dict(refusal.headers()))
+            ticket = verified.replay_ticket
+            try:
+                result = handler(delivery_of(verified, b"".join(chunks)))
+                if inspect.isawaitable(result):
+                    result = await result
+                response = result if isinstance(result, Response) else JSONResponse(jsonable_encoder(result))
+            except BaseException:
+                await settle_async(hook_guard, ticket, commit=False)
+                raise
+            commit = succeeded(response.status_code) and not await request.is_disconnected()
+            await settle_async(hook_guard, ticket, commit=commit)
+            return response
+
+        receiver.__name__ = getattr(handler, "__name__", "webhook")
+        receiver.__qualname__ = getattr(handler, "__qualname__", receiver.__name__)
+        receiver.__doc__ = handler.__doc__
+        receiver.guard = hook_guard  # type: ignore[attr-defined]
+        return receiver
+
+    return decorate
+
+
+def jsonable_encoder(value: Any) -> Any:
+    """FastAPI's ``jsonable_encoder`` when FastAPI is installed (plain Starlette: the value)."""
+    try:
+        from fastapi.encoders import jsonable_encoder as encode
+    except ImportError:  # Starlette alone
+        return value
+    return encode(value)

@@ -14,6 +14,21 @@
     def create_order():
         return {"by": g.hmac.subject, "order": request.get_json()}
 
+Webhook receivers (one line per route; see :mod:`hmac_guard._webhook`)::
+
+    from hmac_guard.flask import webhook
+
+    @app.post("/hooks/stripe")
+    @webhook("stripe", secrets=["whsec_..."])
+    def on_stripe(delivery):
+        ...  # delivery.type, delivery.id, delivery.payload, delivery.body
+        return {"ok": True}
+
+The view gets a :class:`~hmac_guard.WebhookDelivery`; the delivery is committed when the view
+answers 2xx and released when it answers anything else or raises (the provider's retry then
+runs). A copy of a committed delivery is answered 200 without running the view, a copy in flight
+409 with ``Retry-After``; every refusal is the core's (``Guard.refusal``).
+
 ``hmac.protect(blueprint)`` protects every view of a blueprint; ``HMAC_GUARD_PROTECT_ALL = True``
 protects the whole app (``@hmac.exempt`` opts a view out). The body is streamed into the
 verifier in chunks under ``HMAC_GUARD_BODY_LIMIT`` (413 as soon as it is crossed, nothing read
@@ -43,9 +58,18 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 
 from ._errors import ConfigError, HmacGuardError, InvalidStateError
 from ._native import Guard, Verified
-from ._wsgi import DEFAULT_CHUNK_SIZE, accept_signature, body_unread, error_body, read_and_verify
+from ._webhook import WebhookDelivery, delivery_of, settle, succeeded, webhook_guard
+from ._wsgi import (
+    BODY_READ_KEY,
+    DEFAULT_CHUNK_SIZE,
+    accept_signature,
+    body_announced,
+    body_unread,
+    error_body,
+    read_and_verify,
+)
 
-__all__ = ["HmacGuard", "guard_from_config", "verify_current_request"]
+__all__ = ["HmacGuard", "guard_from_config", "verify_current_request", "webhook"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -188,4 +212,52 @@ def _error_response(exc: HmacGuardError) -> Response:
     # own rules: the sync worker always, gthread after draining at most 64 KiB.)
     if exc.status == 413 or body_unread(environ):
         response.headers["Connection"] = "close"
+    return response
+
+
+def webhook(
+    preset: str | None = None,
+    *,
+    guard: Guard | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    **options: Any,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: the view is a webhook receiver for ``preset`` (``"stripe"``, ``"github"``,
+    ``"standard-webhooks"``, ...) with the :class:`~hmac_guard.Guard` options ``options``
+    (``secrets=[...]``, ``body_limit``, ``dedupe_secs``, ``redis_url``, ...), or for the
+    webhook guard ``guard``. The view is called as ``view(delivery, **url_values)`` with a
+    :class:`~hmac_guard.WebhookDelivery`; the decorated view's ``.guard`` is the guard (for
+    ``guard.rotate_secrets([...])``)."""
+    hook_guard = webhook_guard(preset, guard, options)
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def receiver(*args: Any, **kwargs: Any) -> Any:
+            environ = _request_object().environ
+            try:
+                verified, body = read_and_verify(hook_guard, environ, _request_object().stream, chunk_size)
+            except HmacGuardError as exc:
+                return refusal_response(hook_guard, exc, environ)
+            delivery: WebhookDelivery = delivery_of(verified, body)
+            ticket = verified.replay_ticket
+            try:
+                response = current_app.make_response(view(delivery, *args, **kwargs))
+            except BaseException:
+                settle(ticket, commit=False)
+                raise
+            settle(ticket, commit=succeeded(response.status_code))
+            return response
+
+        receiver.guard = hook_guard  # type: ignore[attr-defined]
+        return receiver
+
+    return decorate
+
+
+def refusal_response(guard: Guard, exc: HmacGuardError, environ: dict[str, Any]) -> Response:
+    """The core's answer to a refusal (``Guard.refusal``) as a Flask response."""
+    refusal = guard.refusal(exc, body_announced(environ), bool(environ.get(BODY_READ_KEY)))
+    response = current_app.response_class(refusal.body, status=refusal.status)
+    for name, value in refusal.headers():
+        response.headers[name] = value
     return response

@@ -10,28 +10,41 @@ body bytes in ``wsgi.input``; failures get a JSON ``{"error": {"code", "message"
 body the server could not read: 400 ``ERR_BAD_FRAMING``), with ``Connection: close`` when body
 bytes were left unread, and a 401 of the RFC 9421 scheme with the ``Accept-Signature`` field the
 core builds (RFC 9421 §5.1).
+
+A webhook receiver for any WSGI application: ``application = webhook("github",
+secrets=[...])(application)`` verifies each delivery, puts the
+:class:`~hmac_guard.WebhookDelivery` in ``environ["hmac_guard.webhook"]``, answers copies and
+refusals from the core, and commits the delivery once a 2xx response was sent in full (released
+on another status, an exception, or a client gone mid-response).
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
+from http import HTTPStatus
 from typing import Any, Callable
 
 from ._errors import HmacGuardError
-from ._native import Guard
+from ._native import Guard, ReplayTicket
+from ._webhook import delivery_of, settle, succeeded, webhook_guard
 from ._wsgi import (
+    BODY_READ_KEY,
     DEFAULT_CHUNK_SIZE,
     StartResponse,
     accept_signature,
+    body_announced,
     body_unread,
     error_response,
     read_and_verify,
 )
 
-__all__ = ["ENVIRON_KEY", "HmacGuardMiddleware"]
+__all__ = ["ENVIRON_KEY", "WEBHOOK_KEY", "HmacGuardMiddleware", "webhook"]
 
 ENVIRON_KEY = "hmac_guard.verified"
+WEBHOOK_KEY = "hmac_guard.webhook"
+
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 class HmacGuardMiddleware:
@@ -82,3 +95,84 @@ class HmacGuardMiddleware:
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         return self.app(environ, start_response)
+
+
+def webhook(
+    preset: str | None = None,
+    *,
+    guard: Guard | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    **options: Any,
+) -> Callable[[WSGIApp], WSGIApp]:
+    """Wraps a WSGI application into a webhook receiver for ``preset`` with the
+    :class:`~hmac_guard.Guard` options ``options`` (``secrets=[...]``, ...), or for ``guard``.
+    The wrapped application's ``.guard`` is the guard (``guard.rotate_secrets([...])``)."""
+    hook_guard = webhook_guard(preset, guard, options)
+
+    def wrap(app: WSGIApp) -> WSGIApp:
+        def receiver(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+            try:
+                verified, body = read_and_verify(hook_guard, environ, chunk_size=chunk_size)
+            except HmacGuardError as exc:
+                refusal = hook_guard.refusal(exc, body_announced(environ), bool(environ.get(BODY_READ_KEY)))
+                status = HTTPStatus(refusal.status)
+                start_response(f"{status.value} {status.phrase}", refusal.headers())
+                return [refusal.body]
+            environ[WEBHOOK_KEY] = delivery_of(verified, body)
+            environ[ENVIRON_KEY] = verified
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            return _Settling(app, environ, start_response, verified.replay_ticket)
+
+        receiver.guard = hook_guard  # type: ignore[attr-defined]
+        return receiver
+
+    return wrap
+
+
+class _Settling:
+    """The application's response, passed through; the reservation is settled when the server
+    closes it: committed when the status was 2xx and every chunk was handed over, else released."""
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        ticket: ReplayTicket | None,
+    ) -> None:
+        self._ticket = ticket
+        self._status = 0
+        self._done = False
+
+        def starting(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            self._status = int(status.split(" ", 1)[0])
+            if exc_info is not None:
+                return start_response(status, headers, exc_info)
+            return start_response(status, headers)
+
+        try:
+            self._inner = app(environ, starting)
+        except BaseException:
+            self._settle(commit=False)
+            raise
+
+    def __iter__(self) -> Any:
+        try:
+            yield from self._inner
+        except BaseException:
+            self._settle(commit=False)
+            raise
+        self._done = True
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._inner, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._settle(commit=self._done and succeeded(self._status))
+
+    def _settle(self, *, commit: bool) -> None:
+        ticket, self._ticket = self._ticket, None
+        settle(ticket, commit)
