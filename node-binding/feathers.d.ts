@@ -3,13 +3,25 @@
 import type { FeathersError } from '@feathersjs/errors'
 import type { AuthenticationBaseStrategy, AuthenticationResult } from '@feathersjs/authentication'
 import type { Params } from '@feathersjs/feathers'
-import type { ExpressLikeMiddleware, Guard, Verified, AdapterOptions } from './index'
+import type { ExpressLikeMiddleware, Guard, Verified, AdapterOptions, WebhookEvent, WebhookPreset, WebhookOptions, ExpressWebhook, KoaWebhook } from './index'
 
 /** `params.hmac` and `params.rawBody`, set by the transport middleware on verified requests. */
 export interface HmacParams extends Params {
   hmac?: Verified
   rawBody?: Buffer
+  /** Set by `webhookExpress` / `webhookKoa` on a verified delivery. */
+  webhook?: WebhookEvent
 }
+
+/**
+ * A webhook receiver for @feathersjs/express: `app.use('/hooks/stripe', webhookExpress('stripe', {
+ * secrets: [...] }))` before `express.json()`; the service on that path gets `params.webhook` and the
+ * payload as `data`. Committed when the service answers 2xx, released when it fails.
+ */
+export declare function webhookExpress(preset: WebhookPreset | Guard, options?: WebhookOptions): ExpressWebhook
+
+/** The same for @feathersjs/koa: after `errorHandler()`, before `unlessVerified(bodyParser())`. */
+export declare function webhookKoa(preset: WebhookPreset | Guard, options?: WebhookOptions): KoaWebhook
 
 /** @feathersjs/express transport middleware: mount before `express.json()`. */
 export declare function hmacExpress(guard: Guard, options?: AdapterOptions): ExpressLikeMiddleware

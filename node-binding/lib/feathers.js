@@ -9,6 +9,7 @@ const errors = require('@feathersjs/errors')
 const { HmacGuardError } = require('./core.js')
 const { expressMiddleware } = require('./express.js')
 const { koaMiddleware } = require('./koa.js')
+const { makeExpress, makeKoa, guardOf } = require('./webhook.js')
 
 const BY_STATUS = {
   400: errors.BadRequest,
@@ -70,7 +71,34 @@ function hmacKoa(guard, options = {}) {
 
 /** Runs a Koa middleware (a body parser) only for requests hmac-guard did not already read. */
 function unlessVerified(middleware) {
-  return (ctx, next) => (ctx.state && ctx.state.hmac ? next() : middleware(ctx, next))
+  return (ctx, next) => (ctx.state && (ctx.state.hmac || ctx.state.webhook) ? next() : middleware(ctx, next))
+}
+
+/**
+ * A webhook receiver for @feathersjs/express: `app.use('/hooks/stripe', webhookExpress('stripe',
+ * { secrets: [...] }))` before `express.json()`, then a service on the same path whose `create`
+ * gets the payload as `data` and the delivery as `params.webhook`. The delivery is committed when
+ * the service answers 2xx and released when it fails; refusals (duplicates: 200, in flight: 409)
+ * are answered as the core says, before Feathers sees the request. `.guard` is its Guard.
+ */
+function webhookExpress(preset, options) {
+  const guard = guardOf(preset, options, 'webhookExpress')
+  const receiver = makeExpress(guard, (req, delivery) => {
+    req.feathers = { ...req.feathers, webhook: delivery, rawBody: delivery.rawBody }
+  })
+  return Object.assign(receiver, { guard })
+}
+
+/**
+ * The same for @feathersjs/koa: mount it (for the webhook path) after `errorHandler()` and before
+ * `unlessVerified(bodyParser())`; the service gets `params.webhook`.
+ */
+function webhookKoa(preset, options) {
+  const guard = guardOf(preset, options, 'webhookKoa')
+  const receiver = makeKoa(guard, (ctx, delivery) => {
+    ctx.feathers = { ...ctx.feathers, webhook: delivery, rawBody: delivery.rawBody }
+  })
+  return Object.assign(receiver, { guard })
 }
 
 /**
@@ -171,6 +199,8 @@ module.exports = {
   hmacExpress,
   hmacKoa,
   unlessVerified,
+  webhookExpress,
+  webhookKoa,
   requireHmac,
   compareAndSet,
   toFeathersError,
