@@ -32,7 +32,8 @@ Webhook receivers, one line per route::
     async def on_stripe(delivery: WebhookDelivery):
         return {"ok": True}
 
-The endpoint gets a :class:`~hmac_guard.WebhookDelivery` (sync or async; it returns a
+The endpoint gets a :class:`~hmac_guard.WebhookDelivery` (and the Starlette ``Request`` when it
+has a parameter named ``request``; sync or async; it returns a
 ``Response`` or anything ``jsonable_encoder`` takes). The delivery is committed when the answer
 is 2xx and the client is still there, and released on another status, an exception, or a client
 gone (the provider's retry then runs); the claim, commit and release are awaited (Redis never
@@ -151,6 +152,8 @@ def webhook(
     hook_guard = webhook_guard(preset, guard, options)
 
     def decorate(handler: Callable[..., Any]) -> Callable[[Request], Any]:
+        wants_request = "request" in inspect.signature(handler).parameters
+
         async def receiver(request: Request) -> Response:
             complete = False
             try:
@@ -171,7 +174,8 @@ def webhook(
                 return Response(refusal.body, status_code=refusal.status, headers=dict(refusal.headers()))
             ticket = verified.replay_ticket
             try:
-                result = handler(delivery_of(verified, b"".join(chunks)))
+                delivery = delivery_of(verified, b"".join(chunks))
+                result = handler(delivery, request=request) if wants_request else handler(delivery)
                 if inspect.isawaitable(result):
                     result = await result
                 response = result if isinstance(result, Response) else JSONResponse(jsonable_encoder(result))
