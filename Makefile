@@ -73,7 +73,8 @@ lint: toolchain ## cargo fmt --check, clippy -D warnings, one version everywhere
 .PHONY: vectors-check
 vectors-check: ## Regenerate tests/vectors and fail if they changed
 	$(PYTHON) tests/vectors/generate.py
-	git diff --exit-code -- tests/vectors || { echo "tests/vectors is stale: run python3 tests/vectors/generate.py and commit" >&2; exit 1; }
+	$(PYTHON) tests/vectors/generate_webhooks.py
+	git diff --exit-code -- tests/vectors || { echo "tests/vectors is stale: run python3 tests/vectors/generate.py and generate_webhooks.py, and commit" >&2; exit 1; }
 
 LOGS := target/test-logs
 

@@ -193,7 +193,7 @@ mod tests {
             assert!(seen.insert(code.as_str()), "duplicate {}", code.as_str());
             assert_eq!(ErrorCode::from_code(code.as_str()), Some(*code));
             assert!(code.as_str().starts_with("ERR_"));
-            assert!([400, 401, 413, 500, 503].contains(&code.status()));
+            assert!([200, 400, 401, 409, 413, 500, 503].contains(&code.status()));
         }
     }
 }

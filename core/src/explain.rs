@@ -108,7 +108,13 @@ impl Guard {
             ex.checks.push(("replay", Outcome::NotRun("explain never claims a nonce")));
             return ex;
         };
-        let result = verification.update(body).and_then(|()| verification.finish_body().map(|_| ()));
+        let webhook = verification.prepared.webhook.is_some();
+        let result = verification.update(body).and_then(|()| verification.finish_body()).map(|pending| {
+            // A webhook names no key: the one whose MAC matched is known now.
+            if webhook {
+                ex.key_id = Some(pending.prepared.key_id.clone());
+            }
+        });
         ex.record("body", result);
         ex.checks.push(("replay", Outcome::NotRun("explain never claims a nonce")));
         ex
@@ -177,7 +183,7 @@ impl Guard {
         };
         ex.checks.push(("headers parse", Outcome::Passed));
         ex.label.clone_from(&prepared.label);
-        ex.key_id = Some(prepared.key_id.clone());
+        ex.key_id = prepared.webhook.is_none().then(|| prepared.key_id.clone());
         ex.covered = prepared.covered.to_vec();
         ex.created = prepared.created;
         ex.expires = prepared.expires;

@@ -137,14 +137,17 @@ fn two_phase_reserve_release_commit() {
     let server = RedisServer::start();
     let s = store(&server);
     let t = s.reserve(&key("d-1"), 30_000, 0).unwrap();
-    assert_eq!(s.reserve(&key("d-1"), 30_000, 0).unwrap_err().code(), ErrorCode::Replay);
+    // Held: in progress (the guard reports a replay for signed requests, 409 for webhooks).
+    assert_eq!(s.reserve(&key("d-1"), 30_000, 0).unwrap_err().code(), ErrorCode::DeliveryInProgress);
     s.release(&key("d-1"), t + 1, 0).unwrap(); // another reservation's token: no effect
-    assert_eq!(s.reserve(&key("d-1"), 30_000, 0).unwrap_err().code(), ErrorCode::Replay);
+    assert_eq!(s.reserve(&key("d-1"), 30_000, 0).unwrap_err().code(), ErrorCode::DeliveryInProgress);
     s.release(&key("d-1"), t, 0).unwrap();
     let t = s.reserve(&key("d-1"), 30_000, 0).unwrap();
     s.commit(&key("d-1"), 300_000, 0).unwrap();
     s.release(&key("d-1"), t, 0).unwrap(); // committed: not released
     assert_eq!(s.insert_if_absent(&key("d-1"), 1000, 0).unwrap_err().code(), ErrorCode::Replay);
+    // Committed: a copy is a used nonce, not one in progress.
+    assert_eq!(s.reserve(&key("d-1"), 30_000, 0).unwrap_err().code(), ErrorCode::Replay);
     let pttl: i64 = server.cmd(&["PTTL", &s.redis_key(&key("d-1"))]);
     assert!(pttl > 200_000, "commit extends the TTL: {pttl}");
 }
@@ -238,12 +241,12 @@ fn one_round_trip_per_verification() {
             .and_then(|rest| rest.split(',').next())
             .map_or(0, |v| v.parse().unwrap())
     };
-    // Each verification (accepted or replayed) is one round trip: `SET NX`, with the data-loss
-    // watch's `INCR` and `GET` pipelined behind it; the first one also wrote the watch's marker
-    // (`SET NX` + `GET`, once for this Redis).
+    // Each verification (accepted or replayed) is one round trip: `SET NX`, with a `GET` of what
+    // holds the key and the data-loss watch's `INCR` and `GET` pipelined behind it; the first one
+    // also wrote the watch's marker (`SET NX` + `GET`, once for this Redis).
     assert_eq!(calls("set"), 2 * n + 1);
     assert_eq!(calls("incr"), 2 * n);
-    assert_eq!(calls("get"), 2 * n + 1);
+    assert_eq!(calls("get"), 4 * n + 1);
     // Nothing else touched the data: connection set-up (`client|setinfo`, `hello`, `select`) and
     // this test's bookkeeping (`config|resetstat`, `info`) aside.
     let other: Vec<&str> = stats

@@ -553,7 +553,8 @@ mod tests {
     fn reserve_commit_release() {
         let store = MemoryStore::new(MemoryStoreConfig::default()).unwrap();
         let t = store.reserve(&key("d1"), 30_000, T0).unwrap();
-        assert_eq!(store.reserve(&key("d1"), 30_000, T0).unwrap_err().code(), ErrorCode::Replay);
+        // Held by a reservation: in progress (the guard reports a replay for signed requests).
+        assert_eq!(store.reserve(&key("d1"), 30_000, T0).unwrap_err().code(), ErrorCode::DeliveryInProgress);
         store.release(&key("d1"), t, T0).unwrap();
         let t = store.reserve(&key("d1"), 30_000, T0).unwrap();
         store.commit(&key("d1"), 300_000, T0).unwrap();
