@@ -6,9 +6,6 @@ use crate::error::{Error, ErrorCode, Result, fail};
 use crate::store::ReplayKey;
 use crate::verifier::{Inner, PendingReplay, ReplayMode, ReplayTicket, Verified, check_window};
 
-/// The replay store's key id for webhook deliveries.
-const WEBHOOK_KEY_ID: &str = "webhook";
-
 /// The store call a claim needs, worked out before it runs.
 struct Plan {
     ttl_ms: u64,
@@ -63,8 +60,11 @@ impl PendingReplay {
 
     fn replay_key(&self) -> Option<ReplayKey<'_>> {
         let p = &self.prepared;
-        // A delivery is one whichever of the endpoint's secrets signed it (rotation).
-        let key_id = if p.webhook.is_some() { WEBHOOK_KEY_ID } else { &p.key_id };
+        // A delivery is one per endpoint, whichever of its secrets signed it (rotation).
+        let key_id = match &p.webhook {
+            Some(w) => w.endpoint.as_str(),
+            None => &p.key_id,
+        };
         p.nonce.as_deref().map(|nonce| ReplayKey { scheme: p.scheme, key_id, nonce })
     }
 

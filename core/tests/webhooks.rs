@@ -288,3 +288,14 @@ fn a_body_over_the_cap_fails_while_streaming_and_debug_output_holds_no_secret() 
     assert!(!debug.contains("a-github-secret"), "{debug}");
     assert!(!debug.contains(&signed.headers[0].1[7..]), "no signature in {debug}");
 }
+
+#[test]
+fn two_endpoints_receiving_the_same_event_each_run_it_once() {
+    let g = guard("stripe", &[STRIPE], NOW);
+    let body = br#"{"id":"evt_shared"}"#;
+    let headers = sign(Preset::Stripe, &[STRIPE], body, Some(NOW), None).unwrap().headers;
+    let at = |path: &str| RequestHead::new("POST", path, "https", headers.clone());
+    g.verify(&at("/hooks/a"), body).unwrap().replay_ticket.unwrap().commit().unwrap();
+    g.verify(&at("/hooks/b"), body).unwrap().replay_ticket.unwrap().commit().unwrap();
+    assert_eq!(g.verify(&at("/hooks/a?retry=1"), body).unwrap_err().code(), ErrorCode::DuplicateDelivery);
+}

@@ -167,6 +167,9 @@ pub struct WebhookPrepared {
     pub header_id: Option<String>,
     /// The event type read from a header (GitHub, Shopify; not signed).
     pub header_type: Option<String>,
+    /// The request path: deliveries are deduplicated per endpoint, so two endpoints that receive
+    /// the same event (one Stripe account, two endpoints) and share a Redis each run it once.
+    pub endpoint: String,
 }
 
 impl fmt::Debug for WebhookPrepared {
@@ -176,6 +179,7 @@ impl fmt::Debug for WebhookPrepared {
             .field("signatures", &self.signatures.len())
             .field("header_id", &self.header_id)
             .field("header_type", &self.header_type)
+            .field("endpoint", &self.endpoint)
             .finish()
     }
 }

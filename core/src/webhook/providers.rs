@@ -219,6 +219,7 @@ pub(crate) fn prepare(preset: Preset, head: &RequestHead, limits: &HeaderLimits)
             signatures: found.signatures,
             header_id,
             header_type: informational(head, rules.event_type),
+            endpoint: head.path().to_string(),
         })),
     })
 }
