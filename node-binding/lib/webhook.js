@@ -86,34 +86,43 @@ function release(ticket, networked) {
 }
 
 /**
- * Settles `ticket` with the answer: committed as soon as a 2xx head is written (before the
- * provider can see it and stop retrying), released for any other status, or when the connection
- * closes before the head was written (client gone, the handler never answered). `networked`
- * (Redis): on the async paths.
+ * Settles `ticket` with the answer: committed when a 2xx head is written (before the provider can
+ * see it and stop retrying), released for any other status, or when the connection closes before
+ * the head was written (client gone, the handler never answered). `networked` (Redis): on the
+ * async paths, and an answer ended in one go (`res.end`, as `res.json()` and Koa do) waits for the
+ * commit, so that the provider sees the 2xx only once a copy would be a duplicate.
  */
 function settleWithAnswer(res, ticket, networked) {
   if (!ticket) return
   let settled = false
+  const writeHead = res.writeHead
+  const end = res.end
   const settle = (ok) => {
-    if (settled) return
+    if (settled) return Promise.resolve()
     settled = true
     res.writeHead = writeHead
-    if (networked) (ok ? ticket.commitAsync() : ticket.releaseAsync()).catch(noop)
-    else {
-      try {
-        if (ok) ticket.commit()
-        else ticket.release()
-      } catch {
-        // The store refused (it reports the failure itself); the answer stands.
-      }
+    if (networked) return (ok ? ticket.commitAsync() : ticket.releaseAsync()).catch(noop)
+    try {
+      if (ok) ticket.commit()
+      else ticket.release()
+    } catch {
+      // The store refused (it reports the failure itself); the answer stands.
     }
+    return Promise.resolve()
   }
-  const writeHead = res.writeHead
+  const is2xx = (code) => code >= 200 && code < 300
   // Node's own implicit head (res.end(), res.write()) goes through writeHead too.
   res.writeHead = function hmacGuardWebhookHead(status, ...rest) {
-    const code = typeof status === 'number' ? status : res.statusCode
-    settle(code >= 200 && code < 300)
+    settle(is2xx(typeof status === 'number' ? status : res.statusCode))
     return writeHead.call(this, status, ...rest)
+  }
+  if (networked) {
+    res.end = function hmacGuardWebhookEnd(...args) {
+      res.end = end
+      if (settled || res.headersSent) return end.apply(this, args)
+      settle(is2xx(res.statusCode)).then(() => end.apply(this, args))
+      return this
+    }
   }
   res.once('close', () => settle(false))
 }
