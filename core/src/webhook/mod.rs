@@ -31,6 +31,13 @@ pub const MAX_SIGNATURES: usize = 8;
 /// Longest delivery id read from a header or a body.
 pub const MAX_ID_LEN: usize = 256;
 
+/// Whether a handler's answer means the delivery was handled (commit its reservation) rather
+/// than failed (release it, so the provider's retry runs): providers count 2xx only.
+#[must_use]
+pub const fn handled(status: u16) -> bool {
+    matches!(status, 200..=299)
+}
+
 /// A webhook provider's rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Preset {
