@@ -8,8 +8,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use hmac_guard::webhook::Preset;
 use hmac_guard::{Guard, KeyRing, Policy, ReplayMode, ReplayStore, Rfc9421, Verified};
-use hmac_guard_actix::{Hmac, HmacGuard, VerifiedBody};
+use hmac_guard_actix::{Hmac, HmacGuard, VerifiedBody, Webhook};
 
 fn guard(policy: Policy, store: Option<Arc<dyn ReplayStore>>) -> Guard {
     let keys = Arc::new(KeyRing::new());
@@ -38,19 +39,39 @@ async fn hooks(req: HttpRequest, VerifiedBody { verified, body }: VerifiedBody) 
     HttpResponse::Created().json(echo(&verified, &body))
 }
 
+async fn webhook(req: HttpRequest, w: Webhook) -> HttpResponse {
+    suite::WEBHOOK_CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    if req.headers().contains_key("x-fail") {
+        return HttpResponse::InternalServerError().json(serde_json::json!({"failed": true}));
+    }
+    if req.headers().contains_key("x-hold") {
+        let _ = tokio::task::spawn_blocking(|| suite::GATE.hold()).await;
+    }
+    let parsed = w.payload::<serde_json::Value>().and_then(Result::ok);
+    let (id, event_type) = (w.id.as_deref(), w.event_type.as_deref());
+    HttpResponse::Ok().json(suite::webhook_echo(w.provider, id, event_type, w.json, &w.secret_id, &w.body, parsed))
+}
+
 /// Serves the suite's routes on a free port, on its own thread (actix runs its own runtime).
 fn serve(store: Option<Arc<dyn ReplayStore>>) -> SocketAddr {
     let consume = guard(Policy::default(), store.clone());
     let reserve = guard(Policy { replay: ReplayMode::Reserve { hold_secs: 30 }, ..Policy::default() }, store);
+    let receivers: Vec<(Preset, HmacGuard)> =
+        Preset::ALL.into_iter().map(|p| (p, HmacGuard::webhook(p.name(), &suite::webhook_secrets(p)).unwrap())).collect();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             HttpServer::new(move || {
-                App::new()
-                    .service(web::resource("/orders").wrap(HmacGuard::new(consume.clone())).route(web::post().to(orders)))
+                let mut app = App::new();
+                for (preset, receiver) in &receivers {
+                    let path = format!("/webhooks/{}", preset.name());
+                    app = app.service(web::resource(path).wrap(receiver.clone()).route(web::post().to(webhook)));
+                }
+                app.service(web::resource("/orders").wrap(HmacGuard::new(consume.clone())).route(web::post().to(orders)))
                     .service(web::resource("/hooks").wrap(HmacGuard::new(reserve.clone())).route(web::post().to(hooks)))
                     .service(web::resource("/open").route(web::post().to(orders)))
+                    .service(web::resource("/open/webhook").route(web::post().to(webhook)))
             })
             .workers(2)
             .listen(listener)

@@ -12,8 +12,9 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json};
 use axum::routing::post;
+use hmac_guard::webhook::Preset;
 use hmac_guard::{Guard, KeyRing, Policy, ReplayMode, Rfc9421, Verified};
-use hmac_guard_axum::{Hmac, HmacGuardLayer, VerifiedBody};
+use hmac_guard_axum::{Hmac, HmacGuardLayer, VerifiedBody, Webhook};
 
 fn guard(policy: Policy, store: Option<Arc<dyn hmac_guard::ReplayStore>>) -> Guard {
     let keys = Arc::new(KeyRing::new());
@@ -42,14 +43,33 @@ async fn hooks(headers: HeaderMap, VerifiedBody { verified, body }: VerifiedBody
     (StatusCode::CREATED, echo(&verified, &body))
 }
 
+async fn webhook(headers: HeaderMap, w: Webhook) -> impl IntoResponse {
+    suite::WEBHOOK_CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    if headers.contains_key("x-fail") {
+        return (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({"failed": true})));
+    }
+    if headers.contains_key("x-hold") {
+        let _ = tokio::task::spawn_blocking(|| suite::GATE.hold()).await;
+    }
+    let parsed = w.payload::<serde_json::Value>().and_then(Result::ok);
+    let (id, event_type) = (w.id.as_deref(), w.event_type.as_deref());
+    (StatusCode::OK, Json(suite::webhook_echo(w.provider, id, event_type, w.json, &w.secret_id, &w.body, parsed)))
+}
+
 fn app(store: Option<Arc<dyn hmac_guard::ReplayStore>>) -> Router {
     let consume = HmacGuardLayer::new(guard(Policy::default(), store.clone())).url_scheme("http");
     let reserve = Policy { replay: ReplayMode::Reserve { hold_secs: 30 }, ..Policy::default() };
     let reserve = HmacGuardLayer::new(guard(reserve, store)).url_scheme("http");
-    Router::new()
+    let mut router = Router::new();
+    for preset in Preset::ALL {
+        let receiver = HmacGuardLayer::webhook(preset.name(), &suite::webhook_secrets(preset)).unwrap();
+        router = router.route(&format!("/webhooks/{}", preset.name()), post(webhook).layer(receiver));
+    }
+    router
         .route("/orders", post(orders).layer(consume))
         .route("/hooks", post(hooks).layer(reserve))
         .route("/open", post(orders))
+        .route("/open/webhook", post(webhook))
 }
 
 async fn serve(router: Router) -> SocketAddr {

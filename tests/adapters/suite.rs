@@ -7,14 +7,22 @@
 //!   got (after the middleware put them back);
 //! - `POST /open`, no middleware, its handler asks for the verified request: must be 500;
 //! - `POST /hooks` behind a middleware whose guard reserves (two-phase): the handler answers 500
-//!   when the request has `X-Fail: 1` (not signed), else 201.
+//!   when the request has `X-Fail: 1` (not signed), else 201;
+//! - `POST /webhooks/<preset>` for each webhook preset (`Preset::ALL`), behind the adapter's
+//!   one-line webhook receiver with the two secrets of [`webhook_secrets`] (a rotation: `secret-0`,
+//!   `secret-1`); the handler takes the adapter's `Webhook` extractor, counts its runs in
+//!   [`WEBHOOK_CALLS`], answers 500 on `X-Fail: 1`, waits for [`GATE`] on `X-Hold: 1` (both
+//!   unsigned), else 200 with [`webhook_echo`];
+//! - `POST /open/webhook`, no middleware, its handler asks for the `Webhook`: must be 500.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::{Arc, Barrier};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use hmac_guard::webhook::Preset;
 use hmac_guard::{Algorithm, KeySpec, RequestHead, Rfc9421SignOptions, Signer};
 
 pub const SECRET: &str = "adapter-suite-secret-0123456789abcdef0123";
@@ -169,6 +177,7 @@ pub fn run_all(addr: SocketAddr, te_cl: TeCl) {
     missing_middleware(addr);
     reserve_commit(addr);
     framing(addr, te_cl);
+    webhooks(addr);
 }
 
 pub fn valid_and_identity(addr: SocketAddr) {
@@ -381,6 +390,251 @@ pub fn framing(addr: SocketAddr, te_cl: TeCl) {
     raw.extend_from_slice(b"zz\r\n{}\r\n0\r\n\r\n");
     expect(&send_raw(addr, &raw), 400, "ERR_BAD_FRAMING", "bad chunk size");
     expect(&Req::post("/orders", b"{}").signed(addr, "client-1", now()).send(addr), 201, "-", "served after framing errors");
+}
+
+// ---- Webhook receivers -------------------------------------------------------------------------
+
+/// The endpoint's secrets per preset, old then new (a rotation): keys `secret-0`, `secret-1`.
+pub fn webhook_secrets(preset: Preset) -> [&'static str; 2] {
+    match preset {
+        Preset::StandardWebhooks | Preset::Svix => {
+            ["whsec_c3VpdGUtb2xkLXdlYmhvb2sta2V5LTAxMjM0NTY3ODk=", "whsec_c3VpdGUtbmV3LXdlYmhvb2sta2V5LTk4NzY1NDMyMTA="]
+        }
+        Preset::Stripe => ["whsec_suite_old_0123456789abcdef", "whsec_suite_new_fedcba9876543210"],
+        Preset::Github => ["gh-old-secret-0123", "gh-new-secret-3210"],
+        Preset::Slack | Preset::Shopify => {
+            ["suite-old-signing-secret-0123456789abcdef", "suite-new-signing-secret-fedcba9876543210"]
+        }
+    }
+}
+
+/// How many times the webhook handlers ran (every run, failed ones included).
+pub static WEBHOOK_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+/// Holds a webhook handler (`X-Hold: 1`) until the suite opens it: a delivery in flight, with no
+/// sleeping on either side.
+pub struct Gate {
+    state: Mutex<(usize, bool)>,
+    changed: Condvar,
+}
+
+pub static GATE: Gate = Gate { state: Mutex::new((0, false)), changed: Condvar::new() };
+
+impl Gate {
+    /// The handler's side (blocking: run it on the blocking pool): counts itself in, then waits
+    /// until [`Gate::open`] (at most 10 s, so a failing test cannot hang the server).
+    pub fn hold(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.0 += 1;
+        self.changed.notify_all();
+        let _ = self.changed.wait_timeout_while(s, Duration::from_secs(10), |s| !s.1).unwrap();
+    }
+
+    fn reset(&self) {
+        *self.state.lock().unwrap() = (0, false);
+    }
+
+    fn wait_entered(&self, n: usize) {
+        let s = self.state.lock().unwrap();
+        let (s, _) = self.changed.wait_timeout_while(s, Duration::from_secs(10), |s| s.0 < n).unwrap();
+        assert!(s.0 >= n, "the held handler never started");
+    }
+
+    fn open(&self) {
+        self.state.lock().unwrap().1 = true;
+        self.changed.notify_all();
+    }
+}
+
+/// What the webhook handlers answer (200): the delivery as the extractor gave it, and the event
+/// type read back from the payload parsed by the extractor (`Webhook::payload`).
+pub fn webhook_echo(
+    provider: &str,
+    id: Option<&str>,
+    event_type: Option<&str>,
+    json: bool,
+    secret_id: &str,
+    body: &[u8],
+    parsed: Option<serde_json::Value>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "provider": provider, "id": id, "type": event_type, "json": json, "secret_id": secret_id,
+        "len": body.len(), "sum": checksum(body), "parsed_type": parsed.as_ref().and_then(|p| p["type"].as_str()),
+    })
+}
+
+/// A unique delivery id per call (a retry re-sends the same one).
+fn next_id() -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!("evt_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A JSON event every preset reads its id and type from: `id` (Stripe), `event_id` (Slack),
+/// `type` / `event.type`.
+fn event(id: &str) -> Vec<u8> {
+    format!(r#"{{"id":"{id}","event_id":"{id}","type":"test.created","event":{{"type":"test.created"}},"data":{{"n":1}}}}"#)
+        .into_bytes()
+}
+
+/// A delivery of `body` to `/webhooks/<preset>` signed with `secrets` as the provider would, with
+/// the unsigned headers GitHub and Shopify send (delivery id, topic).
+pub fn delivery(preset: Preset, secrets: &[&str], body: &[u8], id: &str) -> Req {
+    let signed = hmac_guard::webhook::sign(preset, secrets, body, None, Some(id)).unwrap();
+    let mut r = Req::post(&format!("/webhooks/{}", preset.name()), body);
+    r.headers.extend(signed.headers);
+    match preset {
+        Preset::Github => {
+            r.headers.extend([("X-GitHub-Delivery".into(), id.into()), ("X-GitHub-Event".into(), "test.created".into())])
+        }
+        Preset::Shopify => {
+            r.headers.extend([("X-Shopify-Webhook-Id".into(), id.into()), ("X-Shopify-Topic".into(), "test.created".into())]);
+        }
+        _ => {}
+    }
+    r
+}
+
+fn header_removed(mut r: Req, name: &str) -> Req {
+    r.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    r
+}
+
+/// Every webhook scenario, for every preset.
+pub fn webhooks(addr: SocketAddr) {
+    for preset in Preset::ALL {
+        webhook_scenarios(addr, preset);
+    }
+    // All presets at once: a server may take a second to close after refusing a large body.
+    let oversize: Vec<_> = Preset::ALL.into_iter().map(|p| std::thread::spawn(move || webhook_oversize(addr, p))).collect();
+    for t in oversize {
+        t.join().unwrap();
+    }
+    let r = Req::post("/open/webhook", b"{}").send(addr);
+    expect(&r, 500, "ERR_INVALID_STATE", "route without a webhook receiver asking for the Webhook");
+}
+
+fn calls() -> usize {
+    WEBHOOK_CALLS.load(Ordering::SeqCst)
+}
+
+pub fn webhook_scenarios(addr: SocketAddr, preset: Preset) {
+    let name = preset.name();
+    let [old, new] = webhook_secrets(preset);
+    let what = |s: &str| format!("{name}: {s}");
+
+    // Valid, signed with the first secret: the handler gets the delivery and the exact bytes.
+    let id = next_id();
+    let body = event(&id);
+    let r = delivery(preset, &[old], &body, &id).send(addr);
+    expect(&r, 200, "-", &what("valid"));
+    let j = r.json();
+    assert_eq!(j["provider"], name, "{j}");
+    assert_eq!((j["id"].as_str(), j["type"].as_str()), (Some(id.as_str()), Some("test.created")), "{name}: {j}");
+    assert_eq!((j["json"].as_bool(), j["parsed_type"].as_str()), (Some(true), Some("test.created")), "{name}: {j}");
+    assert_eq!((j["secret_id"].as_str(), j["sum"].as_u64()), (Some("secret-0"), Some(checksum(&body))), "{name}: {j}");
+
+    // Rotated: signed with the new secret only.
+    let id = next_id();
+    let r = delivery(preset, &[new], &event(&id), &id).send(addr);
+    expect(&r, 200, "-", &what("rotated secret"));
+    assert_eq!(r.json()["secret_id"].as_str(), Some("secret-1"), "{name}: {r:?}");
+
+    // A copy after the commit: 200 with the core's body, and the handler does not run.
+    let id = next_id();
+    let d = delivery(preset, &[old], &event(&id), &id);
+    expect(&d.send(addr), 200, "-", &what("first delivery"));
+    let before = calls();
+    let copy = d.send(addr);
+    expect(&copy, 200, "ERR_DUPLICATE_DELIVERY", &what("duplicate after commit"));
+    assert_eq!(calls(), before, "{name}: the handler ran for a duplicate");
+    if preset.signs_timestamp() {
+        // Where the id is signed (header or body), a retry signed anew (here with the other
+        // secret) is the same delivery.
+        let resigned = delivery(preset, &[new], &event(&id), &id).send(addr);
+        expect(&resigned, 200, "ERR_DUPLICATE_DELIVERY", &what("the copy signed anew with the other secret"));
+        assert_eq!(calls(), before, "{name}: the handler ran for a re-signed duplicate");
+    }
+
+    // In flight: a copy while the first is held is 409 with Retry-After; once the first
+    // committed, copies are duplicates.
+    GATE.reset();
+    let id = next_id();
+    let mut held = delivery(preset, &[old], &event(&id), &id);
+    held.headers.push(("X-Hold".into(), "1".into()));
+    let raw = held.bytes(addr, false);
+    let first = std::thread::spawn(move || send_raw(addr, &raw));
+    GATE.wait_entered(1);
+    let copy = header_removed(held, "X-Hold");
+    let busy = copy.send(addr);
+    expect(&busy, 409, "ERR_DELIVERY_IN_PROGRESS", &what("copy in flight"));
+    let retry_after: u32 = busy.header("retry-after").and_then(|v| v.parse().ok()).unwrap_or(0);
+    assert!(retry_after > 0, "{name}: Retry-After on the 409: {busy:?}");
+    GATE.open();
+    expect(&first.join().unwrap(), 200, "-", &what("the held delivery"));
+    expect(&copy.send(addr), 200, "ERR_DUPLICATE_DELIVERY", &what("copy after the held one committed"));
+    GATE.reset();
+
+    // Handler failure: released, so the provider's retry runs the handler.
+    let id = next_id();
+    let mut failing = delivery(preset, &[old], &event(&id), &id);
+    failing.headers.push(("X-Fail".into(), "1".into()));
+    let before = calls();
+    assert_eq!(failing.send(addr).status, 500, "{name}: the handler failed");
+    let retry = header_removed(failing, "X-Fail");
+    expect(&retry.send(addr), 200, "-", &what("the retry after a failed handler"));
+    assert_eq!(calls(), before + 2, "{name}: the retry ran the handler");
+
+    // A body that is not UTF-8, signed correctly: accepted, bytes intact, not JSON.
+    let binary: Vec<u8> = (0..=255u8).chain([0xff, 0xfe, 0x80, 0xc3]).chain(next_id().bytes()).collect();
+    let r = delivery(preset, &[old], &binary, &next_id()).send(addr);
+    expect(&r, 200, "-", &what("non-UTF-8 body"));
+    assert_eq!((r.json()["sum"].as_u64(), r.json()["json"].as_bool()), (Some(checksum(&binary)), Some(false)), "{name}: {r:?}");
+
+    // Malformed headers: 400, never 500; the signature header twice, and a timestamp that is not one.
+    let id = next_id();
+    let d = delivery(preset, &[old], &event(&id), &id);
+    let sig = preset.signature_header();
+    let mut twice = delivery(preset, &[old], &event(&id), &id);
+    let value = twice.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(sig)).map(|(_, v)| v.clone()).unwrap();
+    twice.headers.push((sig.into(), value));
+    let reply = twice.send(addr);
+    assert_eq!(reply.status, 400, "{name}: signature header twice: {reply:?}");
+    if preset.signs_timestamp() {
+        let mut bad = delivery(preset, &[old], &event(&id), &id);
+        for (n, v) in &mut bad.headers {
+            if n.eq_ignore_ascii_case(sig) && preset == Preset::Stripe {
+                *v = "t=12x,v1=00".into();
+            } else if n.to_ascii_lowercase().ends_with("timestamp") {
+                *v = "12x".into();
+            }
+        }
+        let reply = bad.send(addr);
+        assert_eq!(reply.status, 400, "{name}: malformed timestamp: {reply:?}");
+    }
+
+    // Missing signature: 401.
+    expect(&header_removed(d, sig).send(addr), 401, "ERR_MISSING_SIGNATURE", &what("missing signature"));
+    // Signed with a secret the endpoint does not have: 401.
+    let stranger = match preset {
+        Preset::StandardWebhooks | Preset::Svix => "whsec_c3RyYW5nZXItd2ViaG9vay1rZXktMDEyMzQ1Njc4OQ==",
+        _ => "a-stranger-secret-0123456789abcdef0123",
+    };
+    let id = next_id();
+    let r = delivery(preset, &[stranger], &event(&id), &id).send(addr);
+    expect(&r, 401, "ERR_SIGNATURE_MISMATCH", &what("unknown secret"));
+}
+
+/// Oversize: 413 before the body (Content-Length) and mid-stream (chunked), connection closed.
+pub fn webhook_oversize(addr: SocketAddr, preset: Preset) {
+    let (name, [old, _]) = (preset.name(), webhook_secrets(preset));
+    let what = |s: &str| format!("{name}: {s}");
+    let big = vec![b'a'; 2 * 1024 * 1024];
+    let d = delivery(preset, &[old], &big, &next_id());
+    let reply = send_raw(addr, &d.bytes(addr, false));
+    expect(&reply, 413, "ERR_BODY_TOO_LARGE", &what("oversize, Content-Length"));
+    assert_eq!(reply.header("connection"), Some("close"), "{name}: {reply:?}");
+    let reply = send_until_answered(addr, &d.bytes(addr, true));
+    expect(&reply, 413, "ERR_BODY_TOO_LARGE", &what("oversize, chunked"));
 }
 
 /// A throwaway `redis-server` on a free port (no persistence), killed on drop.
