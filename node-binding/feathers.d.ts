@@ -18,10 +18,12 @@ export interface HmacParams extends Params {
  * secrets: [...] }))` before `express.json()`; the service on that path gets `params.webhook` and the
  * payload as `data`. Committed when the service answers 2xx, released when it fails.
  */
-export declare function webhookExpress(preset: WebhookPreset | Guard, options?: WebhookOptions): ExpressWebhook
+export declare function webhookExpress(preset: WebhookPreset, options: WebhookOptions): ExpressWebhook
+export declare function webhookExpress(guard: Guard): ExpressWebhook
 
 /** The same for @feathersjs/koa: after `errorHandler()`, before `unlessVerified(bodyParser())`. */
-export declare function webhookKoa(preset: WebhookPreset | Guard, options?: WebhookOptions): KoaWebhook
+export declare function webhookKoa(preset: WebhookPreset, options: WebhookOptions): KoaWebhook
+export declare function webhookKoa(guard: Guard): KoaWebhook
 
 /** @feathersjs/express transport middleware: mount before `express.json()`. */
 export declare function hmacExpress(guard: Guard, options?: AdapterOptions): ExpressLikeMiddleware

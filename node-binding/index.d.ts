@@ -789,10 +789,12 @@ export type KoaWebhook = ((ctx: any, next: () => Promise<any>) => Promise<any>) 
  * flight 409 with `Retry-After`. Every refusal's status and body come from the core.
  * `preset` may be a Guard built for a preset (then no options).
  */
-export declare function expressWebhook(preset: WebhookPreset | Guard, options?: WebhookOptions): ExpressWebhook
+export declare function expressWebhook(preset: WebhookPreset, options: WebhookOptions): ExpressWebhook
+export declare function expressWebhook(guard: Guard): ExpressWebhook
 
 /** Koa webhook receiver: as `expressWebhook`; the handler gets `ctx.state.webhook`. */
-export declare function koaWebhook(preset: WebhookPreset | Guard, options?: WebhookOptions): KoaWebhook
+export declare function koaWebhook(preset: WebhookPreset, options: WebhookOptions): KoaWebhook
+export declare function koaWebhook(guard: Guard): KoaWebhook
 
 export interface SignWebhookOptions {
   /** One secret, as the provider's dashboard shows it. */

@@ -15,7 +15,7 @@ const path = require('node:path')
 const net = require('node:net')
 const crypto = require('node:crypto')
 const { spawn, spawnSync, execFile } = require('node:child_process')
-const { Signer, signRequest, send } = require('./helpers.js')
+const { Signer, signRequest, signWebhook, send } = require('./helpers.js')
 
 const PKG = path.resolve(__dirname, '..')
 const README = path.join(PKG, 'README.md')
@@ -29,6 +29,7 @@ const KOA = "const Koa = require('koa')"
 const FEATHERS = "const { feathers } = require('@feathersjs/feathers')"
 const CAS_CLIENT = "signRequest(signer, 'http://127.0.0.1:3030/documents/1'"
 const ROOT_EXPRESS = "const express = require('express')"
+const WEBHOOKS = '// webhooks.js'
 const REFERENCE = ["const { Guard, Signer, HmacGuardError } = require('hmac-guard')", 'const guard = new Guard({ keys, redisUrl:', "const client = require('prom-client')"]
 
 function blocks(file) {
@@ -197,7 +198,7 @@ test('README: the TypeScript block compiles under tsc --strict (no narrowing of 
 })
 
 test('every ```js block of the README is a quick start run here or an API listing', () => {
-  const known = [EXPRESS, CLIENT, KOA, FEATHERS, CAS_CLIENT, ...REFERENCE]
+  const known = [EXPRESS, CLIENT, KOA, FEATHERS, CAS_CLIENT, WEBHOOKS, ...REFERENCE]
   for (const code of blocks(README)) {
     assert.ok(known.some((m) => code.startsWith(m)), `README block not covered by readme.test.js:\n${code}`)
   }
@@ -353,4 +354,35 @@ test('root README: each ```js block is a verbatim copy of a block run above, or 
     }
     assert.fail(`root README block is neither a copy of a node-binding/README.md block nor run by readme.test.js:\n${code}`)
   }
+})
+
+test('README: the Express webhook quick start receives Stripe deliveries', { timeout: 90000 }, async (t) => {
+  const dir = workspace(t)
+  const code = block(README, WEBHOOKS)
+  assert.match(code, /secrets: \[process\.env\.STRIPE_WEBHOOK_SECRET\]/)
+  const secret = `whsec_${crypto.randomBytes(24).toString('hex')}`
+  const port = await freePort()
+  const server = await serve(t, dir, 'webhooks.js', onPort(code, 3000, port), { port, env: { STRIPE_WEBHOOK_SECRET: secret }, ready: answers('/ready') })
+  const url = `${server.base}/hooks/stripe`
+  const body = JSON.stringify({ id: `evt_${crypto.randomBytes(6).toString('hex')}`, object: 'event', type: 'payment_intent.succeeded' })
+  const s = signWebhook('stripe', { secret, body })
+  const init = { method: 'POST', headers: { 'content-type': 'application/json', ...s.headers }, body }
+  await t.test('a signed delivery -> 200 from the handler', async () => {
+    const r = await call(url, init)
+    assert.equal(r.status, 200, r.body)
+    assert.deepEqual(r.json, { received: JSON.parse(body).id })
+  })
+  await t.test('the same delivery again -> 200 duplicate, the handler not run', async () => {
+    const r = await call(url, init)
+    assert.equal(r.status, 200, r.body)
+    assert.equal(r.json.error.code, 'ERR_DUPLICATE_DELIVERY')
+  })
+  await t.test('a tampered body -> 401; unsigned -> 401', async () => {
+    expectError(await call(url, { ...init, body: body.replace('succeeded', 'failed') }), 401, 'ERR_SIGNATURE_MISMATCH')
+    expectError(await call(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body }), 401, 'ERR_MISSING_SIGNATURE')
+  })
+  await t.test('another secret -> 401', async () => {
+    const other = signWebhook('stripe', { secret: `whsec_${crypto.randomBytes(24).toString('hex')}`, body })
+    expectError(await call(url, { ...init, headers: { 'content-type': 'application/json', ...other.headers } }), 401, 'ERR_SIGNATURE_MISMATCH')
+  })
 })

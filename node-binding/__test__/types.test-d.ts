@@ -27,8 +27,14 @@ import {
   type HmacRequest,
   type GuardStats,
   type MetricFamily,
+  expressWebhook,
+  koaWebhook,
+  signWebhook,
+  type WebhookEvent,
+  type WebhookDelivery,
+  type WebhookPreset,
 } from '../index'
-import { hmacExpress, hmacKoa, requireHmac, compareAndSet, HmacStrategy, unlessVerified, toFeathersError } from '../feathers'
+import { hmacExpress, hmacKoa, requireHmac, compareAndSet, HmacStrategy, unlessVerified, toFeathersError, webhookExpress, webhookKoa, type HmacParams } from '../feathers'
 import { registerMetrics } from '../prometheus'
 import { Registry, register } from 'prom-client'
 import type { Request } from 'express'
@@ -222,3 +228,32 @@ app.post('/typed', expressMiddleware(guard), (req, res) => {
   const who: string | undefined = hmac.subject
   res.json({ who, bytes: rawBody.length, signedPath: hmac.component('@path'), params: (req as HmacRequest<Request>).params })
 })
+
+// Webhooks: a receiver per route, the delivery on the request, the signer for tests, rotation.
+const stripeHook = expressWebhook('stripe', { secrets: [process.env.STRIPE_WEBHOOK_SECRET ?? ''], toleranceSecs: 600, dedupeSecs: 86_400, policy: { bodyLimit: 1 << 16, reserveHoldSecs: 30 } })
+app.post('/hooks/stripe', stripeHook, (req, res) => {
+  const w: WebhookEvent | undefined = req.webhook
+  const type: string | null | undefined = w?.type
+  const raw: Buffer | undefined = w?.rawBody
+  const dedupe: 'signed-id' | 'body-id' | 'signature' | undefined = w?.dedupe
+  res.json({ type, bytes: raw?.length, dedupe, secretId: w?.secretId, payload: w?.payload })
+})
+stripeHook.guard.rotateSecrets(['whsec_next', 'whsec_current'])
+const hookGuard = new Guard({ scheme: 'github', secrets: 'a-github-secret', redisUrl: 'redis://127.0.0.1:6379' })
+app.post('/hooks/github', expressWebhook(hookGuard), (_req, res) => res.end())
+new Koa().use(koaWebhook('slack', { secrets: ['x'.repeat(32)] }))
+const presetName: WebhookPreset = 'standard-webhooks'
+const signedHook: { headers: Record<string, string>; signed: Buffer } = signWebhook(presetName, { secret: 'whsec_abc', body: '{}', timestamp: 1, id: 'msg_1' })
+signWebhook('svix', { secrets: ['whsec_a', 'whsec_b'], body: Buffer.from('{}') })
+const delivered: WebhookDelivery | undefined = hookGuard.verify({ method: 'POST', url: '/', headers: signedHook.headers, body: '{}' }).webhook
+const scheme: 'rfc9421' | 'simple' | WebhookPreset = hookGuard.scheme
+webhookExpress('shopify', { secrets: ['y'.repeat(32)] })
+webhookKoa('stripe', { secrets: ['whsec_' + 'z'.repeat(24)] })
+const params: HmacParams = { webhook: undefined }
+void [delivered, scheme, params]
+// @ts-expect-error not a preset
+expressWebhook('paypal', { secrets: ['x'] })
+// @ts-expect-error the preset names the scheme
+expressWebhook('stripe', { scheme: 'simple', secrets: ['x'] })
+// @ts-expect-error a receiver built from a Guard takes no options
+expressWebhook(hookGuard, { secrets: ['x'] })
