@@ -96,3 +96,52 @@ print([line for line in generate_latest().decode().splitlines() if "ERR_SIGNATUR
     assert 'code="ERR_SIGNATURE_MISMATCH",guard="api",status="401"} 1.0' in lines[2]
     assert "INFO:hmac_guard:hmac-guard: rejected ERR_SIGNATURE_MISMATCH (401)" in out.stderr
     assert secret not in out.stdout + out.stderr
+
+
+def test_webhook_quick_starts(tmp_path: Path) -> None:
+    import requests
+
+    from hmac_guard import sign_webhook
+
+    (tmp_path / "hooks.py").write_text(block("# hooks.py"), encoding="utf-8")
+    (tmp_path / "hooks_main.py").write_text(block("# hooks_main.py"), encoding="utf-8")
+    stripe = ["whsec_" + secrets.token_hex(16), "whsec_" + secrets.token_hex(16)]
+    github = [secrets.token_hex(12)]
+    env = {"STRIPE_WEBHOOK_SECRETS": ",".join(stripe), "GITHUB_WEBHOOK_SECRETS": ",".join(github)}
+    port = free_port()
+    argv = gunicorn_argv(port, 1, "hooks:app")
+    with serve("readme-hooks-flask", argv, port, cwd=tmp_path, env=env, health="/nothing") as s:
+        code = block("# send a test delivery").replace("http://127.0.0.1:8000", f"http://{s.host}")
+        run = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**env, "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        assert run.stdout.strip() == "200 {'received': 'evt_test_1', 'type': 'invoice.paid'}"
+        again = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=True
+        )
+        assert "ERR_DUPLICATE_DELIVERY" in again.stdout
+        assert again.stdout.startswith("200 ")
+        assert all(secret not in run.stdout + run.stderr for secret in stripe)
+    port = free_port()
+    with serve(
+        "readme-hooks-fastapi",
+        uvicorn_argv(port, "hooks_main:app"),
+        port,
+        cwd=tmp_path,
+        env=env,
+        health="/nothing",
+    ) as s:
+        body = b'{"zen": "Keep it logically awesome."}'
+        signed = sign_webhook("github", secret=github[0], body=body)
+        headers = {**signed.headers, "X-GitHub-Event": "ping"}
+        r = requests.post(f"http://{s.host}/hooks/github", data=body, headers=headers, timeout=10)
+        assert r.status_code == 200, r.text
+        assert r.json() == {"event": "ping", "bytes": len(body)}
+        unsigned = requests.post(f"http://{s.host}/hooks/github", data=body, timeout=10)
+        assert unsigned.status_code == 401
+        assert unsigned.json()["error"]["code"] == "ERR_MISSING_SIGNATURE"
