@@ -159,3 +159,71 @@ def test_events_log_records_stats_and_metrics_never_show_the_secret_or_the_expec
     for text in texts:
         for mac in macs:
             assert mac not in text, "the expected MAC leaked"
+
+
+PRESETS = ["standard-webhooks", "svix", "stripe", "github", "slack", "shopify"]
+WHSEC = "whsec_" + base64.b64encode(SECRET.encode()).decode()  # a Standard Webhooks form of SECRET
+
+
+def _refused_or_hidden(secret: str, call: Callable[[], Any]) -> Any:
+    """``refused_or_hidden`` for ``secret`` as given (a ``whsec_`` form) and the key it holds."""
+    try:
+        return call()
+    except Exception as exc:
+        trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        for text in (str(exc), repr(exc), getattr(exc, "reason", ""), trace):
+            assert secret not in text, "the secret leaked"
+            assert SECRET not in text, "the key leaked"
+        return None
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_webhook_secrets_never_come_back(preset: str) -> None:
+    secret = WHSEC if preset in ("standard-webhooks", "svix") else SECRET
+    # The secret in every wrong place: refused without being shown.
+    for options in (
+        {"scheme": secret, "secrets": [secret]},
+        {"scheme": preset, "secrets": [secret], "tolerance_secs": secret},
+        {"scheme": preset, "secrets": [secret], "dedupe_secs": secret},
+        {"scheme": preset, "secrets": [secret, secret[:7]]},
+        {"scheme": preset, "secrets": {"secret": secret}},
+        {"scheme": preset, "secrets": [secret] * 9},
+    ):
+        assert _refused_or_hidden(secret, lambda o=options: hg.Guard(**o)) is None, options
+    for call in (
+        lambda: hg.sign_webhook(secret, secret=secret, body=b""),  # type: ignore[arg-type]
+        lambda: hg.sign_webhook(preset, secret=secret[:7], body=b""),
+        lambda: hg.sign_webhook(preset, secret=secret, secrets=[secret], body=b""),
+        lambda: hg.sign_webhook(preset, secret=secret, body=secret),  # type: ignore[arg-type]
+    ):
+        assert _refused_or_hidden(secret, call) is None
+    # Accepted: nothing the guard, its events or its answers show holds the secret or the MAC.
+    events: list[Any] = []
+    guard = hg.Guard(scheme=preset, secrets=[secret], expose_reasons=True, on_event=events.append)
+    _refused_or_hidden(secret, lambda: guard.rotate_secrets([secret, secret[:5]]))
+    body = b'{"id": "evt_1", "event_id": "Ev1", "type": "t"}'
+    signed = hg.sign_webhook(preset, secret=secret, body=body)
+    wrong = hg.sign_webhook(
+        preset,
+        secret=secret[::-1] if preset not in ("standard-webhooks", "svix") else WHSEC[:-4] + "AAA=",
+        body=body,
+    )
+    try:
+        guard.verify("POST", "/hook", list(wrong.headers.items()), body)
+    except hg.HmacGuardError as exc:
+        refusal = guard.refusal(exc, True, True)
+        for text in (str(exc), repr(exc), refusal.body.decode(), repr(refusal)):
+            assert secret not in text
+            assert SECRET not in text
+        for value in signed.headers.values():
+            assert value not in refusal.body.decode()
+    verified = guard.verify("POST", "/hook", list(signed.headers.items()), body)
+    texts = [
+        repr(guard),
+        json.dumps(guard.settings),
+        json.dumps(guard.stats()),
+        guard.metrics(),
+        repr(signed),
+    ]
+    texts += [repr(verified), repr(verified.webhook), repr(events)]
+    assert all(secret not in t and SECRET not in t for t in texts)
