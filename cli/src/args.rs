@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 use std::str::FromStr;
 
+use hmac_guard::webhook::Preset;
 use hmac_guard::{Algorithm, DigestAlgorithm};
 use lexopt::{Arg, Parser};
 
@@ -41,6 +42,11 @@ pub(crate) struct SignArgs {
     pub curl: bool,
     /// Also print the signature base (stderr), to diff with a server's `explain`.
     pub print_base: bool,
+    /// `--preset`: a webhook provider's headers instead of a signed request (the URL is then
+    /// needed only for `--curl`).
+    pub preset: Option<Preset>,
+    /// `--id`: the delivery id a Standard Webhooks / Svix preset signs.
+    pub webhook_id: Option<String>,
 }
 
 /// `hmac-guard verify` and `hmac-guard explain`.
@@ -60,6 +66,10 @@ pub(crate) struct CheckArgs {
     pub host: Option<String>,
     pub labels: Vec<String>,
     pub tag: Option<String>,
+    /// `--preset`: verify as that webhook provider's receiver (the secret as its dashboard shows it).
+    pub preset: Option<Preset>,
+    /// `--tolerance`: the preset's clock tolerance (seconds).
+    pub tolerance: Option<u32>,
 }
 
 /// What to do.
@@ -128,12 +138,24 @@ fn sign(parser: &mut Parser) -> R<Command> {
         digest: None,
         curl: false,
         print_base: false,
+        preset: None,
+        webhook_id: None,
     };
+    let mut scheme_given = false;
     let mut positional = Vec::new();
     while let Some(arg) = parser.next().map_err(|e| lex_error(CMD, e))? {
         match arg {
             Arg::Short('h') | Arg::Long("help") => return Ok(Command::Help(Topic::Sign)),
-            Arg::Long("scheme") => scheme = parse_scheme(&value(parser, CMD, "--scheme")?, CMD)?,
+            Arg::Long("scheme") => {
+                scheme = parse_scheme(&value(parser, CMD, "--scheme")?, CMD)?;
+                scheme_given = true;
+            }
+            Arg::Long("preset") => a.preset = Some(parse_preset(&value(parser, CMD, "--preset")?, CMD)?),
+            Arg::Long("id") => a.webhook_id = Some(value(parser, CMD, "--id")?),
+            Arg::Long("body") => a.body_file = Some(value(parser, CMD, "--body")?),
+            Arg::Long("timestamp") => {
+                a.created = Some(number(&value(parser, CMD, "--timestamp")?, CMD, "--timestamp", "Unix seconds")?);
+            }
             Arg::Short('X') | Arg::Long("method") => a.method = Some(value(parser, CMD, "--method")?),
             Arg::Long("body-file") | Arg::Long("data-file") => a.body_file = Some(value(parser, CMD, "--body-file")?),
             Arg::Short('H') | Arg::Long("header") => a.headers.push(header(&value(parser, CMD, "--header")?)?),
@@ -171,6 +193,16 @@ fn sign(parser: &mut Parser) -> R<Command> {
             }
         }
     }
+    if let Some(preset) = a.preset {
+        a.url = match <[String; 1]>::try_from(positional) {
+            Ok([url]) => url,
+            Err(p) if p.is_empty() => String::new(),
+            Err(_) => return Err(Failure::usage(CMD, "sign takes at most one URL (the body goes in --body FILE)")),
+        };
+        check_preset_sign(&a, &key, preset, scheme_given)?;
+        a.key = key;
+        return Ok(Command::Sign(a));
+    }
     a.url = match <[String; 1]>::try_from(positional) {
         Ok([url]) => url,
         Err(p) if p.is_empty() => return Err(Failure::usage(CMD, "the URL to sign is required")),
@@ -197,6 +229,58 @@ fn sign(parser: &mut Parser) -> R<Command> {
     Ok(Command::Sign(a))
 }
 
+/// The options `sign --preset` takes: the provider decides the headers, so key ids, schemes and
+/// the RFC 9421 parameters do not apply; a body is required; `--id` and `--timestamp` only where
+/// the provider signs them.
+fn check_preset_sign(a: &SignArgs, key: &KeyArgs, preset: Preset, scheme_given: bool) -> R<()> {
+    const CMD: Option<&str> = Some("sign");
+    let not_with_preset = [
+        ("--key-id", key.key_id.is_some()),
+        ("--alg", key.algorithm != Algorithm::HmacSha256),
+        ("--secret-encoding", key.encoding != SecretEncoding::Raw),
+        ("--scheme", scheme_given),
+        ("--method", a.method.is_some()),
+        ("--nonce", a.nonce.is_some()),
+        ("--label", a.label.is_some()),
+        ("--components", a.components.is_some()),
+        ("--expires-in", a.expires_in.is_some()),
+        ("--tag", a.tag.is_some()),
+        ("--include-alg", a.include_alg),
+        ("--digest", a.digest.is_some()),
+    ];
+    if let Some((name, _)) = not_with_preset.iter().find(|(_, given)| *given) {
+        return Err(Failure::usage(
+            CMD,
+            format!(
+                "{name} does not apply with --preset (the provider's rules decide; the secret is given as its dashboard shows it)"
+            ),
+        ));
+    }
+    if a.body_file.is_none() {
+        return Err(Failure::usage(CMD, "--preset needs the delivery's body: --body FILE (or - for stdin)"));
+    }
+    if a.curl && a.url.is_empty() {
+        return Err(Failure::usage(CMD, "--curl needs the receiver's URL"));
+    }
+    if a.created.is_some() && !preset.signs_timestamp() {
+        return Err(Failure::usage(CMD, format!("--timestamp does not apply: {} signs no timestamp", preset.name())));
+    }
+    if a.webhook_id.is_some() && !matches!(preset, Preset::StandardWebhooks | Preset::Svix) {
+        return Err(Failure::usage(
+            CMD,
+            "--id applies to standard-webhooks and svix (the others take the event id from the body, or send it unsigned: add it with -H)",
+        ));
+    }
+    Ok(())
+}
+
+fn parse_preset(s: &str, cmd: Option<&'static str>) -> R<Preset> {
+    Preset::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
+        Failure::usage(cmd, format!("--preset must be one of {}", names.join(", ")))
+    })
+}
+
 fn check(parser: &mut Parser, name: &'static str) -> R<Command> {
     let cmd = Some(name);
     let mut key = KeyArgs::default();
@@ -213,14 +297,24 @@ fn check(parser: &mut Parser, name: &'static str) -> R<Command> {
         host: None,
         labels: Vec::new(),
         tag: None,
+        preset: None,
+        tolerance: None,
     };
+    let mut scheme_given = false;
     let mut positional = Vec::new();
     while let Some(arg) = parser.next().map_err(|e| lex_error(cmd, e))? {
         match arg {
             Arg::Short('h') | Arg::Long("help") => {
                 return Ok(Command::Help(if name == "verify" { Topic::Verify } else { Topic::Explain }));
             }
-            Arg::Long("scheme") => a.scheme = parse_scheme(&value(parser, cmd, "--scheme")?, cmd)?,
+            Arg::Long("scheme") => {
+                a.scheme = parse_scheme(&value(parser, cmd, "--scheme")?, cmd)?;
+                scheme_given = true;
+            }
+            Arg::Long("preset") => a.preset = Some(parse_preset(&value(parser, cmd, "--preset")?, cmd)?),
+            Arg::Long("tolerance") => {
+                a.tolerance = Some(number(&value(parser, cmd, "--tolerance")?, cmd, "--tolerance", "seconds")?);
+            }
             Arg::Long("subject") => a.subject = Some(value(parser, cmd, "--subject")?),
             Arg::Long("at") => a.at = Some(number(&value(parser, cmd, "--at")?, cmd, "--at", "Unix seconds")?),
             Arg::Long("max-age") => a.max_age = Some(number(&value(parser, cmd, "--max-age")?, cmd, "--max-age", "seconds")?),
@@ -255,7 +349,28 @@ fn check(parser: &mut Parser, name: &'static str) -> R<Command> {
         Err(p) if p.is_empty() => None,
         Err(_) => return Err(Failure::usage(cmd, format!("{name} reads one request: give one FILE, or none (or -) for stdin"))),
     };
-    if name == "verify" && key.key_id.is_none() {
+    if a.preset.is_some() {
+        let not_with_preset = [
+            ("--key-id", key.key_id.is_some()),
+            ("--subject", a.subject.is_some()),
+            ("--alg", key.algorithm != Algorithm::HmacSha256),
+            ("--secret-encoding", key.encoding != SecretEncoding::Raw),
+            ("--scheme", scheme_given),
+            ("--max-age", a.max_age.is_some()),
+            ("--max-skew", a.max_skew.is_some()),
+            ("--label", !a.labels.is_empty()),
+            ("--tag", a.tag.is_some()),
+        ];
+        if let Some((flag, _)) = not_with_preset.iter().find(|(_, given)| *given) {
+            return Err(Failure::usage(
+                cmd,
+                format!("{flag} does not apply with --preset (a provider names no key; the clock tolerance is --tolerance)"),
+            ));
+        }
+    } else if a.tolerance.is_some() {
+        return Err(Failure::usage(cmd, "--tolerance applies with --preset (signed requests use --max-age and --max-skew)"));
+    }
+    if name == "verify" && key.key_id.is_none() && a.preset.is_none() {
         return Err(Failure::usage(cmd, "--key-id is required"));
     }
     if a.subject.is_some() && key.key_id.is_none() {

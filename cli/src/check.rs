@@ -5,6 +5,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use hmac_guard::config::{Env, field};
+use hmac_guard::webhook::Preset;
 use hmac_guard::{Guard, GuardConfig, KeySpec, ManualClock, RequestHead, Spelling, Value};
 
 use crate::args::{CheckArgs, SchemeKind};
@@ -34,9 +35,26 @@ pub(crate) fn load_request(a: &CheckArgs, io: &mut Io<'_>) -> Result<(RequestHea
 /// one key (if any), and a fresh, small in-memory replay store. The options go through the
 /// core's configuration contract, which names a bad one by its flag.
 pub(crate) fn guard(a: &CheckArgs, key: Option<KeySpec>, cmd: &'static str) -> Result<Guard, Failure> {
-    let scheme = match a.scheme {
-        SchemeKind::Rfc9421 => "rfc9421",
-        SchemeKind::Simple => "simple",
+    guard_with(a, key, None, cmd)
+}
+
+/// A webhook preset's verifier with the endpoint's secret (as the provider's dashboard shows
+/// it), or, for `explain` without one, a placeholder that no check uses
+/// (`Guard::explain_without_key` never reaches a key).
+pub(crate) fn webhook_guard(a: &CheckArgs, preset: Preset, secret: Option<&str>, cmd: &'static str) -> Result<Guard, Failure> {
+    let placeholder = match preset {
+        Preset::StandardWebhooks | Preset::Svix => "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        _ => "00000000000000000000000000000000",
+    };
+    let secret = secret.unwrap_or(placeholder);
+    guard_with(a, None, Some((preset, secret)), cmd)
+}
+
+fn guard_with(a: &CheckArgs, key: Option<KeySpec>, webhook: Option<(Preset, &str)>, cmd: &'static str) -> Result<Guard, Failure> {
+    let scheme = match (webhook, a.scheme) {
+        (Some((preset, _)), _) => preset.name(),
+        (None, SchemeKind::Rfc9421) => "rfc9421",
+        (None, SchemeKind::Simple) => "simple",
     };
     let mut options = vec![
         ("scheme", Value::str(scheme)),
@@ -61,6 +79,12 @@ pub(crate) fn guard(a: &CheckArgs, key: Option<KeySpec>, cmd: &'static str) -> R
     if let Some(at) = a.at {
         options.push(("clock", Value::Clock(Arc::new(ManualClock::at_secs(at)))));
     }
+    if let Some((_, secret)) = webhook {
+        options.push(("webhook.secrets", Value::List(vec![Value::str(secret)])));
+    }
+    if let Some(tolerance) = a.tolerance {
+        options.push(("webhook.tolerance_secs", Value::Int(i64::from(tolerance))));
+    }
     // Canonical ids, spelled as the CLI spells them (its flags), so errors name the flag.
     let options = Value::map(options.into_iter().map(|(id, v)| (field(id).name(Spelling::Cli), v)));
     let config = GuardConfig::from_options_in(&options, Spelling::Cli, &Env::fixed(&[]))
@@ -75,7 +99,11 @@ pub(crate) fn guard(a: &CheckArgs, key: Option<KeySpec>, cmd: &'static str) -> R
 /// The signature base (or HG1 canonical string) between two rules, as `explain` and
 /// `sign --print-base` show it, so the two can be diffed.
 pub(crate) fn write_base(out: &mut dyn Write, scheme: &str, base: &str) -> std::io::Result<()> {
-    let what = if scheme == "simple" { "canonical string" } else { "signature base" };
+    let what = match scheme {
+        "simple" => "canonical string",
+        s if Preset::from_name(s).is_some() => "signed string",
+        _ => "signature base",
+    };
     writeln!(out, "{what} ({} bytes, between the lines, no trailing newline):", base.len())?;
     writeln!(out, "-----")?;
     // Line by line: the base's own line breaks are kept, anything else unprintable escaped.

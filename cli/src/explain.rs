@@ -13,12 +13,22 @@ use crate::show::line;
 use crate::{EXIT_INCOMPLETE, EXIT_OK, EXIT_REJECTED, Io, Outcome, check};
 
 pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
-    let spec = match a.key.key_id.as_deref() {
-        Some(key_id) => Some(Secret::load(&a.key, io)?.into_spec(&a.key, key_id, a.subject.as_deref())?),
-        None => None,
+    let (guard, keyed) = match a.preset {
+        // A provider names no key: the secret is read when its source is given.
+        Some(preset) => {
+            let keyed = a.key.secret_env.is_some() || a.key.secret_file.is_some();
+            let secret = if keyed { Some(Secret::load(&a.key, io)?.into_text()?) } else { None };
+            (check::webhook_guard(a, preset, secret.as_deref().map(String::as_str), "explain")?, keyed)
+        }
+        None => {
+            let spec = match a.key.key_id.as_deref() {
+                Some(key_id) => Some(Secret::load(&a.key, io)?.into_spec(&a.key, key_id, a.subject.as_deref())?),
+                None => None,
+            };
+            let keyed = spec.is_some();
+            (check::guard(a, spec, "explain")?, keyed)
+        }
     };
-    let keyed = spec.is_some();
-    let guard = check::guard(a, spec, "explain")?;
     let (head, body, framing) = check::load_request(a, io)?;
     let ex = if keyed { guard.explain(&head, Some(&body)) } else { guard.explain_without_key(&head, Some(&body)) };
     let now = guard.clock().now_secs();
@@ -43,9 +53,13 @@ pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
         Some(at) => writeln!(out, "now: {at} (--at)")?,
         None => writeln!(out, "now: {now} (system clock)")?,
     }
-    match &a.key.key_id {
-        Some(id) => writeln!(out, "key: {} ({})", line(id), a.key.algorithm.name())?,
-        None => writeln!(out, "key: none (no --key-id): the key checks and the MAC are not run")?,
+    match (&a.key.key_id, a.preset) {
+        (_, Some(_)) if keyed => writeln!(out, "secret: the endpoint's secret (secret-0; never printed)")?,
+        (_, Some(_)) => {
+            writeln!(out, "secret: none (no --secret-env or --secret-file): the secret checks and the MAC are not run")?;
+        }
+        (Some(id), None) => writeln!(out, "key: {} ({})", line(id), a.key.algorithm.name())?,
+        (None, None) => writeln!(out, "key: none (no --key-id): the key checks and the MAC are not run")?,
     }
     if let Some(label) = &ex.label {
         writeln!(out, "label: {}", line(label))?;
@@ -96,16 +110,18 @@ pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
         None if !keyed => {
             // Not a success: the MAC was never checked, so the request may well be forged (a
             // script running `hmac-guard explain req && accept` must not accept it).
-            writeln!(
-                out,
-                "verdict: incomplete (every check without the key passed; give --key-id and the secret to check the MAC)"
-            )?;
+            let how = if a.preset.is_some() { "give the endpoint's secret" } else { "give --key-id and the secret" };
+            writeln!(out, "verdict: incomplete (every check without the key passed; {how} to check the MAC)")?;
             writeln!(out, "note: the signature was not checked: this request is not known to be authentic (exit 3)")?;
             Ok(EXIT_INCOMPLETE)
         }
         None => {
             writeln!(out, "verdict: ok")?;
-            writeln!(out, "note: explain does not look for replays (a server remembers nonces; this tool cannot)")?;
+            if a.preset.is_some() {
+                writeln!(out, "note: explain does not look for duplicates (a server remembers deliveries; this tool cannot)")?;
+            } else {
+                writeln!(out, "note: explain does not look for replays (a server remembers nonces; this tool cannot)")?;
+            }
             Ok(EXIT_OK)
         }
     }

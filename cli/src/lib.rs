@@ -23,6 +23,7 @@ mod secret;
 mod show;
 mod sign;
 mod verify;
+mod webhook;
 
 use std::fmt;
 use std::io::{Read, Write};

@@ -61,6 +61,14 @@ impl Secret {
         Ok(Secret(bytes))
     }
 
+    /// The secret as text, as a webhook provider's dashboard shows it (the core derives the key).
+    pub(crate) fn into_text(self) -> Result<Zeroizing<String>, Failure> {
+        match std::str::from_utf8(&self.0) {
+            Ok(text) => Ok(Zeroizing::new(text.to_string())),
+            Err(_) => Err(Failure::input("the webhook secret is not UTF-8 text (give it as the provider's dashboard shows it)")),
+        }
+    }
+
     /// A key spec for `key_id` with this secret (consumed, so the bytes live in one place).
     /// A key id that holds the secret, or a part of it, is refused: key ids travel in every
     /// request and appear in output (any sf-string is a valid key id, so a pasted secret would be).

@@ -12,7 +12,7 @@ const CMD: Option<&str> = Some("sign");
 
 /// An absolute `http(s)` URL, split.
 #[derive(Debug, PartialEq, Eq)]
-struct Url {
+pub(crate) struct Url {
     scheme: String,
     authority: String,
     path_and_query: String,
@@ -21,6 +21,9 @@ struct Url {
 }
 
 pub(crate) fn run(a: &SignArgs, io: &mut Io<'_>) -> Outcome {
+    if let Some(preset) = a.preset {
+        return crate::webhook::run(a, preset, io);
+    }
     let Some(key_id) = a.key.key_id.as_deref() else { return Err(Failure::usage(CMD, "--key-id is required")) };
     let url = parse_url(&a.url)?;
     let method = match &a.method {
@@ -90,7 +93,7 @@ pub(crate) fn run(a: &SignArgs, io: &mut Io<'_>) -> Outcome {
 
 /// `curl` with every header the signature needs. `--path-as-is` and `--globoff` keep curl from
 /// rewriting the path (`/../`, `[]`) after it was signed.
-fn curl_command(a: &SignArgs, method: &str, url: &Url, signed: &[(String, String)]) -> String {
+pub(crate) fn curl_command(a: &SignArgs, method: &str, url: &Url, signed: &[(String, String)]) -> String {
     let mut lines: Vec<Vec<String>> =
         vec![vec!["curl".into(), "--silent".into(), "--show-error".into(), "--path-as-is".into(), "--globoff".into()]];
     let inferred = if a.body_file.is_some() { "POST" } else { "GET" };
@@ -133,7 +136,7 @@ fn display_name(name: &str) -> String {
     }
 }
 
-fn parse_url(s: &str) -> Result<Url, Failure> {
+pub(crate) fn parse_url(s: &str) -> Result<Url, Failure> {
     let bad = |why: &str| Failure::usage(CMD, format!("the URL {why} (expected http[s]://host[:port]/path?query)"));
     if !s.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(bad("must be printable ASCII without spaces: percent-encode the rest"));

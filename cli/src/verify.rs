@@ -7,12 +7,18 @@ use crate::show::line;
 use crate::{EXIT_OK, EXIT_REJECTED, Failure, Io, Outcome, check};
 
 pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
-    let Some(key_id) = a.key.key_id.as_deref() else {
-        return Err(Failure::usage(Some("verify"), "--key-id is required"));
-    };
     // The secret first: a missing one is reported before anything waits on stdin.
-    let spec = Secret::load(&a.key, io)?.into_spec(&a.key, key_id, a.subject.as_deref())?;
-    let guard = check::guard(a, Some(spec), "verify")?;
+    let guard = match (a.preset, a.key.key_id.as_deref()) {
+        (Some(preset), _) => {
+            let secret = Secret::load(&a.key, io)?.into_text()?;
+            check::webhook_guard(a, preset, Some(&secret), "verify")?
+        }
+        (None, Some(key_id)) => {
+            let spec = Secret::load(&a.key, io)?.into_spec(&a.key, key_id, a.subject.as_deref())?;
+            check::guard(a, Some(spec), "verify")?
+        }
+        (None, None) => return Err(Failure::usage(Some("verify"), "--key-id is required")),
+    };
     let (head, body, _) = check::load_request(a, io)?;
     let now = guard.clock().now_secs();
     let out = &mut *io.stdout;
@@ -24,6 +30,20 @@ pub(crate) fn run(a: &CheckArgs, io: &mut Io<'_>) -> Outcome {
                 writeln!(out, "label: {}", line(label))?;
             }
             writeln!(out, "key id: {}", line(&v.key_id))?;
+            if let Some(d) = &v.webhook {
+                // A delivery: what the receiver's handler gets (no nonce: a delivery is
+                // deduplicated under its id, or its MAC).
+                writeln!(out, "provider: {}", d.provider)?;
+                writeln!(out, "delivery id: {}", line(d.id.as_deref().unwrap_or("(none)")))?;
+                writeln!(out, "event type: {}", line(d.event_type.as_deref().unwrap_or("(none)")))?;
+                writeln!(out, "json: {}", d.json)?;
+                writeln!(out, "deduplicated by: {}", d.dedupe.name())?;
+                if let Some(created) = v.created {
+                    check::write_time(out, "timestamp", created, now)?;
+                }
+                writeln!(out, "body: {} bytes", v.body_len)?;
+                return Ok(EXIT_OK);
+            }
             writeln!(out, "subject: {}", line(v.subject.as_deref().unwrap_or("(none)")))?;
             writeln!(out, "algorithm: {}", v.algorithm.name())?;
             if let Some(created) = v.created {
