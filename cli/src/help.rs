@@ -24,6 +24,7 @@ hmac-guard: sign, verify and explain HMAC-signed HTTP requests
 
 Usage:
   hmac-guard sign    --key-id ID [OPTIONS] URL          print the signature headers, or a curl command
+  hmac-guard sign    --preset NAME --body FILE [URL]    a webhook provider's headers for a body
   hmac-guard verify  --key-id ID [OPTIONS] [FILE | -]   verify a raw HTTP/1.1 request, print the verdict
   hmac-guard explain [--key-id ID] [OPTIONS] [FILE | -] print the signature base and every check
   hmac-guard help COMMAND     (or: hmac-guard COMMAND --help)
@@ -43,15 +44,22 @@ Exit codes:
   3  explain without --key-id: incomplete, the signature was not checked (no key given); every
      other check passed, but the request is not known to be authentic
 
+Webhook presets (--preset): standard-webhooks, svix, stripe, github, slack, shopify. sign
+prints the provider's headers for a body; verify and explain check a captured delivery. The
+secret is given as the provider's dashboard shows it (whsec_... included).
+
 Example:
   read -rs HMAC_GUARD_SECRET && export HMAC_GUARD_SECRET
   hmac-guard sign --key-id client-1 --body-file order.json --curl http://127.0.0.1:3000/orders
+  hmac-guard sign --preset stripe --secret-env STRIPE_WEBHOOK_SECRET --body event.json \\
+      --curl http://127.0.0.1:3000/webhooks/stripe
 ";
 
 const SIGN: &str = "\
 hmac-guard sign: the headers that sign a request
 
 Usage: hmac-guard sign --key-id ID [OPTIONS] URL
+       hmac-guard sign --preset NAME --body FILE|- [--timestamp SECS] [--id ID] [--curl URL]
 
 URL is absolute: http[s]://host[:port]/path?query. Prints the headers to add, one `Name: value`
 line each (Content-Digest, Signature-Input, Signature; or the five X-HMAC-* headers with
@@ -87,6 +95,19 @@ Signature:
       --tag T                add the tag parameter
       --include-alg          add the alg parameter
       --digest D             sha-256 (default) or sha-512 for Content-Digest
+
+Webhook delivery (--preset):
+      --preset NAME          standard-webhooks, svix, stripe, github, slack or shopify: print the
+                             headers that provider sends with the body (no --key-id; the secret,
+                             from --secret-env NAME or --secret-file PATH, as the provider's
+                             dashboard shows it, whsec_... included)
+      --body PATH            the delivery's exact body bytes (- for stdin; --body-file works too)
+      --timestamp SECS       the signed timestamp, Unix seconds (default: now; not for github
+                             and shopify, which sign none)
+      --id ID                the delivery id (standard-webhooks, svix; default: a random msg_...)
+      --curl URL             a curl command that delivers it (Content-Type: application/json
+                             unless -H gives another)
+      --print-base           also print the signed string on stderr (as `explain` shows it)
 
 Examples:
   hmac-guard sign --key-id client-1 --body-file order.json https://api.example.com/orders
@@ -130,6 +151,14 @@ Verifier:
       --label L              accept only this signature label (repeatable; rfc9421)
       --tag T                require this tag (rfc9421)
 
+Webhook delivery:
+      --preset NAME          verify as that provider's receiver (standard-webhooks, svix, stripe,
+                             github, slack, shopify): no --key-id; the endpoint's secret from
+                             --secret-env NAME or --secret-file PATH as the provider's dashboard
+                             shows it; prints the provider, delivery id, event type and the secret
+                             that matched (secret-0)
+      --tolerance SECS       the provider's clock tolerance (default 300; not for github, shopify)
+
 Input limits: request head 64 KiB, body 16 MiB.
 
 Example:
@@ -158,7 +187,11 @@ Exit 0 when every check passed (with a key), 1 when one failed, 2 for usage or i
 3 when incomplete (no key given: the signature was not checked).
 
 Options: those of `hmac-guard verify` (see `hmac-guard verify --help`), with --key-id optional.
+With --preset NAME the delivery is explained as that provider's receiver sees it: the signed string
+(what precedes the body, then <body>), and each check; the secret is read only when
+--secret-env or --secret-file is given (without it: verdict incomplete, exit 3).
 
-Example:
+Examples:
   hmac-guard explain --at 1700000000 captured-request.txt
+  hmac-guard explain --preset stripe --secret-env STRIPE_WEBHOOK_SECRET captured-delivery.txt
 ";
