@@ -7,6 +7,7 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
 const { Guard, Signer, ManualClock, HmacGuardError, configFields, native } = require('./helpers.js')
+const { runWebhookCase } = require('./webhook-support.js')
 
 const dir = path.join(__dirname, '..', '..', 'tests', 'vectors')
 const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : []
@@ -126,6 +127,8 @@ for (const file of files) {
             { components: ['content-digest'], digest: c.algorithm },
           )
           assert.equal(h['content-digest'], c.header)
+        } else if (doc.kind === 'webhook') {
+          runWebhookCase(c)
         } else {
           assert.fail(`unknown vector kind ${doc.kind}`)
         }
