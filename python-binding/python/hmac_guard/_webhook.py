@@ -8,14 +8,17 @@ answers: ``Guard(scheme=preset, **options)`` builds the guard through the same o
 
 A verified delivery comes with a two-phase reservation: it is committed when the handler answered
 2xx (a later copy is then answered 200 without running the handler) and released when the handler
-answered anything else, raised, or the client went away (so the provider's retry runs).
+answered anything else, raised, or the client went away (so the provider's retry runs). A 2xx is
+committed just before the last piece of the response goes to the server: once the provider has
+its answer, a copy is a duplicate; a write that fails before that (a client gone) releases.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Callable, cast
 
 from ._native import Guard, ReplayTicket, Verified
 
@@ -104,3 +107,32 @@ async def settle_async(guard: Guard, ticket: ReplayTicket | None, commit: bool) 
         await ticket.commit_async()
     else:
         await ticket.release_async()
+
+
+class Once:
+    """Settles a reservation once: the first ``commit``/``release`` wins, later ones do nothing."""
+
+    __slots__ = ("_ticket",)
+
+    def __init__(self, ticket: ReplayTicket | None) -> None:
+        self._ticket = ticket
+
+    def __call__(self, commit: bool) -> None:
+        ticket, self._ticket = self._ticket, None
+        settle(ticket, commit)
+
+
+def committing_last(chunks: Iterable[Any], once: Once, commit: Callable[[], bool]) -> Iterator[Any]:
+    """``chunks`` passed through; the reservation settled (``commit()`` says how) just before the
+    last chunk is handed over, and released if the server stops early or a write fails."""
+    held: list[Any] = []
+    try:
+        for chunk in chunks:
+            if held:
+                yield held.pop()
+            held.append(chunk)
+    except BaseException:
+        once(False)
+        raise
+    once(commit())
+    yield from held

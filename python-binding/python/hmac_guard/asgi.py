@@ -25,8 +25,8 @@ A webhook receiver for any ASGI application: ``app = webhook("stripe", secrets=[
 verifies each delivery (the claim awaited: never blocking the loop on Redis), puts the
 :class:`~hmac_guard.WebhookDelivery` in ``scope["hmac_guard.webhook"]`` (and
 ``request.state`` in Starlette), answers copies and refusals from the core (``Guard.refusal``),
-and commits the delivery once a 2xx response was sent in full (released on another status, an
-exception, or a client gone).
+and commits the delivery just before the last piece of a 2xx response is sent (released on
+another status, an exception, or a client gone before that).
 """
 
 from __future__ import annotations
@@ -261,23 +261,26 @@ def webhook(
             scope[WEBHOOK_KEY] = delivery
             scope.setdefault("state", {})["webhook"] = delivery
             status = 0
-            sent = False
+            ticket = verified.replay_ticket
 
             async def sending(message: Message) -> None:
-                nonlocal status, sent
+                # A 2xx is committed just before its last body message goes out (then a copy is a
+                # duplicate once the provider has its answer); a send that fails before (a client
+                # gone) raises, and the delivery is released.
+                nonlocal status, ticket
                 if message["type"] == "http.response.start":
                     status = int(message["status"])
-                await send(message)  # a client gone: the server raises, the delivery is released
-                if message["type"] == "http.response.body" and not message.get("more_body", False):
-                    sent = True
+                last = message["type"] == "http.response.body" and not message.get("more_body", False)
+                if last and succeeded(status) and ticket is not None:
+                    done, ticket = ticket, None
+                    await settle_async(hook_guard, done, commit=True)
+                await send(message)
 
-            ticket = verified.replay_ticket
             try:
                 await app(scope, replaying(body, receive), sending)
-            except BaseException:
-                await settle_async(hook_guard, ticket, commit=False)
-                raise
-            await settle_async(hook_guard, ticket, commit=sent and succeeded(status))
+            finally:
+                done, ticket = ticket, None
+                await settle_async(hook_guard, done, commit=False)
 
         receiver.guard = hook_guard  # type: ignore[attr-defined]
         return receiver

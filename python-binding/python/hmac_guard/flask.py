@@ -24,9 +24,10 @@ Webhook receivers (one line per route; see :mod:`hmac_guard._webhook`)::
         ...  # delivery.type, delivery.id, delivery.payload, delivery.body
         return {"ok": True}
 
-The view gets a :class:`~hmac_guard.WebhookDelivery`; the delivery is committed when the view
-answers 2xx and released when it answers anything else or raises (the provider's retry then
-runs). A copy of a committed delivery is answered 200 without running the view, a copy in flight
+The view gets a :class:`~hmac_guard.WebhookDelivery`; the delivery is committed as a 2xx answer
+is handed to the server (just before its last piece), and released when the view answers
+anything else, raises, or the server stops writing early (a client gone; the provider's retry
+then runs). A copy of a committed delivery is answered 200 without running the view, a copy in flight
 409 with ``Retry-After``; every refusal is the core's (``Guard.refusal``).
 
 ``hmac.protect(blueprint)`` protects every view of a blueprint; ``HMAC_GUARD_PROTECT_ALL = True``
@@ -57,8 +58,8 @@ from typing import Any, Callable, TypeVar, cast
 from flask import Blueprint, Flask, Response, current_app, g, request
 
 from ._errors import ConfigError, HmacGuardError, InvalidStateError
-from ._native import Guard, Verified
-from ._webhook import WebhookDelivery, delivery_of, settle, succeeded, webhook_guard
+from ._native import Guard, ReplayTicket, Verified
+from ._webhook import Once, WebhookDelivery, committing_last, delivery_of, settle, succeeded, webhook_guard
 from ._wsgi import (
     BODY_READ_KEY,
     DEFAULT_CHUNK_SIZE,
@@ -245,13 +246,24 @@ def webhook(
             except BaseException:
                 settle(ticket, commit=False)
                 raise
-            settle(ticket, commit=succeeded(response.status_code))
-            return response
+            if not succeeded(response.status_code):
+                settle(ticket, commit=False)
+                return response
+            return _settled_when_sent(response, ticket)
 
         receiver.guard = hook_guard  # type: ignore[attr-defined]
         return receiver
 
     return decorate
+
+
+def _settled_when_sent(response: Response, ticket: ReplayTicket | None) -> Response:
+    """Commits the delivery just before the server writes the last piece of the 2xx response;
+    releases it when the server stops early (a client gone mid-response)."""
+    once = Once(ticket)
+    response.response = committing_last(response.response, once, lambda: True)
+    response.call_on_close(lambda: once(False))  # no-op once settled
+    return response
 
 
 def refusal_response(guard: Guard, exc: HmacGuardError, environ: dict[str, Any]) -> Response:

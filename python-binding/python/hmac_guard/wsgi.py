@@ -14,20 +14,21 @@ core builds (RFC 9421 §5.1).
 A webhook receiver for any WSGI application: ``application = webhook("github",
 secrets=[...])(application)`` verifies each delivery, puts the
 :class:`~hmac_guard.WebhookDelivery` in ``environ["hmac_guard.webhook"]``, answers copies and
-refusals from the core, and commits the delivery once a 2xx response was sent in full (released
-on another status, an exception, or a client gone mid-response).
+refusals from the core, and commits the delivery just before the last chunk of a 2xx response
+is handed to the server (released on another status, an exception, or the server closing the
+response early: a client gone).
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from http import HTTPStatus
 from typing import Any, Callable
 
 from ._errors import HmacGuardError
 from ._native import Guard, ReplayTicket
-from ._webhook import delivery_of, settle, succeeded, webhook_guard
+from ._webhook import Once, committing_last, delivery_of, succeeded, webhook_guard
 from ._wsgi import (
     BODY_READ_KEY,
     DEFAULT_CHUNK_SIZE,
@@ -131,8 +132,9 @@ def webhook(
 
 
 class _Settling:
-    """The application's response, passed through; the reservation is settled when the server
-    closes it: committed when the status was 2xx and every chunk was handed over, else released."""
+    """The application's response, passed through; the reservation is committed just before the
+    last chunk of a 2xx response is handed to the server, and released on another status, an
+    exception, or the server closing the response early (a client gone)."""
 
     def __init__(
         self,
@@ -141,9 +143,8 @@ class _Settling:
         start_response: StartResponse,
         ticket: ReplayTicket | None,
     ) -> None:
-        self._ticket = ticket
+        self._once = Once(ticket)
         self._status = 0
-        self._done = False
 
         def starting(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             self._status = int(status.split(" ", 1)[0])
@@ -154,16 +155,11 @@ class _Settling:
         try:
             self._inner = app(environ, starting)
         except BaseException:
-            self._settle(commit=False)
+            self._once(False)
             raise
 
-    def __iter__(self) -> Any:
-        try:
-            yield from self._inner
-        except BaseException:
-            self._settle(commit=False)
-            raise
-        self._done = True
+    def __iter__(self) -> Iterator[bytes]:
+        return committing_last(self._inner, self._once, lambda: succeeded(self._status))
 
     def close(self) -> None:
         try:
@@ -171,8 +167,4 @@ class _Settling:
             if close is not None:
                 close()
         finally:
-            self._settle(commit=self._done and succeeded(self._status))
-
-    def _settle(self, *, commit: bool) -> None:
-        ticket, self._ticket = self._ticket, None
-        settle(ticket, commit)
+            self._once(False)  # no-op once settled
