@@ -44,6 +44,7 @@ async fn webhook(req: HttpRequest, w: Webhook) -> HttpResponse {
     if req.headers().contains_key("x-fail") {
         return HttpResponse::InternalServerError().json(serde_json::json!({"failed": true}));
     }
+    assert!(!req.headers().contains_key("x-panic"), "the handler panics (X-Panic)");
     if req.headers().contains_key("x-hold") {
         let _ = tokio::task::spawn_blocking(|| suite::GATE.hold()).await;
     }
@@ -86,7 +87,7 @@ fn serve(store: Option<Arc<dyn ReplayStore>>) -> SocketAddr {
 
 #[test]
 fn the_adapter_suite() {
-    suite::run_all(serve(None), suite::TeCl::ServerRefuses);
+    suite::run_all(serve(None), suite::TeCl::ServerRefuses, suite::ClientGone::HandlerFinishes);
 }
 
 #[test]

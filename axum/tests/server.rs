@@ -48,6 +48,7 @@ async fn webhook(headers: HeaderMap, w: Webhook) -> impl IntoResponse {
     if headers.contains_key("x-fail") {
         return (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({"failed": true})));
     }
+    assert!(!headers.contains_key("x-panic"), "the handler panics (X-Panic)");
     if headers.contains_key("x-hold") {
         let _ = tokio::task::spawn_blocking(|| suite::GATE.hold()).await;
     }
@@ -82,7 +83,9 @@ async fn serve(router: Router) -> SocketAddr {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_adapter_suite() {
     let addr = serve(app(None)).await;
-    tokio::task::spawn_blocking(move || suite::run_all(addr, suite::TeCl::TransferEncodingWins)).await.unwrap();
+    tokio::task::spawn_blocking(move || suite::run_all(addr, suite::TeCl::TransferEncodingWins, suite::ClientGone::Released))
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

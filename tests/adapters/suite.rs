@@ -11,8 +11,8 @@
 //! - `POST /webhooks/<preset>` for each webhook preset (`Preset::ALL`), behind the adapter's
 //!   one-line webhook receiver with the two secrets of [`webhook_secrets`] (a rotation: `secret-0`,
 //!   `secret-1`); the handler takes the adapter's `Webhook` extractor, counts its runs in
-//!   [`WEBHOOK_CALLS`], answers 500 on `X-Fail: 1`, waits for [`GATE`] on `X-Hold: 1` (both
-//!   unsigned), else 200 with [`webhook_echo`];
+//!   [`WEBHOOK_CALLS`], answers 500 on `X-Fail: 1`, panics on `X-Panic: 1`, waits for [`GATE`]
+//!   on `X-Hold: 1` (all unsigned), else 200 with [`webhook_echo`];
 //! - `POST /open/webhook`, no middleware, its handler asks for the `Webhook`: must be 500.
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -134,6 +134,16 @@ pub fn send_raw(addr: SocketAddr, raw: &[u8]) -> Reply {
     parse(&buf)
 }
 
+/// As [`send_raw`], but `None` when the server closed without answering.
+pub fn send_raw_any(addr: SocketAddr, raw: &[u8]) -> Option<Reply> {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let _ = stream.write_all(raw);
+    let mut buf = Vec::new();
+    let _ = stream.read_to_end(&mut buf);
+    (!buf.is_empty()).then(|| parse(&buf))
+}
+
 fn parse(buf: &[u8]) -> Reply {
     let end = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| panic!("no response head in {buf:?}"));
     let head = String::from_utf8_lossy(&buf[..end]).to_string();
@@ -166,7 +176,7 @@ fn expect(r: &Reply, status: u16, code: &str, what: &str) {
 }
 
 /// Every scenario but the Redis one. `hooks`: the two-phase route exists.
-pub fn run_all(addr: SocketAddr, te_cl: TeCl) {
+pub fn run_all(addr: SocketAddr, te_cl: TeCl, client_gone: ClientGone) {
     valid_and_identity(addr);
     tampering(addr);
     keys_and_time(addr);
@@ -177,7 +187,7 @@ pub fn run_all(addr: SocketAddr, te_cl: TeCl) {
     missing_middleware(addr);
     reserve_commit(addr);
     framing(addr, te_cl);
-    webhooks(addr);
+    webhooks(addr, client_gone);
 }
 
 pub fn valid_and_identity(addr: SocketAddr) {
@@ -500,9 +510,9 @@ fn header_removed(mut r: Req, name: &str) -> Req {
 }
 
 /// Every webhook scenario, for every preset.
-pub fn webhooks(addr: SocketAddr) {
+pub fn webhooks(addr: SocketAddr, client_gone: ClientGone) {
     for preset in Preset::ALL {
-        webhook_scenarios(addr, preset);
+        webhook_scenarios(addr, preset, client_gone);
     }
     // All presets at once: a server may take a second to close after refusing a large body.
     let oversize: Vec<_> = Preset::ALL.into_iter().map(|p| std::thread::spawn(move || webhook_oversize(addr, p))).collect();
@@ -517,7 +527,16 @@ fn calls() -> usize {
     WEBHOOK_CALLS.load(Ordering::SeqCst)
 }
 
-pub fn webhook_scenarios(addr: SocketAddr, preset: Preset) {
+/// What the server does with a request whose client went away while the handler ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientGone {
+    /// The request (the handler's future) is dropped: the reservation is released (hyper).
+    Released,
+    /// The handler runs to its end; its answer settles the reservation (actix-web).
+    HandlerFinishes,
+}
+
+pub fn webhook_scenarios(addr: SocketAddr, preset: Preset, client_gone: ClientGone) {
     let name = preset.name();
     let [old, new] = webhook_secrets(preset);
     let what = |s: &str| format!("{name}: {s}");
@@ -583,6 +602,47 @@ pub fn webhook_scenarios(addr: SocketAddr, preset: Preset) {
     let retry = header_removed(failing, "X-Fail");
     expect(&retry.send(addr), 200, "-", &what("the retry after a failed handler"));
     assert_eq!(calls(), before + 2, "{name}: the retry ran the handler");
+
+    // The handler panicked: no answer, released, the retry runs the handler.
+    let id = next_id();
+    let mut panicking = delivery(preset, &[old], &event(&id), &id);
+    panicking.headers.push(("X-Panic".into(), "1".into()));
+    let reply = send_raw_any(addr, &panicking.bytes(addr, false));
+    assert!(reply.as_ref().is_none_or(|r| r.status == 500), "{name}: a panicking handler: {reply:?}");
+    expect(&header_removed(panicking, "X-Panic").send(addr), 200, "-", &what("the retry after a panic"));
+
+    // The client went away while the handler ran. Where the server drops the request (hyper),
+    // the reservation is released and the retry runs the handler; where it lets the handler
+    // finish (actix-web), its 2xx commits the delivery and the retry is a duplicate. Either way
+    // the copy sees 409 while the delivery is in flight, and no event is lost.
+    GATE.reset();
+    let id = next_id();
+    let mut held = delivery(preset, &[old], &event(&id), &id);
+    held.headers.push(("X-Hold".into(), "1".into()));
+    let mut gone = TcpStream::connect(addr).unwrap();
+    gone.write_all(&held.bytes(addr, false)).unwrap();
+    GATE.wait_entered(1);
+    drop(gone);
+    let retry = header_removed(held, "X-Hold");
+    if client_gone == ClientGone::HandlerFinishes {
+        GATE.open();
+    }
+    let started = std::time::Instant::now();
+    let reply = loop {
+        let reply = retry.send(addr);
+        if reply.status != 409 || started.elapsed() > Duration::from_secs(5) {
+            break reply;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    GATE.open();
+    match client_gone {
+        ClientGone::Released => expect(&reply, 200, "-", &what("the retry after the client went away")),
+        ClientGone::HandlerFinishes => {
+            expect(&reply, 200, "ERR_DUPLICATE_DELIVERY", &what("the retry after the client went away"));
+        }
+    }
+    GATE.reset();
 
     // A body that is not UTF-8, signed correctly: accepted, bytes intact, not JSON.
     let binary: Vec<u8> = (0..=255u8).chain([0xff, 0xfe, 0x80, 0xc3]).chain(next_id().bytes()).collect();
