@@ -230,3 +230,27 @@ test('expressWebhook: options are the core\'s (a wrong one is ERR_INVALID_CONFIG
   const guard = new Guard({ scheme: 'github', secrets: SECRETS.github })
   assert.equal(expressWebhook(guard).guard, guard)
 })
+
+test('expressWebhook: a body the server cannot read is 400 ERR_BAD_FRAMING, and nothing is claimed', async (t) => {
+  const plan = new Plan()
+  const { base, srv } = await server('standard-webhooks', plan)
+  t.after(() => close(srv))
+  const d = delivery('standard-webhooks')
+  // A chunk size that is not hex.
+  const bad = await rawExchange(base, [rawDelivery(d, { length: null, add: [['transfer-encoding', 'chunked']] }), Buffer.from('zz\r\nabc\r\n')])
+  assert.equal(bad.status, 400, bad.body)
+  assert.equal(bad.json.error.code, 'ERR_BAD_FRAMING')
+  assert.equal(bad.headers.connection, 'close')
+  // The connection ends before Content-Length bytes arrived.
+  const short = await rawExchange(base, [rawDelivery(d), d.body.subarray(0, 5)], { end: 'half' })
+  assert.ok(short.status === 400 || short.status === 0, `status ${short.status}`)
+  if (short.status === 400) assert.equal(short.json.error.code, 'ERR_BAD_FRAMING')
+  // Transfer-Encoding with Content-Length: refused by Node's parser or the adapter, never run.
+  const both = await rawExchange(base, [rawDelivery(d, { add: [['transfer-encoding', 'chunked']] }), chunk(d.body), Buffer.from('0\r\n\r\n')])
+  assert.equal(both.status, 400, both.body)
+  assert.equal(plan.count(d.id), 0, 'the handler never ran')
+  // The delivery itself, sent properly afterwards, is new: nothing was claimed.
+  const r = await send(base, post(d))
+  assert.equal(r.status, 200, r.body)
+  assert.equal(plan.count(d.id), 1)
+})
