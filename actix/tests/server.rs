@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use hmac_guard::webhook::Preset;
-use hmac_guard::{Guard, KeyRing, Policy, ReplayMode, ReplayStore, Rfc9421, Verified};
+use hmac_guard::{Guard, KeyRing, Policy, ReplayMode, ReplayStore, Rfc9421, Value, Verified};
 use hmac_guard_actix::{Hmac, HmacGuard, VerifiedBody, Webhook};
 
 fn guard(policy: Policy, store: Option<Arc<dyn ReplayStore>>) -> Guard {
@@ -39,6 +39,19 @@ async fn hooks(req: HttpRequest, VerifiedBody { verified, body }: VerifiedBody) 
     HttpResponse::Created().json(echo(&verified, &body))
 }
 
+/// The one-line receiver; on a Redis store through the same options when `redis_url` is given.
+fn receiver(preset: Preset, redis_url: Option<&str>) -> HmacGuard {
+    let secrets = suite::webhook_secrets(preset);
+    let Some(url) = redis_url else { return HmacGuard::webhook(preset.name(), &secrets).unwrap() };
+    let secrets = Value::List(secrets.iter().map(|s| Value::str(*s)).collect());
+    HmacGuard::from_options(&Value::map([
+        ("scheme", Value::str(preset.name())),
+        ("secrets", secrets),
+        ("redis_url", Value::str(url)),
+    ]))
+    .unwrap()
+}
+
 async fn webhook(req: HttpRequest, w: Webhook) -> HttpResponse {
     suite::WEBHOOK_CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     if req.headers().contains_key("x-fail") {
@@ -54,11 +67,10 @@ async fn webhook(req: HttpRequest, w: Webhook) -> HttpResponse {
 }
 
 /// Serves the suite's routes on a free port, on its own thread (actix runs its own runtime).
-fn serve(store: Option<Arc<dyn ReplayStore>>) -> SocketAddr {
+fn serve(store: Option<Arc<dyn ReplayStore>>, redis_url: Option<&str>) -> SocketAddr {
     let consume = guard(Policy::default(), store.clone());
     let reserve = guard(Policy { replay: ReplayMode::Reserve { hold_secs: 30 }, ..Policy::default() }, store);
-    let receivers: Vec<(Preset, HmacGuard)> =
-        Preset::ALL.into_iter().map(|p| (p, HmacGuard::webhook(p.name(), &suite::webhook_secrets(p)).unwrap())).collect();
+    let receivers: Vec<(Preset, HmacGuard)> = Preset::ALL.into_iter().map(|p| (p, receiver(p, redis_url))).collect();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -87,7 +99,7 @@ fn serve(store: Option<Arc<dyn ReplayStore>>) -> SocketAddr {
 
 #[test]
 fn the_adapter_suite() {
-    suite::run_all(serve(None), suite::TeCl::ServerRefuses, suite::ClientGone::HandlerFinishes);
+    suite::run_all(serve(None, None), suite::TeCl::ServerRefuses, suite::ClientGone::HandlerFinishes);
 }
 
 #[test]
@@ -96,6 +108,7 @@ fn two_servers_on_one_redis_accept_exactly_one_of_100_copies() {
     let store = || -> Option<Arc<dyn ReplayStore>> {
         Some(Arc::new(hmac_guard::RedisStore::new(hmac_guard::RedisStoreConfig::new(redis.url())).unwrap()))
     };
-    let (a, b) = (serve(store()), serve(store()));
+    let (a, b) = (serve(store(), Some(&redis.url())), serve(store(), Some(&redis.url())));
     assert_eq!(suite::concurrent_copies(&[a, b], 100), 1);
+    suite::webhooks_across_servers(a, b);
 }

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json};
 use axum::routing::post;
 use hmac_guard::webhook::Preset;
-use hmac_guard::{Guard, KeyRing, Policy, ReplayMode, Rfc9421, Verified};
+use hmac_guard::{Guard, KeyRing, Policy, ReplayMode, Rfc9421, Value, Verified};
 use hmac_guard_axum::{Hmac, HmacGuardLayer, VerifiedBody, Webhook};
 
 fn guard(policy: Policy, store: Option<Arc<dyn hmac_guard::ReplayStore>>) -> Guard {
@@ -57,14 +57,22 @@ async fn webhook(headers: HeaderMap, w: Webhook) -> impl IntoResponse {
     (StatusCode::OK, Json(suite::webhook_echo(w.provider, id, event_type, w.json, &w.secret_id, &w.body, parsed)))
 }
 
-fn app(store: Option<Arc<dyn hmac_guard::ReplayStore>>) -> Router {
+/// The one-line receiver; on a Redis store through the same options when `redis_url` is given.
+fn receiver(preset: Preset, redis_url: Option<&str>) -> HmacGuardLayer {
+    let secrets = suite::webhook_secrets(preset);
+    let Some(url) = redis_url else { return HmacGuardLayer::webhook(preset.name(), &secrets).unwrap() };
+    let secrets = Value::List(secrets.iter().map(|s| Value::str(*s)).collect());
+    let options = Value::map([("scheme", Value::str(preset.name())), ("secrets", secrets), ("redis_url", Value::str(url))]);
+    HmacGuardLayer::from_options(&options).unwrap()
+}
+
+fn app(store: Option<Arc<dyn hmac_guard::ReplayStore>>, redis_url: Option<&str>) -> Router {
     let consume = HmacGuardLayer::new(guard(Policy::default(), store.clone())).url_scheme("http");
     let reserve = Policy { replay: ReplayMode::Reserve { hold_secs: 30 }, ..Policy::default() };
     let reserve = HmacGuardLayer::new(guard(reserve, store)).url_scheme("http");
     let mut router = Router::new();
     for preset in Preset::ALL {
-        let receiver = HmacGuardLayer::webhook(preset.name(), &suite::webhook_secrets(preset)).unwrap();
-        router = router.route(&format!("/webhooks/{}", preset.name()), post(webhook).layer(receiver));
+        router = router.route(&format!("/webhooks/{}", preset.name()), post(webhook).layer(receiver(preset, redis_url)));
     }
     router
         .route("/orders", post(orders).layer(consume))
@@ -82,7 +90,7 @@ async fn serve(router: Router) -> SocketAddr {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_adapter_suite() {
-    let addr = serve(app(None)).await;
+    let addr = serve(app(None, None)).await;
     tokio::task::spawn_blocking(move || suite::run_all(addr, suite::TeCl::TransferEncodingWins, suite::ClientGone::Released))
         .await
         .unwrap();
@@ -94,9 +102,10 @@ async fn two_servers_on_one_redis_accept_exactly_one_of_100_copies() {
     let store = || -> Option<Arc<dyn hmac_guard::ReplayStore>> {
         Some(Arc::new(hmac_guard::RedisStore::new(hmac_guard::RedisStoreConfig::new(redis.url())).unwrap()))
     };
-    let a = serve(app(store())).await;
-    let b = serve(app(store())).await;
+    let a = serve(app(store(), Some(&redis.url()))).await;
+    let b = serve(app(store(), Some(&redis.url()))).await;
     let accepted = tokio::task::spawn_blocking(move || suite::concurrent_copies(&[a, b], 100)).await.unwrap();
     assert_eq!(accepted, 1);
+    tokio::task::spawn_blocking(move || suite::webhooks_across_servers(a, b)).await.unwrap();
     drop(redis);
 }

@@ -510,7 +510,12 @@ fn header_removed(mut r: Req, name: &str) -> Req {
 }
 
 /// Every webhook scenario, for every preset.
+/// Held by the webhook scenarios: they share [`GATE`] and [`WEBHOOK_CALLS`], and a crate's tests
+/// run in parallel.
+static WEBHOOK_SCENARIOS: Mutex<()> = Mutex::new(());
+
 pub fn webhooks(addr: SocketAddr, client_gone: ClientGone) {
+    let _one_at_a_time = WEBHOOK_SCENARIOS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     for preset in Preset::ALL {
         webhook_scenarios(addr, preset, client_gone);
     }
@@ -682,6 +687,49 @@ pub fn webhook_scenarios(addr: SocketAddr, preset: Preset, client_gone: ClientGo
     let id = next_id();
     let r = delivery(preset, &[stranger], &event(&id), &id).send(addr);
     expect(&r, 401, "ERR_SIGNATURE_MISMATCH", &what("unknown secret"));
+}
+
+/// Two servers whose webhook receivers share one Redis store: a delivery committed on one is a
+/// duplicate on the other, one in flight on one is 409 on the other, and one that failed on one
+/// runs on the other.
+pub fn webhooks_across_servers(a: SocketAddr, b: SocketAddr) {
+    let _one_at_a_time = WEBHOOK_SCENARIOS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    for preset in Preset::ALL {
+        let (name, [old, new]) = (preset.name(), webhook_secrets(preset));
+        let what = |s: &str| format!("{name} across servers: {s}");
+        let id = next_id();
+        let d = delivery(preset, &[old], &event(&id), &id);
+        expect(&d.send(a), 200, "-", &what("delivered to the first"));
+        let before = calls();
+        expect(&d.send(b), 200, "ERR_DUPLICATE_DELIVERY", &what("a copy to the second"));
+        if preset.signs_timestamp() {
+            let resigned = delivery(preset, &[new], &event(&id), &id);
+            expect(&resigned.send(b), 200, "ERR_DUPLICATE_DELIVERY", &what("signed anew, to the second"));
+        }
+        assert_eq!(calls(), before, "{name}: the handler ran for a duplicate");
+
+        GATE.reset();
+        let id = next_id();
+        let mut held = delivery(preset, &[old], &event(&id), &id);
+        held.headers.push(("X-Hold".into(), "1".into()));
+        let raw = held.bytes(a, false);
+        let first = std::thread::spawn(move || send_raw(a, &raw));
+        GATE.wait_entered(1);
+        let copy = header_removed(held, "X-Hold");
+        let busy = copy.send(b);
+        expect(&busy, 409, "ERR_DELIVERY_IN_PROGRESS", &what("a copy while the first runs"));
+        assert!(busy.header("retry-after").is_some_and(|v| v.parse::<u32>().is_ok()), "{busy:?}");
+        GATE.open();
+        expect(&first.join().unwrap(), 200, "-", &what("the held delivery"));
+        expect(&copy.send(b), 200, "ERR_DUPLICATE_DELIVERY", &what("the copy once it committed"));
+        GATE.reset();
+
+        let id = next_id();
+        let mut failing = delivery(preset, &[old], &event(&id), &id);
+        failing.headers.push(("X-Fail".into(), "1".into()));
+        assert_eq!(failing.send(a).status, 500, "{name}: the handler failed");
+        expect(&header_removed(failing, "X-Fail").send(b), 200, "-", &what("the retry, on the second"));
+    }
 }
 
 /// Oversize: 413 before the body (Content-Length) and mid-stream (chunked), connection closed.
