@@ -107,12 +107,13 @@ def test_rotated_secret(hook_server: tuple[Server, Path], preset: str) -> None:
 
 
 @pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("answer", [("ok", 200), ("empty", 204)])
 def test_duplicate_after_commit_is_200_without_the_handler(
-    hook_server: tuple[Server, Path], preset: str
+    hook_server: tuple[Server, Path], preset: str, answer: tuple[str, int]
 ) -> None:
     server, calls = hook_server
     marker, headers, body = _delivery(preset)
-    assert _post(server, preset, headers, body)[0] == 200
+    assert _post(server, preset, headers, body, answer[0])[0] == answer[1]
     status, _, answer = _post(server, preset, headers, body)
     assert (status, error_code(answer)) == (200, "ERR_DUPLICATE_DELIVERY")
     assert _calls(calls, preset, marker) == 1
@@ -276,3 +277,50 @@ def test_redis_fifty_concurrent_copies_run_the_handler_once(redis: Redis, tmp_pa
         # After the commit, a copy is a duplicate on every worker.
         assert {_post(server, preset, headers, body)[0] for _ in range(8)} == {200}
         assert _calls(calls, preset, marker) == 1
+
+
+# --- The plain ASGI receiver under uvicorn (hmac_guard.asgi.webhook, mounted at /raw/<preset>) ----
+
+
+@pytest.fixture(scope="module")
+def asgi_server(tmp_path_factory: Any) -> Iterator[tuple[Server, Path]]:
+    calls = tmp_path_factory.mktemp("webhooks-asgi") / "calls.log"
+    calls.touch()
+    port = free_port()
+    env = {"HMAC_GUARD_TEST_WEBHOOK_CALLS": str(calls), "HMAC_GUARD_TEST_REDIS_URL": ""}
+    with serve("webhook-asgi", _argv("fastapi", port), port, env=env) as server:
+        yield server, calls
+
+
+@pytest.mark.parametrize("preset", ["standard-webhooks", "github"])
+def test_plain_asgi_receiver(asgi_server: tuple[Server, Path], preset: str) -> None:
+    server, calls = asgi_server
+
+    def post(
+        headers: list[tuple[str, str]], body: bytes, mode: str = "ok"
+    ) -> tuple[int, dict[str, str], bytes]:
+        return request(server, "POST", f"/raw/{preset}/?mode={mode}", headers, body)
+
+    marker, headers, body = _delivery(preset, secret_index=1)
+    status, _, answer = post(headers, body, "fail")
+    assert status == 500
+    status, _, answer = post(headers, body)  # released: the retry runs
+    assert status == 200, answer
+    assert json.loads(answer)["secret_id"] == "secret-1"
+    status, _, answer = post(headers, body)
+    assert (status, error_code(answer)) == (200, "ERR_DUPLICATE_DELIVERY")
+    assert _calls(calls, preset, marker) == 2
+    marker, headers, body = _delivery(preset)
+    slow = threading.Thread(target=lambda: post(headers, body, "slow"))
+    slow.start()
+    while _calls(calls, preset, marker) == 0:
+        time.sleep(0.02)
+    status, fields, answer = post(headers, body)
+    slow.join(15)
+    assert (status, error_code(answer)) == (409, "ERR_DELIVERY_IN_PROGRESS")
+    assert "retry-after" in fields
+    status, _, answer = post([h for h in headers if h[0].lower() != SIGNATURE[preset]], body)
+    assert (status, error_code(answer)) == (401, "ERR_MISSING_SIGNATURE")
+    head = _head(server, preset, f"Content-Length: {BODY_LIMIT + 1}", headers)
+    head = head.replace(f"/hooks/{preset} ".encode(), f"/raw/{preset}/ ".encode(), 1)
+    assert raw_exchange(server, head, [], timeout=5)[0] == 413

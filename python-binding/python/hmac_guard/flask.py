@@ -246,8 +246,9 @@ def webhook(
             except BaseException:
                 settle(ticket, commit=False)
                 raise
-            if not succeeded(response.status_code):
-                settle(ticket, commit=False)
+            if not succeeded(response.status_code) or response.status_code == 204:
+                # (Werkzeug never iterates a 204's body: it is committed here.)
+                settle(ticket, commit=succeeded(response.status_code))
                 return response
             return _settled_when_sent(response, ticket)
 

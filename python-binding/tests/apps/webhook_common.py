@@ -4,7 +4,7 @@ behaviour, chosen per request by the query string (not signed by any provider):
 
 - ``?mode=ok`` (default): 200 with what the handler got;
 - ``?mode=slow``: sleeps ``SLOW_SECS`` first (a copy sent meanwhile is in flight);
-- ``?mode=fail``: answers 500; ``?mode=raise``: raises.
+- ``?mode=fail``: answers 500; ``?mode=raise``: raises; ``?mode=empty``: 204 No Content.
 
 Every handler run appends ``<provider> <marker>`` to the file named by
 ``HMAC_GUARD_TEST_WEBHOOK_CALLS`` (one line, ``O_APPEND``: safe across workers), so the tests

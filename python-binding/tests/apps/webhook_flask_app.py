@@ -29,6 +29,8 @@ def _handler(delivery: WebhookDelivery) -> Any:
         return {"failed": True}, 500
     elif how == "raise":
         raise RuntimeError("handler failed")
+    elif how == "empty":
+        return "", 204
     return describe(delivery)
 
 
