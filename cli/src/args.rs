@@ -211,6 +211,9 @@ fn sign(parser: &mut Parser) -> R<Command> {
     if key.key_id.is_none() {
         return Err(Failure::usage(CMD, "--key-id is required"));
     }
+    if a.webhook_id.is_some() {
+        return Err(Failure::usage(CMD, "--id applies with --preset (a webhook delivery's id)"));
+    }
     if scheme == SchemeKind::Simple {
         let rfc_only = [
             ("--label", a.label.is_some()),

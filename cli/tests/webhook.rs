@@ -330,6 +330,7 @@ fn preset_usage_errors() {
         (vec!["verify", "--preset", "stripe", "--key-id", "k1"], "--key-id does not apply with --preset"),
         (vec!["verify", "--preset", "stripe", "--max-age", "5"], "--max-age does not apply with --preset"),
         (vec!["explain", "--tolerance", "5"], "--tolerance applies with --preset"),
+        (vec!["sign", "--key-id", "k1", "--id", "x", "http://h/"], "--id applies with --preset"),
         (vec!["sign", "--preset", "stripe", "--body", &body], "HMAC_GUARD_SECRET is not set"),
     ] {
         let out = cli(&args, &env, b"");
