@@ -347,3 +347,41 @@ def test_no_secret_in_a_delivery_repr() -> None:
     assert (delivery.type, delivery.id, delivery.dedupe) == ("app_mention", "Ev42", "body-id")
     for text in (repr(delivery), repr(verified), repr(verified.webhook), repr(guard)):
         assert all(s not in text for s in SECRETS["slack"]), text
+
+
+def test_fastapi_receiver_runs_a_plain_def_in_the_thread_pool() -> None:
+    import threading
+
+    import httpx
+    from fastapi import FastAPI
+
+    from hmac_guard.fastapi import webhook as fastapi_webhook
+
+    threads: list[str] = []
+    app = FastAPI()
+
+    @app.post("/hooks/shopify")
+    @fastapi_webhook("shopify", secrets=SECRETS["shopify"])
+    def on_shopify(delivery: WebhookDelivery) -> dict[str, Any]:
+        threads.append(threading.current_thread().name)
+        return {"type": delivery.type, "payload": delivery.payload}
+
+    body = b'{"id": 820982911946154508, "total_price": "199.00"}'
+    headers = {**sign_webhook("shopify", secret=SECRETS["shopify"][0], body=body).headers}
+    headers["X-Shopify-Topic"] = "orders/create"
+
+    async def send_twice() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return [await client.post("/hooks/shopify", content=body, headers=headers) for _ in range(2)]
+
+    first, again = asyncio.run(send_twice())
+    assert first.status_code == 200, first.text
+    assert first.json() == {
+        "type": "orders/create",
+        "payload": {"id": 820982911946154508, "total_price": "199.00"},
+    }
+    assert again.status_code == 200
+    assert again.json()["error"]["code"] == "ERR_DUPLICATE_DELIVERY"
+    assert len(threads) == 1
+    assert threads[0] != threading.main_thread().name

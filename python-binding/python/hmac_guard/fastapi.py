@@ -43,9 +43,11 @@ endpoint, a copy in flight 409 with ``Retry-After``; every refusal is the core's
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any, Callable
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
@@ -153,6 +155,7 @@ def webhook(
 
     def decorate(handler: Callable[..., Any]) -> Callable[[Request], Any]:
         wants_request = "request" in inspect.signature(handler).parameters
+        is_async = inspect.iscoroutinefunction(handler)
 
         async def receiver(request: Request) -> Response:
             complete = False
@@ -175,7 +178,13 @@ def webhook(
             ticket = verified.replay_ticket
             try:
                 delivery = delivery_of(verified, b"".join(chunks))
-                result = handler(delivery, request=request) if wants_request else handler(delivery)
+                call = (
+                    functools.partial(handler, delivery, request=request)
+                    if wants_request
+                    else functools.partial(handler, delivery)
+                )
+                # A plain def runs in the thread pool, as FastAPI runs plain endpoints.
+                result = await call() if is_async else await run_in_threadpool(call)
                 if inspect.isawaitable(result):
                     result = await result
                 response = result if isinstance(result, Response) else JSONResponse(jsonable_encoder(result))
