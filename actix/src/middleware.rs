@@ -49,7 +49,7 @@ impl HmacGuard {
     }
 
     /// A middleware built from options of the one configuration contract, spelled as in Python
-    /// (`scheme`, `secrets`, `body_limit`, `redis_url`, ... — [docs/configuration.md]); defaults,
+    /// (`scheme`, `secrets`, `body_limit`, `redis_url`, ... — docs/configuration.md); defaults,
     /// validation and environment variables are the core's (`GuardConfig::from_options`).
     ///
     /// # Errors
