@@ -13,7 +13,7 @@ pub enum Spelling {
 }
 
 /// The CLI's flag for each option it sets from the command line.
-const CLI_FLAGS: [(&str, &str); 7] = [
+const CLI_FLAGS: [(&str, &str); 8] = [
     ("scheme", "--scheme"),
     ("policy.max_age_secs", "--max-age"),
     ("policy.max_future_skew_secs", "--max-skew"),
@@ -21,6 +21,7 @@ const CLI_FLAGS: [(&str, &str); 7] = [
     ("policy.accepted_labels", "--label"),
     ("policy.required_tag", "--tag"),
     ("clock", "--at"),
+    ("webhook.tolerance_secs", "--tolerance"),
 ];
 
 /// One option.
