@@ -163,7 +163,7 @@ where
             req.extensions_mut().insert(Arc::new(verified));
             req.extensions_mut().insert(WireBody(bytes));
             let response = service.call(req).await;
-            settle.finish(response.as_ref().is_ok_and(|r| r.status().is_success())).await;
+            settle.finish(response.as_ref().is_ok_and(|r| hmac_guard::webhook::handled(r.status().as_u16()))).await;
             response.map(ServiceResponse::map_into_left_body)
         })
     }

@@ -173,7 +173,7 @@ where
             parts.extensions.insert(Arc::new(verified));
             parts.extensions.insert(body::WireBody(bytes.clone()));
             let response = inner.call(Request::from_parts(parts, B::from(bytes))).await;
-            settle.finish(response.as_ref().is_ok_and(|r| r.status().is_success())).await;
+            settle.finish(response.as_ref().is_ok_and(|r| hmac_guard::webhook::handled(r.status().as_u16()))).await;
             response
         })
     }
