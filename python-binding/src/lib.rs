@@ -82,6 +82,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<webhook::PyRefusal>()?;
     m.add_class::<webhook::PySignedWebhook>()?;
     m.add_function(wrap_pyfunction!(webhook::sign_webhook, m)?)?;
+    m.add_function(wrap_pyfunction!(webhook::webhook_handled, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_async_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_mac_for_vectors, m)?)?;

@@ -225,3 +225,13 @@ pub(crate) fn sign_webhook(
         Ok(PySignedWebhook { headers: signed.headers, signed: signed.signed })
     })
 }
+
+/// Whether a handler's answer with `status` means the delivery was handled (commit its
+/// reservation) rather than failed (release it, so the provider's retry runs): the core's rule
+/// (`webhook::handled`).
+#[pyfunction]
+pub(crate) fn webhook_handled(status: &Bound<'_, PyAny>) -> PyResult<bool> {
+    // A status outside u16 is no answer a provider counts as handled.
+    let status: i64 = crate::convert::arg(status, "status")?;
+    Ok(u16::try_from(status).is_ok_and(hmac_guard::webhook::handled))
+}

@@ -37,6 +37,7 @@ __all__ = [
     "announces_body",
     "run_cli",
     "sign_webhook",
+    "webhook_handled",
 ]
 __version__: Final[str]
 ERROR_CODES: Final[list[tuple[str, int, str]]]
@@ -375,3 +376,7 @@ class Signer:
         """As ``sign`` (same arguments), also returning the signature base the headers sign:
         ``(headers, base)``. Compare ``base`` byte for byte with
         ``guard.explain(...).signature_base`` on the server to find a mismatch."""
+
+def webhook_handled(status: int) -> bool:
+    """Whether a handler's answer with ``status`` commits the delivery (else it is released so
+    the provider's retry runs): the core's rule."""

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable, cast
 
-from ._native import Guard, ReplayTicket, Verified
+from ._native import Guard, ReplayTicket, Verified, webhook_handled
 
 __all__ = ["WebhookDelivery", "delivery_of", "succeeded", "webhook_guard"]
 
@@ -82,8 +82,8 @@ def delivery_of(verified: Verified, body: bytes) -> WebhookDelivery:
 
 
 def succeeded(status: int) -> bool:
-    """Whether a handler's answer commits the delivery: a 2xx status."""
-    return 200 <= status < 300
+    """Whether a handler's answer commits the delivery (the core's ``webhook::handled``)."""
+    return webhook_handled(status)
 
 
 def settle(ticket: ReplayTicket | None, commit: bool) -> None:
