@@ -5,6 +5,11 @@ Every check runs in the native core (``hmac_guard._native``); this package adds 
 framework plumbing only: :mod:`hmac_guard.flask`, :mod:`hmac_guard.wsgi`, :mod:`hmac_guard.asgi`,
 :mod:`hmac_guard.fastapi`, :mod:`hmac_guard.client` (``requests`` / ``httpx`` auth) and
 :mod:`hmac_guard.prometheus` (``prometheus_client``).
+
+Webhook receivers (Standard Webhooks, Svix, Stripe, GitHub, Slack, Shopify) on the same engine:
+``hmac_guard.flask.webhook``, ``hmac_guard.fastapi.webhook``, ``hmac_guard.wsgi.webhook`` and
+``hmac_guard.asgi.webhook`` hand the handler a :class:`WebhookDelivery`; :func:`sign_webhook`
+signs test deliveries as the provider would.
 """
 
 from __future__ import annotations
