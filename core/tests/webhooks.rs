@@ -299,3 +299,23 @@ fn two_endpoints_receiving_the_same_event_each_run_it_once() {
     g.verify(&at("/hooks/b"), body).unwrap().replay_ticket.unwrap().commit().unwrap();
     assert_eq!(g.verify(&at("/hooks/a?retry=1"), body).unwrap_err().code(), ErrorCode::DuplicateDelivery);
 }
+
+#[test]
+fn the_bindings_signer_checks_its_arguments_as_the_options_are_checked() {
+    use hmac_guard::config::sign_webhook;
+    let one = ConfigValue::str(STRIPE);
+    let made = sign_webhook("stripe", &one, Spelling::Node, b"{}", Some(NOW), None).unwrap();
+    guard("stripe", &[STRIPE], NOW).verify(&head(&made.headers), b"{}").unwrap();
+    let e = sign_webhook("paypal", &one, Spelling::Node, b"{}", None, None).unwrap_err();
+    assert_eq!(e.reason(), "preset must be one of standard-webhooks, svix, stripe, github, slack, shopify");
+    let e = sign_webhook("stripe", &ConfigValue::Int(5), Spelling::Python, b"{}", None, None).unwrap_err();
+    assert_eq!(e.reason(), "secrets must be a list of strings, not a number");
+    let short = ConfigValue::List(vec![one.clone(), ConfigValue::str("whsec_short")]);
+    let e = sign_webhook("stripe", &short, Spelling::Node, b"{}", None, None).unwrap_err();
+    assert_eq!(e.reason(), "secrets[1] is 11 bytes; a stripe secret has at least 24");
+    // Two secrets: two v1 signatures, each verifies alone.
+    let two = ConfigValue::List(vec![one, ConfigValue::str("whsec_another-secret-of-enough-length")]);
+    let made = sign_webhook("stripe", &two, Spelling::Node, b"{}", Some(NOW), None).unwrap();
+    assert_eq!(made.headers[0].1.matches("v1=").count(), 2);
+    guard("stripe", &["whsec_another-secret-of-enough-length"], NOW).verify(&head(&made.headers), b"{}").unwrap();
+}

@@ -27,7 +27,7 @@ pub use keys::key_spec;
 pub use observe::{LoggerChoice, ObserveOptions};
 pub use store::{RedisOptions, RedisSettings, StoreConfig};
 pub use value::Value;
-pub use webhook::rotate_secrets;
+pub use webhook::{preset as webhook_preset, rotate_secrets, sign as sign_webhook};
 
 use crate::clock::{Clock, ManualClock};
 use crate::error::Result;

@@ -108,6 +108,43 @@ fn secret_specs(value: &Value, preset: Preset, name: &str) -> Result<Vec<KeySpec
         .collect()
 }
 
+/// The preset named by a binding's argument (`signWebhook('stripe', …)`), with the contract's
+/// wording for an unknown name.
+///
+/// # Errors
+/// `ERR_INVALID_CONFIG` for a name no preset has.
+pub fn preset(name: &str) -> Result<Preset> {
+    Preset::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
+        Error::new(ErrorCode::InvalidConfig, format!("preset must be one of {}", names.join(", ")))
+    })
+}
+
+/// Signs a delivery as `preset`'s provider would (the signer of every binding): the secrets as the
+/// `secrets` option takes them (one string or a list), checked the same way.
+///
+/// # Errors
+/// `ERR_INVALID_CONFIG` for an unknown preset or a bad secret (named by position, never by value).
+pub fn sign(
+    preset_name: &str,
+    secrets: &Value,
+    spelling: Spelling,
+    body: &[u8],
+    timestamp: Option<i64>,
+    id: Option<&str>,
+) -> Result<crate::webhook::SignedWebhook> {
+    let preset = preset(preset_name)?;
+    let name = field("webhook.secrets").name(spelling);
+    // Validated (count, type, floor) as the option is; the signer takes the strings.
+    secret_specs(secrets, preset, name)?;
+    let texts: Vec<&str> = match secrets {
+        Value::List(items) => items.iter().filter_map(|v| if let Value::Str(Some(s)) = v { Some(&***s) } else { None }).collect(),
+        Value::Str(Some(s)) => vec![&***s],
+        _ => Vec::new(),
+    };
+    crate::webhook::sign(preset, &texts, body, timestamp, id)
+}
+
 /// Replaces a webhook guard's secrets at runtime (rotation without a restart): the new list is
 /// validated as the `secrets` option is, then swapped in at once.
 ///
