@@ -439,9 +439,9 @@ export declare class ReplayTicket {
   commit(): void
   /** The handler failed: drop the reservation so the provider's retry can pass. */
   release(): void
-  /** As `commit`, on the libuv pool; rejects with HmacGuardError. */
+  /** As `commit`, off the event loop (Redis: the core's own async client, no libuv pool thread waits on it; in memory: the libuv pool); rejects with HmacGuardError. */
   commitAsync(): Promise<void>
-  /** As `release`, on the libuv pool; rejects with HmacGuardError. */
+  /** As `release`, off the event loop as `commitAsync`; rejects with HmacGuardError. */
   releaseAsync(): Promise<void>
 }
 

@@ -96,13 +96,13 @@ class ReplayTicket {
     call(() => this[kNative].release())
   }
 
-  /** As commit(), on the libuv pool. Rejects with HmacGuardError. */
+  /** As commit(), off the event loop (Redis: the core's own async client; in memory: the libuv pool). Rejects with HmacGuardError. */
   async commitAsync() {
     const e = await this[kNative].commitAsync()
     if (e) throw fromValue(e)
   }
 
-  /** As release(), on the libuv pool. Rejects with HmacGuardError. */
+  /** As release(), off the event loop, as commitAsync(). Rejects with HmacGuardError. */
   async releaseAsync() {
     const e = await this[kNative].releaseAsync()
     if (e) throw fromValue(e)

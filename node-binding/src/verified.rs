@@ -275,7 +275,7 @@ impl Task for VerdictTask {
     }
 }
 
-/// A ticket's commit or release, on the libuv pool (the core has no async path for these yet).
+/// A ticket's commit or release on the libuv pool: the in-memory store (no network to wait on).
 #[derive(Debug)]
 pub struct TicketTask {
     ticket: Arc<ReplayTicket>,
@@ -319,15 +319,38 @@ impl NativeReplayTicket {
         guarded(|| refuse_blocking(self.networked, "release()").and_then(|()| self.ticket.release()))
     }
 
-    /// `commit` on the libuv pool; resolves with `null` or an error value.
+    /// `commit` off the event loop; resolves with `null` or an error value. With Redis through the
+    /// core's async commit (awaited on napi's runtime: no libuv pool thread waits on Redis), in
+    /// memory on the libuv pool.
     #[napi(ts_return_type = "Promise<ErrorValue | null>")]
-    pub fn commit_async(&self) -> AsyncTask<TicketTask> {
-        AsyncTask::new(TicketTask { ticket: Arc::clone(&self.ticket), commit: true })
+    pub fn commit_async<'env>(&self, env: &'env Env) -> Result<TicketPromise<'env>> {
+        if self.networked {
+            return settle_promise(env, self.ticket.commit_async()).map(Either::B);
+        }
+        Ok(Either::A(AsyncTask::new(TicketTask { ticket: Arc::clone(&self.ticket), commit: true })))
     }
 
-    /// `release` on the libuv pool; resolves with `null` or an error value.
+    /// `release` off the event loop, as `commitAsync`; resolves with `null` or an error value.
     #[napi(ts_return_type = "Promise<ErrorValue | null>")]
-    pub fn release_async(&self) -> AsyncTask<TicketTask> {
-        AsyncTask::new(TicketTask { ticket: Arc::clone(&self.ticket), commit: false })
+    pub fn release_async<'env>(&self, env: &'env Env) -> Result<TicketPromise<'env>> {
+        if self.networked {
+            return settle_promise(env, self.ticket.release_async()).map(Either::B);
+        }
+        Ok(Either::A(AsyncTask::new(TicketTask { ticket: Arc::clone(&self.ticket), commit: false })))
     }
+}
+
+/// A commit's or release's promise: a libuv pool task, or the core's async store call on napi's
+/// runtime.
+pub type TicketPromise<'env> = Either<AsyncTask<TicketTask>, PromiseRaw<'env, Option<ErrorValue>>>;
+
+/// Spawns a ticket's async store call on napi's runtime, a panic while polling it resolving as an
+/// `ERR_INTERNAL` error value.
+fn settle_promise(
+    env: &Env,
+    work: impl Future<Output = hmac_guard::Result<()>> + Send + 'static,
+) -> Result<PromiseRaw<'_, Option<ErrorValue>>> {
+    let shielded = Shielded(Box::pin(work));
+    env.spawn_future(async move { Ok(shielded.await.err().as_ref().map(ErrorValue::from)) })
+        .map_err(|e| napi::Error::new(ErrorCode::Internal.as_str().to_string(), e.reason))
 }
