@@ -3,8 +3,8 @@
 //! `webhook::sign`). Every rule — preset names, secret formats, statuses, `Retry-After` — is the
 //! core's; this file only carries values across.
 
-use hmac_guard::config::Value;
-use hmac_guard::webhook::{Delivery, Preset, sign};
+use hmac_guard::config::{Spelling, Value};
+use hmac_guard::webhook::Delivery;
 use hmac_guard::{Error, ErrorCode};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -195,33 +195,15 @@ pub(crate) fn sign_webhook(
         let timestamp: Option<i64> = opt(timestamp, "timestamp")?;
         let id: Option<String> = opt(id, "id")?;
         let given = [secret, secrets].into_iter().flatten().filter(|o| !o.is_none()).collect::<Vec<_>>();
-        let bad =
-            || Error::new(ErrorCode::InvalidConfig, "secrets must be a str or a list of str (give secret or secrets, not both)");
+        // The secrets and the preset's name are checked by the core, as the `secrets` option is.
         let value = match given.as_slice() {
             [] => Value::List(Vec::new()),
             [one] => to_value(one)?,
-            _ => return Err(bad()).py_err(py),
+            _ => return Err(Error::new(ErrorCode::InvalidConfig, "give secret or secrets, not both")).py_err(py),
         };
-        let items = match &value {
-            Value::List(items) => items.as_slice(),
-            Value::Str(_) => std::slice::from_ref(&value),
-            _ => return Err(bad()).py_err(py),
-        };
-        let list = items
-            .iter()
-            .map(|v| match v {
-                Value::Str(Some(s)) => Ok(s.as_str()),
-                _ => Err(bad()),
-            })
-            .collect::<hmac_guard::Result<Vec<&str>>>()
-            .py_err(py)?;
-        let preset = Preset::from_name(&preset_name)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
-                Error::new(ErrorCode::InvalidConfig, format!("preset must be one of {}", names.join(", ")))
-            })
-            .py_err(py)?;
-        let signed = sign(preset, &list, body.as_slice(), timestamp, id.as_deref()).py_err(py)?;
+        let signed =
+            hmac_guard::config::sign_webhook(&preset_name, &value, Spelling::Python, body.as_slice(), timestamp, id.as_deref())
+                .py_err(py)?;
         Ok(PySignedWebhook { headers: signed.headers, signed: signed.signed })
     })
 }
