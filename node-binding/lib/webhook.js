@@ -110,7 +110,8 @@ function settleWithAnswer(res, ticket, networked) {
     }
     return Promise.resolve()
   }
-  const is2xx = (code) => code >= 200 && code < 300
+  // Which answers commit: the core's rule (2xx).
+  const is2xx = (code) => native.webhookHandled(code)
   // Node's own implicit head (res.end(), res.write()) goes through writeHead too.
   res.writeHead = function hmacGuardWebhookHead(status, ...rest) {
     settle(is2xx(typeof status === 'number' ? status : res.statusCode))

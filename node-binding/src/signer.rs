@@ -1,7 +1,6 @@
 //! The client-side signer: its key goes through the core's `key_spec`, as a guard's keys do.
 
-use hmac_guard::config::Value;
-use hmac_guard::webhook::{Preset, sign};
+use hmac_guard::config::Spelling;
 use hmac_guard::{DigestAlgorithm, ErrorCode, Rfc9421SignOptions, Signer, SimpleSignOptions};
 use napi::Env;
 use napi::bindgen_prelude::{Buffer, Unknown};
@@ -139,23 +138,9 @@ pub fn sign_webhook(
     id: Option<String>,
 ) -> Result<SignedWebhookResult> {
     let secrets = value_of(&env, secrets)?;
+    // The preset's name and the secrets are checked by the core, as the `secrets` option is.
     let signed = guarded(|| {
-        let preset = Preset::from_name(&preset).ok_or_else(|| {
-            let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
-            hmac_guard::Error::new(ErrorCode::InvalidConfig, format!("preset must be one of {}", names.join(", ")))
-        })?;
-        let bad = || hmac_guard::Error::new(ErrorCode::InvalidConfig, "secrets must be a string or a list of strings");
-        let items = match &secrets {
-            Value::List(items) => items.as_slice(),
-            Value::Str(_) => std::slice::from_ref(&secrets),
-            _ => return Err(bad()),
-        };
-        let list = items.iter().map(|v| match v {
-            Value::Str(Some(s)) => Ok(s.as_str()),
-            _ => Err(bad()),
-        });
-        let list = list.collect::<hmac_guard::Result<Vec<&str>>>()?;
-        sign(preset, &list, body.unwrap_or_default(), timestamp, id.as_deref())
+        hmac_guard::config::sign_webhook(&preset, &secrets, Spelling::Node, body.unwrap_or_default(), timestamp, id.as_deref())
     })?;
     Ok(SignedWebhookResult {
         headers: signed.headers.into_iter().flat_map(|(n, v)| [n, v]).collect(),

@@ -354,3 +354,10 @@ fn settle_promise(
     env.spawn_future(async move { Ok(shielded.await.err().as_ref().map(ErrorValue::from)) })
         .map_err(|e| napi::Error::new(ErrorCode::Internal.as_str().to_string(), e.reason))
 }
+
+/// Whether a webhook handler's answer with `status` means the delivery was handled (commit its
+/// reservation) rather than failed (release it, so the provider's retry runs): the core's rule.
+#[napi]
+pub fn webhook_handled(status: i64) -> bool {
+    u16::try_from(status).is_ok_and(hmac_guard::webhook::handled)
+}
