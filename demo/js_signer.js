@@ -7,12 +7,14 @@
 //     -> {"headers": [[name, value]...]}
 //   {"op": "explain", "keys": [keyId...], "method", "target", "headers", "body"}
 //     -> {"text": "..."}   (what a server holding those keys computes; never a secret)
+//   {"op": "webhook", "preset", "body": base64, "id"?}
+//     -> {"headers": [[name, value]...]}   (signWebhook with the preset's demo secret)
 // Errors: {"error": "..."}. Exits when stdin closes (so it never outlives run.py). DEMO ONLY.
 
 const readline = require('node:readline')
 const demo = require('./servers/common.js')
 
-const { Guard, Signer } = demo.hmacGuard()
+const { Guard, Signer, signWebhook } = demo.hmacGuard()
 const signers = new Map()
 
 function signer(id) {
@@ -33,6 +35,12 @@ function handle(msg) {
   if (msg.op === 'explain') {
     const guard = new Guard({ keys: msg.keys.map((id) => demo.anyKey(id)).map((k) => ({ id: k.id, secret: k.secret, subject: k.subject })), redisUrl: '' })
     return { text: guard.explain(req).text }
+  }
+  if (msg.op === 'webhook') {
+    const secret = demo.webhookSecret(msg.preset)
+    if (!secret) throw new Error(`no demo secret for the webhook preset ${msg.preset}`)
+    const { headers } = signWebhook(msg.preset, { secret, body: Buffer.from(msg.body, 'base64'), id: msg.id })
+    return { headers: Object.entries(headers) }
   }
   throw new Error(`unknown op ${msg.op}`)
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+from collections.abc import Sequence
 
 from cli_curl import CliRow, CliStep
 from launch import Server
@@ -14,17 +15,19 @@ from scenarios import Context, Scenario
 from shared import NEW_KEY, OLD_KEY, ROOT, STRANGER_KEY, DemoError
 from signers import JsSigner, PySigner
 from verdicts import Cell, Expect
+from webhooks import Checks, WebhookRow, short
 
 
 def print_table(
     rows: list[Scenario],
     servers: list[Server],
     cells: dict[tuple[str, str], Cell],
-    extra: tuple[str, list[CliRow]] | None = None,
+    extras: Sequence[tuple[str, Sequence[CliRow | WebhookRow]]],
 ) -> None:
     """One table; narrower terminals get the codes without ``ERR_``, then no expected column.
-    ``extra``: a titled block of more rows (the CLI + curl step) in the same columns; a server
-    without a cell in a row shows nothing there."""
+    ``extras``: titled blocks of more rows (the CLI + curl step, the webhooks) in the same
+    columns; a server without a cell in a row shows nothing there. A webhook row's cell holds its
+    three checks (``Checks``), each under the row id plus the check's suffix."""
 
     def render(level: int) -> list[str]:
         def code(c: str | None) -> str:
@@ -37,9 +40,25 @@ def print_table(
             verdict = "no answer" if a.status is None else f"{a.status} {code(a.code)}".rstrip()
             return f"{'' if cell.ok else 'X '}{verdict} {cell.signer}"
 
+        def checks_text(rid: str, parts: Checks, server: str) -> str:
+            got = [cells.get((rid + suffix, server)) for suffix, _ in parts.parts]
+            if any(c is None for c in got):
+                return ""
+            if all(c.answer is None for c in got if c is not None):
+                return "- not run"
+            texts = [short(c.answer.status, c.answer.code) if c and c.answer else "-" for c in got]
+            ok = all(c is not None and c.ok for c in got)
+            return f"{'' if ok else 'X '}{', '.join(texts)} {got[0].signer if got[0] else ''}"
+
         header = ["scenario", *(["expected"] if level < 2 else []), *(s.name for s in servers)]
 
-        def line(rid: str, label: str, e: Expect) -> list[str]:
+        def line(rid: str, label: str, e: Expect | Checks) -> list[str]:
+            if isinstance(e, Checks):
+                return [
+                    f"{rid:<3}{label}",
+                    *([str(e)] if level < 2 else []),
+                    *(checks_text(rid, e, s.name) for s in servers),
+                ]
             return [
                 f"{rid:<3}{label}",
                 *([f"{e.status} {code(e.code)}".rstrip()] if level < 2 else []),
@@ -47,27 +66,32 @@ def print_table(
             ]
 
         body = [line(rid, label, e) for rid, label, e, _ in rows]
-        more = [line(*row) for row in extra[1]] if extra else []
-        widths = [max(len(r[k]) for r in [header, *body, *more]) for k in range(len(header))]
+        blocks = [(title, [line(*row) for row in more]) for title, more in extras]
+        every = [header, *body, *(r for _, more in blocks for r in more)]
+        widths = [max(len(r[k]) for r in every) for k in range(len(header))]
 
         def join(r: list[str]) -> str:
             return "  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip()
 
         lines = [join(header), "  ".join("-" * w for w in widths), *map(join, body)]
-        if extra:
-            lines += [extra[0], *map(join, more)]
+        for title, more in blocks:
+            lines += [title, *map(join, more)]
         return lines
 
     width = shutil.get_terminal_size((200, 24)).columns
+    titles = {title for title, _ in extras}
     level = 0
     lines = render(level)
-    while level < 2 and max(len(x) for x in lines if not extra or x != extra[0]) > width:
+    while level < 2 and max(len(x) for x in lines if x not in titles) > width:
         level += 1
         lines = render(level)
     print("\n".join(lines))
     notes = ["codes without their ERR_ prefix"] if level else []
     notes += ["js / py: signed with the Node / Python binding's Signer"]
-    notes += ["in c rows, by the npm / pip package's hmac-guard CLI"] if extra else []
+    if any(t.startswith("CLI") for t in titles):
+        notes += ["in c rows, by the npm / pip package's hmac-guard CLI"]
+    if any(t.startswith("webhooks") for t in titles):
+        notes += ["in w rows, by its signWebhook / sign_webhook"]
     notes += ["X: not the expected verdict"]
     print(f"({'; '.join(notes)})")
 
@@ -116,7 +140,8 @@ def print_intro(servers: list[Server], url: str | None) -> None:
     print(f"  store     {url or 'in memory, one per server process'}")
     print(f"  keys      old {OLD_KEY} (at start), new {NEW_KEY} (added in 8b), unknown {STRANGER_KEY}")
     print("  tampered  3: body changed after signing (qty 2 -> 200); 4: signed for /orders, sent to /refunds")
-    print("  also      5: signed 10 min ago (window: 5 min); 7: 2 MiB sent chunked (limit: 1 MiB)\n")
+    print("  also      5: signed 10 min ago (window: 5 min); 7: 2 MiB sent chunked (limit: 1 MiB)")
+    print("  webhooks  w1-w6: POST /hooks/<provider>, each provider's demo secret from keys.json\n")
 
 
 def report(servers: list[Server], cells: dict[tuple[str, str], Cell]) -> int:

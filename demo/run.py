@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """The scripted client behind ``make demo`` and ``make test-demo``.
 
-Starts the Express, Feathers, Flask (gunicorn, 1 worker) and FastAPI (uvicorn) demo servers on
-127.0.0.1 (free ports, each checked through its ``/health`` answer), runs every scenario against
-each of them -- signing some requests with the Node binding's ``Signer`` (through
-``demo/js_signer.js``) and the others with the Python binding's -- then prints one table, the
-core's ``explain`` output for the tampered request and a one-line summary. It stops every process
+Starts the Express, Feathers, Flask (gunicorn, 1 worker), FastAPI (uvicorn), actix-web and axum
+demo servers on 127.0.0.1 (free ports, each checked through its ``/health`` answer), runs every
+scenario against each of them -- signing some requests with the Node binding's ``Signer``
+(through ``demo/js_signer.js``) and the others with the Python binding's -- then the CLI + curl
+step and the webhook deliveries of every provider preset, and prints one table, the core's
+``explain`` output for the tampered request and a one-line summary. It stops every process
 it started, on success, on error and on Ctrl-C, and exits 1 when a verdict differs from the
 expected one (2 when the demo could not start).
 
@@ -15,8 +16,9 @@ expected one (2 when the demo could not start).
 
 This file is the entry point (arguments, the order of the steps, cleanup, exit code); each step
 lives in its own module next to it: ``launch`` (the servers), ``redis_server``, ``signers``,
-``scenarios``, ``cli_curl`` (the CLI + curl rows), ``output`` (table, explain, report), on top of
-``http_client``, ``verdicts``, ``processes`` and ``shared`` (paths, keys, ``DemoError``).
+``scenarios``, ``cli_curl`` (the CLI + curl rows), ``webhooks`` (the webhook rows), ``output``
+(table, explain, report), on top of ``http_client``, ``verdicts``, ``processes`` and ``shared``
+(paths, keys, ``DemoError``).
 
 DEMO ONLY: the keys are the public ones in demo/keys.json.
 """
@@ -40,8 +42,10 @@ from output import print_cli, print_explain, print_intro, print_table, report
 from processes import stop
 from redis_server import redis_ping, start_redis
 from scenarios import run_scenarios
-from shared import ROOT, DemoError
+from shared import ROOT, WEBHOOK_SECRETS, DemoError
 from signers import JsSigner, PySigner
+from webhooks import TITLE as WEBHOOK_TITLE
+from webhooks import run_webhooks
 
 
 def main() -> int:
@@ -98,14 +102,17 @@ def main() -> int:
             f"CLI + curl (key {', '.join(sorted(cli.keys)) or '-'}: the one loaded now; "
             "hmac-guard sign --curl, the printed command run by sh -c)"
         )
+        hooks, hook_cells = run_webhooks(servers, signers, list(WEBHOOK_SECRETS), args.delay)
         cells.update(cli.cells)
-        print_table(rows, servers, cells, (title, cli.rows))
+        cells.update(hook_cells)
+        print_table(rows, servers, cells, [(title, cli.rows), (WEBHOOK_TITLE, hooks)])
         print_cli(cli, servers)
         print_explain(servers, contexts, signers)
 
         bad = report(servers, cells)
         elapsed = time.monotonic() - t0
         what = f"{len(servers)} servers x {len(rows)} scenarios + {len(cli.cells)} CLI + curl"
+        what += f" + {len(hook_cells)} webhook checks"
         what += f", replay store: {store_name}, {elapsed:.1f} s"
         if bad:
             print(

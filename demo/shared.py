@@ -16,6 +16,7 @@ OLD_KEY, NEW_KEY = KEYS["clients"][0]["id"], KEYS["clients"][1]["id"]
 ADMIN_KEY, STRANGER_KEY = KEYS["admin"]["id"], KEYS["stranger"]["id"]
 SECRETS = {k["id"]: k["secret"] for k in [*KEYS["clients"], KEYS["admin"], KEYS["stranger"]]}
 SUBJECT = KEYS["clients"][0]["subject"]
+WEBHOOK_SECRETS: dict[str, str] = KEYS["webhook_secrets"]  # preset -> its demo signing secret
 
 
 class DemoError(Exception):

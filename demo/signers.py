@@ -1,6 +1,7 @@
 """The two signers the scenarios alternate between: the Python binding's ``hmac_guard.Signer``
 in this process, and the Node binding's ``Signer`` in ``demo/js_signer.js`` (JSON lines over a
-pipe). Both also run the core's ``explain`` for a request."""
+pipe). Both also run the core's ``explain`` for a request, and sign webhook deliveries as their
+providers do (``sign_webhook`` / ``signWebhook``) with the demo secret of the preset."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from http_client import Request
 from processes import how_it_ended, spawn, stop, tail
-from shared import SECRETS, SUBJECT, DemoError
+from shared import SECRETS, SUBJECT, WEBHOOK_SECRETS, DemoError
 
 try:
     import hmac_guard
@@ -43,6 +44,11 @@ class PySigner:
         created: int | None,
     ) -> list[tuple[str, str]]:
         return self.signers[key_id].sign(method, target, headers, body or None, created=created)
+
+    @staticmethod
+    def sign_webhook(preset: str, body: bytes, delivery_id: str | None) -> list[tuple[str, str]]:
+        signed = hmac_guard.sign_webhook(preset, secret=WEBHOOK_SECRETS[preset], body=body, id=delivery_id)
+        return list(signed.headers.items())
 
     @staticmethod
     def explain(keys: list[str], req: Request) -> str:
@@ -91,6 +97,12 @@ class JsSigner:
         msg.update(headers=headers, body=base64.b64encode(body).decode())
         if created is not None:
             msg["created"] = created
+        return [(n, v) for n, v in self.call(msg)["headers"]]
+
+    def sign_webhook(self, preset: str, body: bytes, delivery_id: str | None) -> list[tuple[str, str]]:
+        msg: dict[str, Any] = {"op": "webhook", "preset": preset, "body": base64.b64encode(body).decode()}
+        if delivery_id is not None:
+            msg["id"] = delivery_id
         return [(n, v) for n, v in self.call(msg)["headers"]]
 
     def explain(self, keys: list[str], req: Request) -> str:

@@ -1,7 +1,8 @@
 'use strict'
 
 // Shared by the Node demo servers (express.js, feathers.js) and demo/js_signer.js: where the
-// packages are, the demo keys, the key-control endpoint, the command line. DEMO ONLY.
+// packages are, the demo keys, the key-control endpoint, the webhook answer, the command line.
+// DEMO ONLY.
 
 const fs = require('node:fs')
 const path = require('node:path')
@@ -68,6 +69,23 @@ function accepted(server, endpoint, verified, body) {
   return { server, endpoint, key_id: verified.keyId, subject: verified.subject ?? null, body }
 }
 
+/** The webhook presets: every server receives `POST /hooks/<preset>` with the preset's demo secret. */
+const PRESETS = Object.keys(KEYS.webhook_secrets)
+
+/** The demo secret of a webhook preset, as the provider's dashboard would show it. */
+function webhookSecret(preset) {
+  return KEYS.webhook_secrets[preset]
+}
+
+const handled = new Map() // preset -> handler runs in this process
+
+/** What a webhook handler answers (200): the verified delivery and how often this handler ran. */
+function delivered(server, webhook) {
+  handled.set(webhook.provider, (handled.get(webhook.provider) ?? 0) + 1)
+  const { provider, id, type, secretId } = webhook
+  return { server, provider, id, type, secret_id: secretId, handled: handled.get(provider) }
+}
+
 /**
  * The key-control endpoint (DEMO ONLY): `PUT /admin/keys/:id` loads the client key `id` from
  * demo/keys.json into the running guard, `DELETE /admin/keys/:id` removes it. Only requests
@@ -105,4 +123,4 @@ function listen(name, server, port, guard) {
   }
 }
 
-module.exports = { ROOT, KEYS, requireFromBinding, hmacGuard, hmacGuardFeathers, startKeys, adminKey, anyKey, portArg, health, accepted, controlKeys, listen }
+module.exports = { ROOT, KEYS, PRESETS, requireFromBinding, hmacGuard, hmacGuardFeathers, startKeys, adminKey, anyKey, webhookSecret, portArg, health, accepted, delivered, controlKeys, listen }

@@ -1,19 +1,23 @@
 """Shared by the Python demo servers (flask_app.py, fastapi_app.py) and demo/run.py: the demo keys,
-the replay-store choice, the key-control endpoint, the command line. DEMO ONLY."""
+the replay-store choice, the key-control endpoint, the webhook answer, the command line. DEMO ONLY."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import threading
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from hmac_guard import Guard, Verified
+from hmac_guard import Guard, Verified, WebhookDelivery
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS_FILE = ROOT / "demo" / "keys.json"
 KEYS: dict[str, Any] = json.loads(KEYS_FILE.read_text(encoding="utf-8"))
+#: The webhook presets: every server receives ``POST /hooks/<preset>`` with the preset's secret.
+PRESETS: list[str] = list(KEYS["webhook_secrets"])
 
 
 def _key(spec: dict[str, Any]) -> dict[str, Any]:
@@ -55,6 +59,30 @@ def accepted(server: str, endpoint: str, verified: Verified, body: Any) -> dict[
         "key_id": verified.key_id,
         "subject": verified.subject,
         "body": body,
+    }
+
+
+def webhook_secrets(preset: str) -> list[str]:
+    """The demo secret of a webhook preset, as the provider's dashboard would show it."""
+    return [KEYS["webhook_secrets"][preset]]
+
+
+_handled: Counter[str] = Counter()  # preset -> handler runs in this process
+_handled_lock = threading.Lock()
+
+
+def delivered(server: str, delivery: WebhookDelivery) -> dict[str, Any]:
+    """What a webhook handler answers (200): the verified delivery and how often this handler ran."""
+    with _handled_lock:
+        _handled[delivery.provider] += 1
+        handled = _handled[delivery.provider]
+    return {
+        "server": server,
+        "provider": delivery.provider,
+        "id": delivery.id,
+        "type": delivery.type,
+        "secret_id": delivery.secret_id,
+        "handled": handled,
     }
 
 

@@ -1,7 +1,10 @@
 //! Shared by the Rust demo servers (actix/examples/actix_demo.rs, axum/examples/axum_demo.rs):
 //! the demo keys, the guard from the one configuration contract (so `HMAC_GUARD_REDIS_URL`
-//! switches the store, as in every binding), the key-control endpoint, `--port`. DEMO ONLY.
+//! switches the store, as in every binding), the key-control endpoint, the webhook answer,
+//! `--port`. DEMO ONLY.
 #![allow(dead_code, clippy::unwrap_used)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hmac_guard::config::{Spelling, Value};
 use hmac_guard::{GuardConfig, Verified};
@@ -45,6 +48,24 @@ pub fn health(server: &str, built: &hmac_guard::BuiltGuard) -> Json {
 pub fn accepted(server: &str, endpoint: &str, v: &Verified, body: &[u8]) -> Json {
     let body: Json = serde_json::from_slice(body).unwrap_or(Json::Null);
     json!({"server": server, "endpoint": endpoint, "key_id": v.key_id, "subject": v.subject, "body": body})
+}
+
+/// The webhook presets: every server receives `POST /hooks/<preset>` with the preset's secret.
+pub const PRESETS: [&str; 6] = ["standard-webhooks", "svix", "stripe", "github", "slack", "shopify"];
+
+/// The demo secret of a webhook preset, as the provider's dashboard would show it.
+pub fn webhook_secret(preset: &str) -> String {
+    keys()["webhook_secrets"][preset].as_str().unwrap().to_owned()
+}
+
+static HANDLED: [AtomicU64; PRESETS.len()] = [const { AtomicU64::new(0) }; PRESETS.len()];
+
+/// What a webhook handler answers (200): the verified delivery and how often this handler ran
+/// in this process (for its preset).
+pub fn delivered(server: &str, provider: &str, id: Option<&str>, event_type: Option<&str>, secret_id: &str) -> Json {
+    let i = PRESETS.iter().position(|p| *p == provider).unwrap();
+    let handled = HANDLED[i].fetch_add(1, Ordering::SeqCst) + 1;
+    json!({"server": server, "provider": provider, "id": id, "type": event_type, "secret_id": secret_id, "handled": handled})
 }
 
 /// `PUT /admin/keys/<id>` loads client key `id` from demo/keys.json, `DELETE` removes it; only

@@ -6,6 +6,8 @@ DEMO ONLY: its keys are the public ones in demo/keys.json.
 
     POST /orders, POST /refunds   signed with a client key -> 201 {key_id, subject, body}
     PUT|DELETE /admin/keys/{id}   signed with the admin key: load/remove a client key (rotation)
+    POST /hooks/<preset>          a webhook delivery of standard-webhooks, svix, stripe, github, slack
+                                  or shopify -> 200 {provider, id, type, secret_id, handled}
     GET /health                   unsigned
 """
 
@@ -17,9 +19,9 @@ import uvicorn
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from hmac_guard import Verified
+from hmac_guard import Verified, WebhookDelivery
 from hmac_guard.asgi import HmacGuardMiddleware
-from hmac_guard.fastapi import HmacVerifier, install_error_handler
+from hmac_guard.fastapi import HmacVerifier, install_error_handler, webhook
 
 import demo_common
 
@@ -56,6 +58,17 @@ async def admin_keys(key_id: str, request: Request, hmac: Verified = Depends(adm
     # Key rotation at runtime, DEMO ONLY.
     status, body = demo_common.control_keys(guard, hmac, request.method, key_id)
     return JSONResponse(body, status_code=status)
+
+
+async def hook(delivery: WebhookDelivery) -> dict[str, Any]:
+    # Verified over the raw bytes; a copy of a handled delivery is answered 200
+    # ERR_DUPLICATE_DELIVERY by the receiver without calling this again.
+    return demo_common.delivered("fastapi", delivery)
+
+
+for preset in demo_common.PRESETS:  # one webhook receiver per provider preset
+    receiver = webhook(preset, secrets=demo_common.webhook_secrets(preset))(hook)
+    app.post(f"/hooks/{preset}", name=f"hook_{preset}")(receiver)
 
 
 def main() -> None:

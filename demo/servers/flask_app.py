@@ -6,6 +6,8 @@ DEMO ONLY: its keys are the public ones in demo/keys.json.
 
     POST /orders, POST /refunds   signed with a client key -> 201 {key_id, subject, body}
     PUT|DELETE /admin/keys/<id>   signed with the admin key: load/remove a client key (rotation)
+    POST /hooks/<preset>          a webhook delivery of standard-webhooks, svix, stripe, github, slack
+                                  or shopify -> 200 {provider, id, type, secret_id, handled}
     GET /health                   unsigned
 """
 
@@ -18,7 +20,8 @@ from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
 
-from hmac_guard.flask import HmacGuard
+from hmac_guard import WebhookDelivery
+from hmac_guard.flask import HmacGuard, webhook
 from hmac_guard.wsgi import ENVIRON_KEY, HmacGuardMiddleware
 
 import demo_common
@@ -56,6 +59,16 @@ def admin_keys(key_id: str) -> tuple[Response, int]:
     status, body = demo_common.control_keys(guard, request.environ.get(ENVIRON_KEY), request.method, key_id)
     return jsonify(body), status
 
+
+def hook(delivery: WebhookDelivery) -> dict[str, Any]:
+    # Verified over the raw bytes; a copy of a handled delivery is answered 200
+    # ERR_DUPLICATE_DELIVERY by the receiver without calling this again.
+    return demo_common.delivered("flask", delivery)
+
+
+for preset in demo_common.PRESETS:  # one webhook receiver per provider preset
+    receiver = webhook(preset, secrets=demo_common.webhook_secrets(preset))(hook)
+    app.add_url_rule(f"/hooks/{preset}", f"hook_{preset}", receiver, methods=["POST"])
 
 app.wsgi_app = HmacGuardMiddleware(app.wsgi_app, admin_guard, path_prefixes=["/admin/"])  # type: ignore[method-assign]
 
