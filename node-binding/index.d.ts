@@ -211,6 +211,13 @@ export interface GuardOptions {
    */
   dedupeSecs?: number
   /**
+   * Webhook presets: the receiver's name in the replay store (1 to 128 visible ASCII). Deliveries
+   * are deduplicated per receiver; by default the name is derived from `secrets`, so name it to
+   * keep the deduplication across a change of secrets, or to tell apart two receivers with the
+   * same secrets.
+   */
+  endpoint?: string
+  /**
    * `strict` (default): a nonce is required and signatures must cover `@method @authority @path
    * @query`. `interop` (RFC 9421 only): the defaults of common third-party signers — no nonce
    * required and no required components. The trade-off: without a nonce there is **no replay
@@ -560,6 +567,8 @@ export declare class Guard {
    * `secrets` option is (`ERR_INVALID_CONFIG` naming the position, never the value).
    */
   rotateSecrets(secrets: string | string[]): void
+  /** The webhook preset this guard verifies; throws `ERR_INVALID_CONFIG` for a guard of signed requests. */
+  webhookPreset(): WebhookPreset
   /** Removes a key; returns whether it was present. */
   removeKey(id: string): boolean
   /** The key ids, sorted. */

@@ -62,8 +62,8 @@ impl PendingReplay {
         let p = &self.prepared;
         // A delivery is one per endpoint, whichever of its secrets signed it (rotation).
         let key_id = match &p.webhook {
-            Some(w) => w.endpoint.as_str(),
-            None => &p.key_id,
+            Some(w) => &*w.endpoint,
+            None => p.key_id.as_str(),
         };
         p.nonce.as_deref().map(|nonce| ReplayKey { scheme: p.scheme, key_id, nonce })
     }

@@ -290,14 +290,52 @@ fn a_body_over_the_cap_fails_while_streaming_and_debug_output_holds_no_secret() 
 }
 
 #[test]
-fn two_endpoints_receiving_the_same_event_each_run_it_once() {
-    let g = guard("stripe", &[STRIPE], NOW);
+fn no_variant_of_the_request_line_makes_a_copy_new() {
+    let g = guard("github", &["a-github-secret"], NOW);
+    let body = br#"{"zen":"Keep it logically awesome."}"#;
+    let headers = sign(Preset::Github, &["a-github-secret"], body, None, None).unwrap().headers;
+    let at = |target: &str| RequestHead::new("POST", target, "https", headers.clone());
+    g.verify(&at("/hooks/github"), body).unwrap().replay_ticket.unwrap().commit().unwrap();
+    // Paths a router sends to the same handler (case, trailing slash, percent-encoding, query).
+    for target in ["/hooks/github/", "/HOOKS/github", "/hooks/%67ithub", "/hooks/github?x=1", "/other"] {
+        assert_eq!(g.verify(&at(target), body).unwrap_err().code(), ErrorCode::DuplicateDelivery, "{target}");
+    }
+}
+
+/// A Stripe receiver on `store`, deduplicating under `endpoint`.
+fn stripe_on(store: &Arc<hmac_guard::MemoryStore>, secret: &str, endpoint: &str) -> Guard {
+    let ring = hmac_guard::KeyRing::with_min_secret_len(Preset::Stripe.min_secret_len());
+    ring.upsert(hmac_guard::KeySpec::new("secret-0", secret.as_bytes().to_vec(), hmac_guard::Algorithm::HmacSha256)).unwrap();
+    let policy = hmac_guard::Policy {
+        require_nonce: false,
+        replay: hmac_guard::ReplayMode::Reserve { hold_secs: 60 },
+        dedupe_secs: 3600,
+        ..hmac_guard::Policy::default()
+    };
+    Guard::builder()
+        .scheme(Arc::new(hmac_guard::WebhookScheme::new(Preset::Stripe, endpoint)))
+        .keys(Arc::new(ring))
+        .store(Arc::clone(store) as Arc<dyn hmac_guard::ReplayStore>)
+        .policy(policy)
+        .clock(Arc::new(ManualClock::at_secs(NOW)))
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn two_receivers_sharing_a_store_each_run_an_event_once() {
+    let store = Arc::new(hmac_guard::MemoryStore::new(hmac_guard::MemoryStoreConfig::default()).unwrap());
+    let other = "whsec_the-other-endpoint-secret-0123";
+    let (a, b) = (stripe_on(&store, STRIPE, "service-a"), stripe_on(&store, other, "service-b"));
     let body = br#"{"id":"evt_shared"}"#;
-    let headers = sign(Preset::Stripe, &[STRIPE], body, Some(NOW), None).unwrap().headers;
-    let at = |path: &str| RequestHead::new("POST", path, "https", headers.clone());
-    g.verify(&at("/hooks/a"), body).unwrap().replay_ticket.unwrap().commit().unwrap();
-    g.verify(&at("/hooks/b"), body).unwrap().replay_ticket.unwrap().commit().unwrap();
-    assert_eq!(g.verify(&at("/hooks/a?retry=1"), body).unwrap_err().code(), ErrorCode::DuplicateDelivery);
+    let delivery = |secret: &str| head(&sign(Preset::Stripe, &[secret], body, Some(NOW), None).unwrap().headers);
+    a.verify(&delivery(STRIPE), body).unwrap().replay_ticket.unwrap().commit().unwrap();
+    b.verify(&delivery(other), body).unwrap().replay_ticket.unwrap().commit().unwrap();
+    assert_eq!(a.verify(&delivery(STRIPE), body).unwrap_err().code(), ErrorCode::DuplicateDelivery);
+    assert_eq!(b.verify(&delivery(other), body).unwrap_err().code(), ErrorCode::DuplicateDelivery);
+    // Two workers of one receiver (the same name) share its deliveries.
+    let a2 = stripe_on(&store, STRIPE, "service-a");
+    assert_eq!(a2.verify(&delivery(STRIPE), body).unwrap_err().code(), ErrorCode::DuplicateDelivery);
 }
 
 #[test]

@@ -155,3 +155,14 @@ test('no secret in errors, inspections, settings, events or log lines', () => {
     leaks(util.inspect(lines, { depth: 8 }), 'log lines')
   })
 })
+
+test('a receiver refuses a guard of signed requests (the core decides)', () => {
+  const signedRequests = new Guard({ keys: [{ id: 'k', secret: 'k'.repeat(32) }], logger: false })
+  for (const make of [expressWebhook, require('..').koaWebhook]) {
+    assert.throws(
+      () => make(signedRequests),
+      (e) => e instanceof HmacGuardError && e.code === 'ERR_INVALID_CONFIG' && /webhook preset/.test(e.reason),
+    )
+  }
+  assert.equal(guardFor('github').webhookPreset(), 'github')
+})

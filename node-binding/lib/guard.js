@@ -83,6 +83,11 @@ class Guard {
    * Replaces a webhook preset's secrets at once (rotation without a restart), validated by the
    * core as the `secrets` option is. Verifications in flight keep theirs.
    */
+  /** The webhook preset this guard verifies; throws ERR_INVALID_CONFIG for a guard of signed requests. */
+  webhookPreset() {
+    return call(() => this[kNative].webhookPreset())
+  }
+
   rotateSecrets(secrets) {
     call(() => this[kNative].rotateSecrets(secrets))
   }

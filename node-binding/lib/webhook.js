@@ -20,6 +20,7 @@ const CONTENT_TYPE = 'application/json; charset=utf-8'
 function guardOf(preset, options, caller) {
   if (preset instanceof Guard) {
     if (options !== undefined) throw new TypeError(`${caller}(guard): options belong to the Guard`)
+    preset.webhookPreset() // the core refuses a guard of signed requests (ERR_INVALID_CONFIG)
     return preset
   }
   if (typeof preset !== 'string') throw new TypeError(`${caller}(preset, options): preset must be a string or a Guard`)

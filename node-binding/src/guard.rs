@@ -156,6 +156,14 @@ impl NativeGuard {
         guarded(|| self.guard.keys().upsert(spec))
     }
 
+    /// The webhook preset this guard verifies (`stripe`, …); throws `ERR_INVALID_CONFIG` for a
+    /// guard of signed requests (the core's `webhook::preset_of`): a webhook receiver checks its
+    /// guard with it when it is built.
+    #[napi]
+    pub fn webhook_preset(&self) -> Result<String> {
+        guarded(|| hmac_guard::webhook::preset_of(&self.guard).map(|p| p.name().to_string()))
+    }
+
     /// Replaces a webhook preset's secrets at once (rotation without a restart): the core validates
     /// the list as it does the `secrets` option (`config::rotate_secrets`).
     #[napi]

@@ -313,6 +313,12 @@ impl PyGuard {
         Ok(refusal_for(&self.core, &code, reason, announced_body, body_fully_read, self.expose_reasons))
     }
 
+    /// The webhook preset this guard verifies (`stripe`, …); `ConfigError` for a guard of signed
+    /// requests (the core's `webhook::preset_of`): a webhook receiver checks its guard with it.
+    fn webhook_preset(&self, py: Python<'_>) -> PyResult<&'static str> {
+        hmac_guard::webhook::preset_of(&self.core).map(hmac_guard::webhook::Preset::name).py_err(py)
+    }
+
     /// Replaces a webhook preset's secrets at once (rotation without a restart): the list is
     /// checked as the `secrets` option is (the core's `config::rotate_secrets`).
     fn rotate_secrets(&self, py: Python<'_>, secrets: &Bound<'_, PyAny>) -> PyResult<()> {

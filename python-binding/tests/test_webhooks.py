@@ -334,6 +334,15 @@ def test_receivers_take_a_guard_or_options_not_both() -> None:
     with pytest.raises(TypeError):
         wsgi_webhook("github", guard=guard)
     assert wsgi_webhook(guard=guard)(lambda e, s: []).guard is guard  # type: ignore[attr-defined]
+    assert guard.webhook_preset() == "github"
+
+
+def test_receivers_refuse_a_guard_of_signed_requests() -> None:
+    signed_requests = Guard(keys=[{"id": "k", "secret": b"k" * 32}])
+    for make in (wsgi_webhook, asgi_webhook):
+        with pytest.raises(hg.ConfigError) as refused:
+            make(guard=signed_requests)
+        assert "webhook preset" in refused.value.reason
 
 
 def test_no_secret_in_a_delivery_repr() -> None:

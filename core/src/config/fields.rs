@@ -89,6 +89,7 @@ fields! {
     "webhook.secrets" => ("secrets", "secrets"),
     "webhook.tolerance_secs" => ("toleranceSecs", "tolerance_secs"),
     "webhook.dedupe_secs" => ("dedupeSecs", "dedupe_secs"),
+    "webhook.endpoint" => ("endpoint", "endpoint"),
     "clock" => ("clock", "clock"),
     "expose_reasons" => ("exposeReasons", "expose_reasons"),
     "observe.on_event" => ("onEvent", "on_event"),

@@ -53,8 +53,15 @@ pub enum SchemeConfig {
     Rfc9421(Rfc9421Config),
     /// The simple header scheme.
     Simple,
-    /// A webhook provider's rules.
-    Webhook(Preset),
+    /// A webhook provider's rules, and the receiver's dedupe namespace.
+    Webhook {
+        /// The provider.
+        preset: Preset,
+        /// The `endpoint` option, or a name derived from the secrets.
+        endpoint: String,
+        /// Whether `endpoint` was given (settings show only that).
+        named: bool,
+    },
 }
 
 /// A validated guard configuration.
@@ -114,8 +121,8 @@ impl GuardConfig {
         let scheme = o.choice("scheme", &SCHEMES)?.unwrap_or("rfc9421");
         let (scheme, policy, keys) = match Preset::from_name(scheme) {
             Some(preset) => {
-                let (policy, keys) = webhook::read(&o, preset)?;
-                (SchemeConfig::Webhook(preset), policy, keys)
+                let (policy, keys, endpoint, named) = webhook::read(&o, preset)?;
+                (SchemeConfig::Webhook { preset, endpoint, named }, policy, keys)
             }
             None => {
                 let interop = o.choice("profile", &["strict", "interop"])?.unwrap_or("strict") == "interop";
@@ -144,8 +151,8 @@ impl GuardConfig {
         let (scheme, ring): (Arc<dyn Scheme>, KeyRing) = match self.scheme {
             SchemeConfig::Rfc9421(config) => (Arc::new(Rfc9421::new(config)?), KeyRing::new()),
             SchemeConfig::Simple => (Arc::new(Simple), KeyRing::new()),
-            SchemeConfig::Webhook(preset) => {
-                (Arc::new(WebhookScheme::new(preset)), KeyRing::with_min_secret_len(preset.min_secret_len()))
+            SchemeConfig::Webhook { preset, endpoint, .. } => {
+                (Arc::new(WebhookScheme::new(preset, &endpoint)), KeyRing::with_min_secret_len(preset.min_secret_len()))
             }
         };
         let ring = Arc::new(ring);

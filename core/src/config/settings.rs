@@ -25,7 +25,7 @@ impl GuardConfig {
         let (scheme, rfc) = match &self.scheme {
             SchemeConfig::Rfc9421(c) => ("rfc9421", Some(c)),
             SchemeConfig::Simple => ("simple", None),
-            SchemeConfig::Webhook(preset) => (preset.name(), None),
+            SchemeConfig::Webhook { preset, .. } => (preset.name(), None),
         };
         let (replay, hold) = match p.replay {
             ReplayMode::Consume => ("consume", Json::Null),
@@ -51,7 +51,8 @@ impl GuardConfig {
             fields.push(("policy.required_params", Json::Words(&c.required_params)));
             fields.push(("policy.required_tag", Json::Bool(c.required_tag.is_some())));
         }
-        if let SchemeConfig::Webhook(preset) = &self.scheme {
+        if let SchemeConfig::Webhook { preset, named, .. } = &self.scheme {
+            fields.push(("webhook.endpoint", Json::Word(if *named { "given" } else { "from-secrets" })));
             let tolerance = if preset.signs_timestamp() { Json::Int(u64::from(p.max_age_secs)) } else { Json::Null };
             fields.push(("webhook.tolerance_secs", tolerance));
             fields.push(("webhook.dedupe_secs", Json::Int(u64::from(p.dedupe_secs))));

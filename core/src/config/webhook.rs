@@ -14,7 +14,8 @@ use crate::verifier::{Guard, Policy, ReplayMode};
 use crate::webhook::{MAX_SECRETS, Preset};
 
 /// Options that apply to webhook presets only.
-pub(crate) const WEBHOOK_ONLY: [&str; 3] = ["webhook.secrets", "webhook.tolerance_secs", "webhook.dedupe_secs"];
+pub(crate) const WEBHOOK_ONLY: [&str; 4] =
+    ["webhook.secrets", "webhook.tolerance_secs", "webhook.dedupe_secs", "webhook.endpoint"];
 
 /// Options a preset decides itself.
 const NOT_FOR_WEBHOOKS: [&str; 13] = [
@@ -36,8 +37,8 @@ const NOT_FOR_WEBHOOKS: [&str; 13] = [
 /// The longest dedupe horizon (30 days).
 const MAX_DEDUPE_SECS: i64 = 30 * 86_400;
 
-/// The policy and the keys of a webhook preset.
-pub(crate) fn read(o: &Options<'_>, preset: Preset) -> Result<(Policy, Vec<KeySpec>)> {
+/// The policy, the keys and the dedupe namespace of a webhook preset (and whether it was named).
+pub(crate) fn read(o: &Options<'_>, preset: Preset) -> Result<(Policy, Vec<KeySpec>, String, bool)> {
     if let Some(id) = NOT_FOR_WEBHOOKS.iter().find(|id| o.has(id)) {
         let instead = match *id {
             "keys" => format!(" (give the endpoint's secrets as {})", o.name("webhook.secrets")),
@@ -75,7 +76,40 @@ pub(crate) fn read(o: &Options<'_>, preset: Preset) -> Result<(Policy, Vec<KeySp
         trust_proxy: false,
         dedupe_secs: o.int_as("webhook.dedupe_secs", 1, MAX_DEDUPE_SECS)?.unwrap_or(preset.default_dedupe_secs()),
     };
-    Ok((policy, keys))
+    let (endpoint, named) = match o.string("webhook.endpoint")? {
+        Some(name) if name.is_empty() || name.len() > 128 || !name.bytes().all(|b| b.is_ascii_graphic()) => {
+            return Err(invalid(&o.name("webhook.endpoint"), "must be 1 to 128 visible ASCII characters"));
+        }
+        Some(name) => (format!("name:{name}"), true),
+        None => (fingerprint(preset, &keys), false),
+    };
+    Ok((policy, keys, endpoint, named))
+}
+
+/// The dedupe namespace of a receiver named by nothing but its secrets: a MAC of a fixed label
+/// under each secret, sorted and hashed. The same secrets give the same name in every worker (one
+/// endpoint shares its deliveries across processes); another endpoint's secrets give another (two
+/// endpoints that receive the same event each run it). It reveals no more about a secret than any
+/// signed delivery does.
+fn fingerprint(preset: Preset, keys: &[KeySpec]) -> String {
+    use hmac::{KeyInit as _, Mac as _};
+    use sha2::Digest as _;
+    let mut macs: Vec<Vec<u8>> = keys
+        .iter()
+        .filter_map(|k| {
+            let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(&k.secret).ok()?;
+            m.update(b"hmac-guard webhook dedupe namespace");
+            Some(m.finalize().into_bytes().to_vec())
+        })
+        .collect();
+    macs.sort();
+    macs.dedup();
+    let mut h = sha2::Sha256::new();
+    h.update(preset.name().as_bytes());
+    for m in &macs {
+        h.update(m);
+    }
+    format!("secrets:{}", crate::digest::to_hex(&h.finalize()[..12]))
 }
 
 /// The endpoint's secrets, as the provider's dashboard shows them: a list of strings (or one
@@ -151,9 +185,27 @@ pub fn sign(
 /// # Errors
 /// `ERR_INVALID_CONFIG` naming the bad position, or when the guard is not a webhook preset's.
 pub fn rotate_secrets(guard: &Guard, secrets: &Value, spelling: Spelling) -> Result<()> {
-    let Some(preset) = Preset::from_name(guard.scheme().name()) else {
-        return Err(Error::new(ErrorCode::InvalidConfig, "secrets can be replaced on a webhook preset's guard only"));
-    };
+    let preset = crate::webhook::preset_of(guard)?;
     let specs = secret_specs(secrets, preset, field("webhook.secrets").name(spelling))?;
     guard.keys().replace_all(specs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(secret: &str) -> KeySpec {
+        KeySpec::new("k", secret.as_bytes().to_vec(), Algorithm::HmacSha256)
+    }
+
+    #[test]
+    fn the_derived_namespace_follows_the_set_of_secrets() {
+        let (a, b) = ("whsec_first-secret-of-the-endpoint", "whsec_second-secret-of-the-endpoint");
+        let one = fingerprint(Preset::Stripe, &[spec(a), spec(b)]);
+        assert_eq!(one, fingerprint(Preset::Stripe, &[spec(b), spec(a)]), "order does not matter");
+        assert_ne!(one, fingerprint(Preset::Stripe, &[spec(a)]));
+        assert_ne!(one, fingerprint(Preset::Github, &[spec(a), spec(b)]));
+        assert!(one.starts_with("secrets:") && one.len() == "secrets:".len() + 24, "{one}");
+        assert!(!one.contains("first-secret"));
+    }
 }

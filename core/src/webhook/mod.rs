@@ -13,6 +13,7 @@ mod sign;
 mod verify;
 
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -36,6 +37,21 @@ pub const MAX_ID_LEN: usize = 256;
 #[must_use]
 pub const fn handled(status: u16) -> bool {
     matches!(status, 200..=299)
+}
+
+/// The preset of the guard a webhook receiver is built on.
+///
+/// # Errors
+/// `ERR_INVALID_CONFIG` when the guard verifies signed requests, not a provider's webhooks: a
+/// receiver on it would refuse every delivery.
+pub fn preset_of(guard: &crate::Guard) -> Result<Preset> {
+    let scheme = guard.scheme().name();
+    Preset::from_name(scheme).ok_or_else(|| {
+        crate::Error::new(
+            ErrorCode::InvalidConfig,
+            format!("a webhook receiver needs a webhook preset's guard (scheme \"stripe\", ...), not the {scheme} scheme's"),
+        )
+    })
 }
 
 /// A webhook provider's rules.
@@ -174,9 +190,10 @@ pub struct WebhookPrepared {
     pub header_id: Option<String>,
     /// The event type read from a header (GitHub, Shopify; not signed).
     pub header_type: Option<String>,
-    /// The request path: deliveries are deduplicated per endpoint, so two endpoints that receive
-    /// the same event (one Stripe account, two endpoints) and share a Redis each run it once.
-    pub endpoint: String,
+    /// The receiver's dedupe namespace (from its configuration, never from the request): two
+    /// receivers that get the same event (one Stripe account, two endpoints) and share a Redis
+    /// each run it once, and no variant of the request line makes a copy new.
+    pub endpoint: Arc<str>,
 }
 
 impl fmt::Debug for WebhookPrepared {
@@ -192,16 +209,18 @@ impl fmt::Debug for WebhookPrepared {
 }
 
 /// A provider's scheme.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct WebhookScheme {
     preset: Preset,
+    endpoint: Arc<str>,
 }
 
 impl WebhookScheme {
-    /// The scheme of `preset`.
+    /// The scheme of `preset` for the receiver named `endpoint`: its deliveries are deduplicated
+    /// under that name (`config` derives one from the secrets when none is given).
     #[must_use]
-    pub const fn new(preset: Preset) -> Self {
-        WebhookScheme { preset }
+    pub fn new(preset: Preset, endpoint: &str) -> Self {
+        WebhookScheme { preset, endpoint: Arc::from(endpoint) }
     }
 
     /// Its preset.
@@ -217,7 +236,7 @@ impl Scheme for WebhookScheme {
     }
 
     fn prepare(&self, head: &RequestHead, limits: &HeaderLimits) -> Result<Prepared> {
-        providers::prepare(self.preset, head, limits)
+        providers::prepare(self.preset, &self.endpoint, head, limits)
     }
 }
 

@@ -1,6 +1,8 @@
 //! Each provider's headers: where the signature, timestamp and delivery id are, how the
 //! signatures are listed and encoded, and what the MAC covers before the body.
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
@@ -141,7 +143,7 @@ fn informational(head: &RequestHead, name: Option<&str>) -> Option<String> {
     (values.next().is_none() && is_id(value)).then(|| value.to_string())
 }
 
-pub(crate) fn prepare(preset: Preset, head: &RequestHead, limits: &HeaderLimits) -> Result<Prepared> {
+pub(crate) fn prepare(preset: Preset, endpoint: &Arc<str>, head: &RequestHead, limits: &HeaderLimits) -> Result<Prepared> {
     let rules = rules(preset);
     let max = limits.max_header_len;
     let Some(header) = head.single(rules.signature, max, ErrorCode::MalformedSignature)? else {
@@ -219,7 +221,7 @@ pub(crate) fn prepare(preset: Preset, head: &RequestHead, limits: &HeaderLimits)
             signatures: found.signatures,
             header_id,
             header_type: informational(head, rules.event_type),
-            endpoint: head.path().to_string(),
+            endpoint: Arc::clone(endpoint),
         })),
     })
 }

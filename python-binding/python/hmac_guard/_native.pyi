@@ -107,6 +107,7 @@ class Guard:
         secrets: Sequence[str] | str | None = ...,
         tolerance_secs: int | None = ...,
         dedupe_secs: int | None = ...,
+        endpoint: str | None = ...,
     ) -> Guard:
         """Options are checked by the core (``None``: the default); a bad one is ``ConfigError``.
         ``on_event`` gets every event the core reports; ``logger`` (default: the ``hmac_guard``
@@ -174,6 +175,8 @@ class Guard:
     def refusal(self, error: HmacGuardError, announced_body: bool, body_fully_read: bool) -> Refusal:
         """The core's answer to a request refused with ``error``: status, JSON body, and the
         ``Accept-Signature``, ``Retry-After`` and ``Connection: close`` fields it asks for."""
+    def webhook_preset(self) -> str:
+        """The webhook preset this guard verifies; ``ConfigError`` for a guard of signed requests."""
     def rotate_secrets(self, secrets: Sequence[str] | str) -> None:
         """Replaces a webhook preset's secrets at once (checked as the ``secrets`` option)."""
     def explain(

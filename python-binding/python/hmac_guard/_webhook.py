@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Callable, cast
 
+from ._errors import HmacGuardError
 from ._native import Guard, ReplayTicket, Verified, webhook_handled
 
 __all__ = ["WebhookDelivery", "delivery_of", "succeeded", "webhook_guard"]
@@ -54,6 +55,7 @@ def webhook_guard(preset: str | None, guard: Guard | None, options: dict[str, An
     if guard is not None:
         if preset is not None or options:
             raise TypeError("give a preset and its options, or guard=, not both")
+        guard.webhook_preset()  # the core refuses a guard of signed requests (ConfigError)
         return guard
     return Guard(scheme=cast(Any, preset), **options)
 
@@ -87,13 +89,20 @@ def succeeded(status: int) -> bool:
 
 
 def settle(ticket: ReplayTicket | None, commit: bool) -> None:
-    """Commits or releases the reservation (blocking: WSGI)."""
+    """Commits or releases the reservation (blocking: WSGI).
+
+    A store that cannot answer does not change the handler's answer: the core counts and reports
+    the failure, and an unreleased or uncommitted reservation lapses after its hold (as in every
+    package)."""
     if ticket is None:
         return
-    if commit:
-        ticket.commit()
-    else:
-        ticket.release()
+    try:
+        if commit:
+            ticket.commit()
+        else:
+            ticket.release()
+    except HmacGuardError:
+        pass
 
 
 async def settle_async(guard: Guard, ticket: ReplayTicket | None, commit: bool) -> None:
@@ -103,10 +112,14 @@ async def settle_async(guard: Guard, ticket: ReplayTicket | None, commit: bool) 
         return
     if guard.store == "memory":
         settle(ticket, commit)
-    elif commit:
-        await ticket.commit_async()
-    else:
-        await ticket.release_async()
+        return
+    try:
+        if commit:
+            await ticket.commit_async()
+        else:
+            await ticket.release_async()
+    except HmacGuardError:
+        pass  # as in settle(): the answer stands, the core reports the store's failure
 
 
 class Once:
