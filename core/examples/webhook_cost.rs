@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Every delivery is signed beforehand with its own event id (so each claim is new) and the
-//! contenders run interleaved, call by call, so drift affects them alike. Reported: the median
+//! contenders run interleaved, call by call (in a new random order each time), so drift and
+//! the memory one contender leaves warm for the next affect them alike. Reported: the median
 //! wall-clock time per verification (head, body, MAC, delivery id and type, claim), and its ratio
 //! to `simple` (a signed request of the same body). The 8-secret row signs with the last secret,
 //! so every candidate's MAC runs over the body.
@@ -66,8 +67,9 @@ fn webhook(preset: Preset, secrets: usize, size: usize, calls: usize) -> Contend
         .map(|i| {
             let b = body(size, i);
             let id = format!("msg_{i}");
-            let signed = sign(preset, &[signer], &b, Some(NOW), Some(&id)).unwrap();
-            (RequestHead::new("POST", "/hooks", "https", signed.headers), b)
+            let mut headers = sign(preset, &[signer], &b, Some(NOW), Some(&id)).unwrap().headers;
+            headers.push(("content-length".into(), b.len().to_string()));
+            (RequestHead::new("POST", "/hooks", "https", headers), b)
         })
         .collect();
     let name = if secrets == 1 { preset.name().to_string() } else { format!("{} ({secrets} secrets)", preset.name()) };
@@ -89,7 +91,8 @@ fn simple(size: usize, calls: usize) -> Contender {
         .map(|i| {
             let b = body(size, i);
             let o = SimpleSignOptions { timestamp: Some(NOW), nonce: Some(format!("nonce-{i:012}")) };
-            let headers = signer.sign_simple("POST", "/hooks", &b, &o).unwrap();
+            let mut headers = signer.sign_simple("POST", "/hooks", &b, &o).unwrap();
+            headers.push(("content-length".into(), b.len().to_string()));
             (RequestHead::new("POST", "/hooks", "https", headers), b)
         })
         .collect();
@@ -111,8 +114,20 @@ fn main() {
         }
         contenders.push(webhook(Preset::Stripe, 2, size, calls));
         contenders.push(webhook(Preset::Stripe, 8, size, calls));
+        let n = contenders.len();
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
         for i in 0..calls {
-            for c in &mut contenders {
+            // A new order for every call (Fisher-Yates on a xorshift): who runs after whom decides
+            // which memory is still warm, and no contender should always follow the same one.
+            for j in (1..n).rev() {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                order.swap(j, usize::try_from(seed % (j as u64 + 1)).unwrap());
+            }
+            for &k in &order {
+                let c = &mut contenders[k];
                 let (head, b) = &c.requests[i];
                 let t = Instant::now();
                 black_box(c.guard.verify(head, b).unwrap());
