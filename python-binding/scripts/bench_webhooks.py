@@ -68,25 +68,32 @@ def ours(preset: str) -> Callable[[dict[str, str], bytes], Any]:
 def peer(preset: str) -> Callable[[dict[str, str], bytes], Any]:
     secret = SECRETS[preset]
     if preset in ("standard-webhooks", "svix"):
-        wh: Any = (standardwebhooks.Webhook if preset == "standard-webhooks" else svix.webhooks.Webhook)(secret)
+        wh: Any = (standardwebhooks.Webhook if preset == "standard-webhooks" else svix.webhooks.Webhook)(
+            secret
+        )
         return lambda h, b: wh.verify(b, h)
     if preset == "stripe":
-        return lambda h, b: stripe.WebhookSignature.verify_header(b.decode(), h["stripe-signature"], secret, 300)
+        return lambda h, b: stripe.WebhookSignature.verify_header(
+            b.decode(), h["stripe-signature"], secret, 300
+        )
     if preset == "slack":
         v = SignatureVerifier(secret)
         return lambda h, b: v.is_valid_request(b, h) or sys.exit("slack peer refused a valid request")
     key = secret.encode()
     if preset == "github":  # GitHub's documented check
+
         def github(h: dict[str, str], b: bytes) -> None:
             expected = "sha256=" + hmac.new(key, b, hashlib.sha256).hexdigest()
             if not hmac.compare_digest(expected, h["x-hub-signature-256"]):
                 sys.exit("github check refused a valid request")
+
         return github
 
     def shopify(h: dict[str, str], b: bytes) -> None:  # Shopify's documented check
         expected = b64encode(hmac.new(key, b, hashlib.sha256).digest()).decode()
         if not hmac.compare_digest(expected, h["x-shopify-hmac-sha256"]):
             sys.exit("shopify check refused a valid request")
+
     return shopify
 
 
