@@ -187,34 +187,33 @@ class HmacGuardMiddleware:
         if not self._applies(scope):
             await self.app(scope, receive, send)
             return
-        complete = False
-
-        async def tracked() -> Message:
-            nonlocal complete
-            message = await receive()
-            if message["type"] == "http.request" and not message.get("more_body", False):
-                complete = True
-            return message
-
+        tracked, body_complete = _tracked(receive)
         try:
             verified, body = await read_and_verify(self.guard, scope, tracked)
         except ClientDisconnected:
             return  # nobody to answer
         except HmacGuardError as exc:
-            # Body bytes left unread: connection: close, and nothing more is received.
+            # The core's answer; with body bytes left unread: connection: close, nothing more read.
             announced = _body_announced(scope)
-            accept = self.guard.accept_signature(exc.code, announced)
-            await send_error(
-                send,
-                exc,
-                close=not complete and announced,
-                accept_signature=accept,
-                reason=self.guard.expose_reasons,
-            )
+            await send_refusal(send, self.guard, exc, announced=announced, complete=body_complete())
             return
         scope[SCOPE_KEY] = verified
         scope.setdefault("state", {})[SCOPE_KEY] = verified
         await self.app(scope, replaying(body, receive), send)
+
+
+def _tracked(receive: Receive) -> tuple[Receive, Callable[[], bool]]:
+    """``receive``, noting when the body's last message has arrived; and the question "has it?"."""
+    complete = False
+
+    async def tracked() -> Message:
+        nonlocal complete
+        message = await receive()
+        if message["type"] == "http.request" and not message.get("more_body", False):
+            complete = True
+        return message
+
+    return tracked, lambda: complete
 
 
 async def send_refusal(
@@ -241,21 +240,14 @@ def webhook(
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
-            complete = False
-
-            async def tracked() -> Message:
-                nonlocal complete
-                message = await receive()
-                if message["type"] == "http.request" and not message.get("more_body", False):
-                    complete = True
-                return message
-
+            tracked, body_complete = _tracked(receive)
             try:
                 verified, body = await read_and_verify(hook_guard, scope, tracked)
             except ClientDisconnected:
                 return
             except HmacGuardError as exc:
-                await send_refusal(send, hook_guard, exc, announced=_body_announced(scope), complete=complete)
+                announced = _body_announced(scope)
+                await send_refusal(send, hook_guard, exc, announced=announced, complete=body_complete())
                 return
             delivery = delivery_of(verified, body)
             scope[WEBHOOK_KEY] = delivery
