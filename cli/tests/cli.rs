@@ -3,41 +3,20 @@
 //! and the shared vectors fed through as raw requests.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use hmac_guard::{Algorithm, KeySpec, RequestHead, Rfc9421SignOptions, Signer};
-use hmac_guard_cli::{EXIT_INCOMPLETE, EXIT_OK, EXIT_REJECTED, EXIT_USAGE, run};
+use hmac_guard_cli::{EXIT_INCOMPLETE, EXIT_OK, EXIT_REJECTED, EXIT_USAGE};
+use support::{Out, cli_env, temp_dir, write_file};
+
+mod support;
 
 const SECRET: &str = "cli-test-secret-0123456789abcdef-XYZ";
 const OTHER_SECRET: &str = "another-secret-for-the-cli-tests-0123456789";
 const T0: i64 = 1_700_000_000;
 const BODY: &[u8] = b"{\"amount\": 10}";
-
-#[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
-
-fn cli_env(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Out {
-    let args: Vec<String> = args.iter().map(|s| (*s).to_string()).collect();
-    let env: HashMap<String, String> = env.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
-    let lookup = move |name: &str| env.get(name).cloned();
-    let mut input = stdin;
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    let code = run(&args, &lookup, &mut input, &mut stdout, &mut stderr);
-    Out { code, stdout: String::from_utf8(stdout).unwrap(), stderr: String::from_utf8(stderr).unwrap() }
-}
 
 /// With `HMAC_GUARD_SECRET=SECRET`.
 fn cli(args: &[&str], stdin: &[u8]) -> Out {
@@ -45,22 +24,6 @@ fn cli(args: &[&str], stdin: &[u8]) -> Out {
 }
 
 /// A fresh directory under cargo's `target/tmp` (kept out of the system temp dir).
-fn temp_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{}-{}", std::process::id(), rand_suffix()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn rand_suffix() -> String {
-    hmac_guard::random_nonce().unwrap().replace(['-', '_'], "x")
-}
-
-fn write_file(name: &str, content: &[u8]) -> String {
-    let path = temp_dir().join(name);
-    std::fs::write(&path, content).unwrap();
-    path.to_str().unwrap().to_string()
-}
-
 /// `Name: value` lines from `sign` → pairs.
 fn header_lines(stdout: &str) -> Vec<(String, String)> {
     stdout

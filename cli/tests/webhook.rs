@@ -3,11 +3,11 @@
 //! string and names the failing check, usage errors, and no secret in any output.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-
 use hmac_guard::webhook::{Preset, sign};
-use hmac_guard_cli::{EXIT_INCOMPLETE, EXIT_OK, EXIT_REJECTED, EXIT_USAGE, run};
+use hmac_guard_cli::{EXIT_INCOMPLETE, EXIT_OK, EXIT_REJECTED, EXIT_USAGE};
+use support::{cli_env as cli, write_file};
+
+mod support;
 
 const T0: i64 = 1_700_000_000;
 const BODY: &[u8] = br#"{"id":"evt_1","event_id":"Ev1","type":"invoice.paid","event":{"type":"app_mention"}}"#;
@@ -20,41 +20,6 @@ fn secret(preset: Preset) -> &'static str {
         Preset::Github => "cli-github-secret-0123456789",
         Preset::Slack | Preset::Shopify => "cli-signing-secret-0123456789abcdefXYZ",
     }
-}
-
-#[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
-
-fn cli(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Out {
-    let args: Vec<String> = args.iter().map(|s| (*s).to_string()).collect();
-    let env: HashMap<String, String> = env.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
-    let lookup = move |name: &str| env.get(name).cloned();
-    let mut input = stdin;
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    let code = run(&args, &lookup, &mut input, &mut stdout, &mut stderr);
-    Out { code, stdout: String::from_utf8(stdout).unwrap(), stderr: String::from_utf8(stderr).unwrap() }
-}
-
-fn write_file(name: &str, content: &[u8]) -> String {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "cli-webhook-{}-{}",
-        std::process::id(),
-        hmac_guard::random_nonce().unwrap().replace(['-', '_'], "x")
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, content).unwrap();
-    path.to_str().unwrap().to_string()
 }
 
 /// `sign --preset` at T0 (where the preset signs a timestamp) with the secret in `WH_SECRET`.
