@@ -17,6 +17,19 @@ use std::io::{Read, Write};
 use actix_web::{App, HttpServer};
 use hmac_guard::{Algorithm, KeySpec, RequestHead, Rfc9421SignOptions, Signer};
 
+/// Sends `raw` on two fresh connections, one after the other; the two replies, whole.
+fn send_twice(addr: std::net::SocketAddr, raw: &[u8]) -> Vec<String> {
+    (0..2)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            s.write_all(raw).unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            out
+        })
+        .collect()
+}
+
 const SECRET: &str = "quickstart-secret-0123456789abcdef0123456789";
 
 #[test]
@@ -47,15 +60,7 @@ fn the_quick_start_accepts_a_signed_request_once() {
         raw.push_str(&format!("{n}: {v}\r\n"));
     }
     raw.push_str("\r\n{\"sku\":\"A-1\"}");
-    let replies: Vec<String> = (0..2)
-        .map(|_| {
-            let mut s = std::net::TcpStream::connect(addr).unwrap();
-            s.write_all(raw.as_bytes()).unwrap();
-            let mut out = String::new();
-            s.read_to_string(&mut out).unwrap();
-            out
-        })
-        .collect();
+    let replies: Vec<String> = send_twice(addr, raw.as_bytes());
     assert!(
         replies[0].starts_with("HTTP/1.1 201") && replies[0].ends_with("order from partner:a: 13 verified bytes\n"),
         "{}",
@@ -100,15 +105,7 @@ fn the_webhook_quick_start_handles_a_stripe_delivery_once() {
     let mut raw = raw.into_bytes();
     raw.extend_from_slice(b"\r\n");
     raw.extend_from_slice(body);
-    let replies: Vec<String> = (0..2)
-        .map(|_| {
-            let mut s = std::net::TcpStream::connect(addr).unwrap();
-            s.write_all(&raw).unwrap();
-            let mut out = String::new();
-            s.read_to_string(&mut out).unwrap();
-            out
-        })
-        .collect();
+    let replies: Vec<String> = send_twice(addr, &raw);
     assert!(
         replies[0].starts_with("HTTP/1.1 200") && replies[0].ends_with("payment_intent.succeeded evt_1 amount 2000\n"),
         "{}",

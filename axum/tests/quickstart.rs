@@ -15,6 +15,19 @@ mod webhook_quickstart;
 use hmac_guard::{Algorithm, KeySpec, RequestHead, Rfc9421SignOptions, Signer};
 use std::io::{Read, Write};
 
+/// Sends `raw` on two fresh connections, one after the other; the two replies, whole.
+fn send_twice(addr: std::net::SocketAddr, raw: &[u8]) -> Vec<String> {
+    (0..2)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            s.write_all(raw).unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            out
+        })
+        .collect()
+}
+
 const SECRET: &str = "quickstart-secret-0123456789abcdef0123456789";
 
 #[test]
@@ -40,15 +53,7 @@ async fn the_quick_start_accepts_a_signed_request_once() {
             raw.push_str(&format!("{n}: {v}\r\n"));
         }
         raw.push_str("\r\n{\"sku\":\"A-1\"}");
-        (0..2)
-            .map(|_| {
-                let mut s = std::net::TcpStream::connect(addr).unwrap();
-                s.write_all(raw.as_bytes()).unwrap();
-                let mut out = String::new();
-                s.read_to_string(&mut out).unwrap();
-                out
-            })
-            .collect::<Vec<_>>()
+        send_twice(addr, raw.as_bytes())
     })
     .await
     .unwrap();
@@ -92,15 +97,7 @@ async fn the_webhook_quick_start_handles_a_stripe_delivery_once() {
         let mut raw = raw.into_bytes();
         raw.extend_from_slice(b"\r\n");
         raw.extend_from_slice(body);
-        (0..2)
-            .map(|_| {
-                let mut s = std::net::TcpStream::connect(addr).unwrap();
-                s.write_all(&raw).unwrap();
-                let mut out = String::new();
-                s.read_to_string(&mut out).unwrap();
-                out
-            })
-            .collect::<Vec<_>>()
+        send_twice(addr, &raw)
     })
     .await
     .unwrap();
